@@ -1,0 +1,18 @@
+FROM python:3.12-slim
+
+RUN useradd --system --create-home --home-dir /var/lib/sluice sluice
+WORKDIR /opt/sluice
+COPY pyproject.toml README.md ./
+COPY sluice ./sluice
+COPY collector ./collector
+COPY warehouse ./warehouse
+COPY forwarder ./forwarder
+COPY dashboard ./dashboard
+COPY scanner ./scanner
+RUN pip install --no-cache-dir .
+
+USER sluice
+ENV SLUICE_DATA_DIR=/var/lib/sluice
+EXPOSE 8400 8401
+ENTRYPOINT ["sluice"]
+CMD ["serve"]

@@ -1,0 +1,37 @@
+"""The two Litestar apps: the public listener browsers reach, and the internal one."""
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from collector.health import internal_health, public_health
+from collector.metrics import MetricsController, request_metrics
+from collector.ops import OpsController
+from warehouse import Warehouse
+
+
+def public_app() -> Litestar:
+    """Only what browsers need is routable here."""
+    return Litestar(
+        route_handlers=[public_health],
+        middleware=[request_metrics("public").middleware],
+        openapi_config=None,
+        logging_config=None,
+        request_max_body_size=64 * 1024,
+    )
+
+
+def internal_app(warehouse: Warehouse, ops_token: str) -> Litestar:
+    """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
+    return Litestar(
+        route_handlers=[internal_health, MetricsController, OpsController],
+        dependencies={"warehouse": Provide(lambda: warehouse, use_cache=True, sync_to_thread=False)},
+        state=State({"ops_token": ops_token}),
+        middleware=[request_metrics("internal").middleware],
+        logging_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Sluice internal API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()]
+        ),
+    )

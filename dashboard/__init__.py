@@ -1,0 +1,1 @@
+"""The dashboard: a Streamlit client of the internal API."""

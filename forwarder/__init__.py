@@ -1,0 +1,1 @@
+"""The forwarder: allow-listed, de-identified, aggregate conversion signals to ad platforms."""

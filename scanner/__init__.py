@@ -1,0 +1,1 @@
+"""The scanner: watches the organisation's own website for third-party trackers."""

@@ -1,0 +1,1 @@
+"""Sluice's composition root: the config file, the `sluice` command and process wiring."""

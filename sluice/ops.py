@@ -1,0 +1,90 @@
+"""How commands reach the warehouse: through the server that holds the data dir, or in-process.
+
+Both paths talk to the same internal API, so a command behaves the same either way.
+"""
+
+import asyncio
+import getpass
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from collector import internal_app
+from collector.ops import ACTOR_HEADER
+from sluice.datadir import DataDir, DataDirBusy
+from warehouse import WarehouseSettings, open_warehouse
+
+_SERVER_WAIT = 10.0
+
+
+class OpsError(Exception):
+    """An operation the server or the in-process API refused or could not do."""
+
+
+@asynccontextmanager
+async def ops_client(
+    data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the internal API for the server holding `data_dir`, else of an in-process one.
+
+    In-process, the schema is brought up to date first, as `sluice serve` does at start, unless
+    the caller is about to migrate through the API itself.
+    """
+    try:
+        hold = data_dir.hold()
+    except DataDirBusy:
+        async with _server_client(data_dir) as client:
+            yield client
+        return
+    with hold:
+        async with _in_process_client(warehouse, migrate) as client:
+            yield client
+
+
+def checked(response: httpx.Response) -> httpx.Response:
+    """The response, or an `OpsError` that says what the API answered."""
+    if response.is_success:
+        return response
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    raise OpsError(f"{response.request.method} {response.request.url.path} failed ({response.status_code}): {detail}")
+
+
+@asynccontextmanager
+async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
+    server = await _wait_for_server(data_dir)
+    headers = {"authorization": f"Bearer {data_dir.ops_token()}", ACTOR_HEADER: getpass.getuser()}
+    async with httpx.AsyncClient(base_url=server, headers=headers, timeout=600) as client:
+        try:
+            yield client
+        except httpx.TransportError as exc:
+            raise OpsError(f"the sluice server at {server} did not answer: {exc}") from None
+
+
+@asynccontextmanager
+async def _in_process_client(settings: WarehouseSettings, migrate: bool) -> AsyncIterator[httpx.AsyncClient]:
+    user = getpass.getuser()
+    warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None)
+    token = secrets.token_urlsafe(32)
+    headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
+    transport = httpx.ASGITransport(app=internal_app(warehouse, token))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:
+            yield client
+    finally:
+        warehouse.close()
+
+
+async def _wait_for_server(data_dir: DataDir) -> str:
+    """The holder may still be starting: give it a moment to say where it listens."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _SERVER_WAIT
+    while (server := data_dir.server()) is None:
+        if loop.time() > deadline:
+            raise OpsError(f"another sluice process holds {data_dir.path} and is not serving; try again when it ends")
+        await asyncio.sleep(0.2)
+    return server.internal_url

@@ -1,0 +1,126 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash covers its contents and the previous entry's hash, so altering, removing or
+reordering a row breaks the chain from that row on, and `verify` names the first broken link.
+"""
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+Outcome = Literal["success", "failure", "denied"]
+GENESIS = "0" * 64
+_COLUMNS = ["seq", "time", "actor", "action", "resource", "outcome", "detail", "prev_hash", "hash"]
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    time: datetime
+    actor: str
+    action: str
+    resource: str
+    outcome: str
+    detail: str
+    """Canonical JSON of the entry's details."""
+    prev_hash: str
+    hash: str
+
+
+class BrokenLink(msgspec.Struct, frozen=True):
+    seq: int
+    reason: str
+
+
+class ChainReport(msgspec.Struct, frozen=True):
+    checked: int
+    broken: BrokenLink | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+class AuditLog:
+    """Records and verifies audit entries; one writer per process, serialised by a lock."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._head: tuple[int, str] | None = None
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        resource: str = "",
+        outcome: Outcome = "success",
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one entry to the chain and return it."""
+        with self._lock:
+            seq, prev_hash = self._head or self._read_head()
+            fields = {
+                "seq": seq + 1,
+                "time": datetime.now(UTC),
+                "actor": actor,
+                "action": action,
+                "resource": resource,
+                "outcome": outcome,
+                "detail": _canonical(detail or {}),
+                "prev_hash": prev_hash,
+            }
+            entry = AuditEntry(**fields, hash=entry_hash(**fields))
+            self._client.insert("audit_log", [[getattr(entry, c) for c in _COLUMNS]], column_names=_COLUMNS)
+            self._head = (entry.seq, entry.hash)
+            return entry
+
+    def entries(self) -> Iterator[AuditEntry]:
+        """Every entry in chain order, streamed."""
+        with self._client.query_rows_stream(f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY seq") as rows:
+            for row in rows:
+                yield AuditEntry(**dict(zip(_COLUMNS, row, strict=True)))
+
+    def verify(self) -> ChainReport:
+        """Re-walk the chain from the first entry and report the first broken link."""
+        expected_seq, prev_hash, checked = 1, GENESIS, 0
+        with closing(self.entries()) as entries:
+            for entry in entries:
+                broken = _check(entry, expected_seq, prev_hash)
+                if broken:
+                    return ChainReport(checked=checked, broken=broken)
+                expected_seq, prev_hash, checked = entry.seq + 1, entry.hash, checked + 1
+        return ChainReport(checked=checked)
+
+    def _read_head(self) -> tuple[int, str]:
+        rows = self._client.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").result_rows
+        return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
+
+
+def entry_hash(*, seq: int, time: datetime, actor: str, action: str, resource: str, outcome: str,
+               detail: str, prev_hash: str) -> str:
+    """SHA-256 over the previous hash and the entry's canonical contents."""
+    body = _canonical([seq, time.astimezone(UTC).isoformat(), actor, action, resource, outcome, detail])
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def _check(entry: AuditEntry, expected_seq: int, prev_hash: str) -> BrokenLink | None:
+    if entry.seq != expected_seq:
+        return BrokenLink(expected_seq, f"entry {expected_seq} is missing (next found is {entry.seq})")
+    if entry.prev_hash != prev_hash:
+        return BrokenLink(entry.seq, "does not link to the entry before it (a row was removed or replaced)")
+    fields = msgspec.structs.asdict(entry)
+    del fields["hash"]
+    if entry.hash != entry_hash(**fields):
+        return BrokenLink(entry.seq, "contents do not match the recorded hash (the row was altered)")
+    return None
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -1,0 +1,91 @@
+"""Opening the warehouse: one shared client per process, embedded chDB or a ClickHouse server."""
+
+import os
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from warehouse.audit import AuditLog
+from warehouse.dsn import Dsn, parse_dsn
+from warehouse.errors import WarehouseUnavailable
+from warehouse.migrations import Migration, migrate
+from warehouse.schema import Ddl
+from warehouse.settings import WarehouseSettings
+
+
+class Warehouse:
+    """An open warehouse: its client, the DDL for its database, and the audit log."""
+
+    def __init__(self, client: Client, dsn: Dsn, settings: WarehouseSettings) -> None:
+        self.client = client
+        self.dsn = dsn
+        self.ddl = Ddl(
+            database=dsn.database,
+            cluster=settings.cluster,
+            retention_months=settings.retention_months,
+            ip_retention_days=settings.ip_retention_days,
+        )
+        self.audit = AuditLog(client)
+
+    def migrate(self, actor: str) -> list[Migration]:
+        """Apply pending migrations and record in the audit log who ran them and what changed."""
+        applied = migrate(self.client, self.ddl)
+        self.audit.record(actor, "warehouse.migrate", self.dsn.redacted(), detail={"applied": [m.version for m in applied]})
+        return applied
+
+    def ping(self) -> bool:
+        try:
+            return self.client.command("SELECT 1") == 1
+        except ClickHouseError:
+            return False
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_warehouse(settings: WarehouseSettings, *, migrate_as: str | None = None) -> Warehouse:
+    """Connect to the configured warehouse; with `migrate_as`, bring its schema up to date as that actor."""
+    warehouse = Warehouse(connect(settings), parse_dsn(settings.dsn), settings)
+    if migrate_as:
+        warehouse.migrate(migrate_as)
+    return warehouse
+
+
+def connect(settings: WarehouseSettings) -> Client:
+    """A client for the DSN in `settings`, with the password taken from the named environment variable."""
+    dsn = parse_dsn(settings.dsn)
+    try:
+        if dsn.embedded:
+            return clickhouse_connect.get_client(interface="chdb", path=dsn.path, tz_mode="aware")
+        return clickhouse_connect.get_client(
+            interface=dsn.scheme,
+            host=dsn.host,
+            port=dsn.port,
+            username=dsn.username or "default",
+            password=_password(settings),
+            tz_mode="aware",
+            autogenerate_session_id=False,
+        )
+    except ClickHouseError as exc:
+        raise WarehouseUnavailable(f"cannot open the warehouse at {dsn.redacted()}: {_reason(exc)}") from exc
+
+
+def _password(settings: WarehouseSettings) -> str:
+    if not settings.password_env:
+        return ""
+    try:
+        return os.environ[settings.password_env]
+    except KeyError:
+        raise WarehouseUnavailable(
+            f"environment variable {settings.password_env} (warehouse.password_env) is not set"
+        ) from None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    # chDB explains a held data dir in its last sentence; servers put the cause first.
+    for line in text.splitlines():
+        if "Cannot lock file" in line:
+            return "another process has it open"
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,72 @@
+"""Versioned, idempotent schema migrations, recorded in `schema_migrations`."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from warehouse.errors import MigrationError
+from warehouse.schema import AUDIT_LOG, CONSENT, EVENTS, SCHEMA_MIGRATIONS, Ddl
+
+
+class Migration(msgspec.Struct, frozen=True):
+    version: int
+    name: str
+    statements: Callable[[Ddl], list[str]]
+
+
+def _initial(ddl: Ddl) -> list[str]:
+    return [*ddl.create(EVENTS), *ddl.create(CONSENT), *ddl.create(AUDIT_LOG)]
+
+
+# Append only: a released migration never changes, a new version follows it.
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "events, consent and audit log", _initial),)
+
+
+def migrate(client: Client, ddl: Ddl) -> list[Migration]:
+    """Apply every migration not yet recorded, then reconcile retention; return what was applied."""
+    _run(client, [ddl.create_database(), *ddl.create(SCHEMA_MIGRATIONS)], "migrations table")
+    client.database = ddl.database
+    done = {row[0] for row in client.query("SELECT DISTINCT version FROM schema_migrations").result_rows}
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        _run(client, migration.statements(ddl), f"migration {migration.version} ({migration.name})")
+        client.insert(
+            "schema_migrations",
+            [[migration.version, migration.name, datetime.now(UTC)]],
+            column_names=["version", "name", "applied_at"],
+        )
+        applied.append(migration)
+    _reconcile_retention(client, ddl)
+    return applied
+
+
+def applied_versions(client: Client) -> list[int]:
+    rows = client.query("SELECT DISTINCT version FROM schema_migrations ORDER BY version").result_rows
+    return [row[0] for row in rows]
+
+
+def _reconcile_retention(client: Client, ddl: Ddl) -> None:
+    """Retention lives in the schema as TTLs; a changed setting alters them in place."""
+    stored = client.query(
+        "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {name:String}",
+        parameters={"db": ddl.database, "name": ddl.storage_name(EVENTS)},
+    ).result_rows[0][0]
+    if not all(marker in stored for marker in ddl.retention_markers()):
+        _run(client, ddl.events_retention(), "retention change")
+
+
+def _run(client: Client, statements: list[str], what: str) -> None:
+    for statement in statements:
+        try:
+            client.command(statement)
+        except ClickHouseError as exc:
+            raise MigrationError(f"{what} failed: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,35 @@
+"""Settings the warehouse owns, built by the composition root from the config file."""
+
+from typing import Annotated
+
+import msgspec
+
+from warehouse.dsn import parse_dsn
+
+_Identifier = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,63})?$", description="a name of letters, digits and _"),
+]
+_EnvName = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^([A-Z_][A-Z0-9_]{0,127})?$", description="an environment variable name like SLUICE_PASSWORD"),
+]
+
+
+class WarehouseSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Where the warehouse is and how long it keeps data."""
+
+    dsn: str = ""
+    """`chdb:///path` (embedded) or `http(s)://user@host:port/db`; empty means embedded in the data dir."""
+    password_env: _EnvName = ""
+    """Name of the environment variable that holds the server password."""
+    cluster: _Identifier = ""
+    """A ClickHouse cluster name; switches DDL to ON CLUSTER with replicated tables."""
+    retention_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 25
+    ip_retention_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
+    """Days after which an event's client IP is cleared (0 clears it at the first merge)."""
+
+    def __post_init__(self) -> None:
+        if self.dsn:
+            if parse_dsn(self.dsn).password:
+                raise ValueError("dsn must not contain a password: name an environment variable in password_env")
