@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -32,7 +33,8 @@ class Listener:
         try:
             return socket.create_server((self.host, self.port), family=family, backlog=1024)
         except OSError as exc:
-            raise ServeError(f"cannot listen on {self.host}:{self.port} ({self.name}): {exc.strerror}") from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ServeError(f"cannot listen on {self.host}:{self.port} ({self.name}): {reason}") from None
 
     @property
     def local_url(self) -> str:

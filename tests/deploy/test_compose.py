@@ -1,0 +1,70 @@
+"""compose.yaml can't run here (no container engine), so it is parsed and checked."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sluice.config import load_config
+from warehouse import parse_dsn
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def test_it_runs_clickhouse_and_sluice(compose):
+    assert set(compose["services"]) == {"clickhouse", "sluice"}
+
+
+def test_clickhouse_is_pinned_to_a_release(compose):
+    image = compose["services"]["clickhouse"]["image"]
+    assert re.fullmatch(r"clickhouse/clickhouse-server:\d+\.\d+\.\d+\.\d+", image), image
+
+
+def test_clickhouse_keeps_its_data_in_a_named_volume(compose):
+    volumes = compose["services"]["clickhouse"]["volumes"]
+    named = [v.split(":")[0] for v in volumes if v.endswith(":/var/lib/clickhouse")]
+    assert named and named[0] in compose["volumes"]
+
+
+def test_both_services_have_healthchecks_and_sluice_waits_for_clickhouse(compose):
+    services = compose["services"]
+    assert "/ping" in " ".join(services["clickhouse"]["healthcheck"]["test"])
+    assert "/healthz" in " ".join(services["sluice"]["healthcheck"]["test"])
+    assert services["sluice"]["depends_on"]["clickhouse"]["condition"] == "service_healthy"
+
+
+def test_sluice_is_built_from_the_repository_dockerfile(compose):
+    assert compose["services"]["sluice"]["build"] == "."
+    assert (ROOT / "Dockerfile").read_text().startswith("FROM python:")
+
+
+def test_passwords_come_from_the_environment_only(compose):
+    for service in compose["services"].values():
+        for name, value in service.get("environment", {}).items():
+            if "PASSWORD" in name:
+                assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", value), f"{name} must come from the environment"
+    text = (ROOT / "compose.yaml").read_text() + (ROOT / "deploy" / "sluice.toml").read_text()
+    assert not re.search(r"https?://[^/\s:@]+:[^@\s]+@", text), "a credential is written in a URL"
+
+
+def test_the_sluice_service_config_is_valid_and_uses_the_server(compose):
+    config = load_config(ROOT / "deploy" / "sluice.toml")
+    dsn = parse_dsn(config.warehouse.dsn)
+    assert (dsn.embedded, dsn.host) == (False, "clickhouse")
+    env = compose["services"]["sluice"]["environment"]
+    assert config.warehouse.password_env in env
+    assert env["SLUICE_CONFIG"] == "/etc/sluice/sluice.toml"
+    mounts = compose["services"]["sluice"]["volumes"]
+    assert "./deploy/sluice.toml:/etc/sluice/sluice.toml:ro" in mounts
+
+
+def test_the_internal_listener_is_published_on_loopback_only(compose):
+    ports = compose["services"]["sluice"]["ports"]
+    assert "127.0.0.1:8401:8401" in ports
+    assert not any(p.endswith(":8401") and not p.startswith("127.0.0.1:") for p in ports)

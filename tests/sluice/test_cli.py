@@ -1,0 +1,108 @@
+"""The `sluice` command, run in-process against the test engine."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sluice.cli import cli
+from tests.conftest import unused_port
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, warehouse_settings) -> Path:
+    path = tmp_path / "sluice.toml"
+    path.write_text(f'[warehouse]\ndsn = "{warehouse_settings.dsn}"\n')
+    return path
+
+
+@pytest.fixture
+def sluice(runner, config_file, tmp_path):
+    """Run a sluice command with this test's config file and data dir."""
+
+    def run(*args: str):
+        return runner.invoke(cli, [*args, "--config", str(config_file), "--data-dir", str(tmp_path / "data")])
+
+    return run
+
+
+def test_help_lists_the_commands(runner):
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("serve", "migrate", "config", "audit"):
+        assert command in result.output
+
+
+def test_config_check_accepts_a_valid_file(runner, config_file):
+    result = runner.invoke(cli, ["config", "check", str(config_file)])
+    assert result.exit_code == 0 and "valid" in result.output
+
+
+def test_config_check_names_the_mistyped_key_and_exits_2(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\npublic_prot = 8400\n")
+    result = runner.invoke(cli, ["config", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "server.public_prot: unknown key; did you mean 'public_port'?" in result.output
+
+
+@pytest.mark.parametrize("where", ["before", "after", "environment"])
+def test_the_config_file_can_be_given_before_or_after_the_command_or_by_environment(runner, tmp_path, where):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nport = 1\n")
+    args = {
+        "before": ["--config", str(bad), "config", "check"],
+        "after": ["config", "check", "--config", str(bad)],
+        "environment": ["config", "check"],
+    }[where]
+    result = runner.invoke(cli, args, env={"SLUICE_CONFIG": str(bad)} if where == "environment" else {})
+    assert result.exit_code == 2 and "server.port: unknown key" in result.output
+
+
+def test_config_check_without_a_file_reports_the_defaults(runner):
+    result = runner.invoke(cli, ["config", "check"], env={"SLUICE_CONFIG": ""})
+    assert result.exit_code == 0 and "defaults" in result.output
+
+
+def test_migrate_applies_the_schema_once(sluice):
+    first, second = sluice("migrate"), sluice("migrate")
+    assert first.exit_code == 0 and "applied migration 1" in first.output
+    assert second.exit_code == 0 and "schema is up to date (version 1)" in second.output
+
+
+def test_audit_verify_exits_0_while_intact_and_1_after_tampering(sluice, warehouse):
+    intact = sluice("audit", "verify")
+    assert intact.exit_code == 0 and "audit log intact" in intact.output
+    warehouse.client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 1", settings={"mutations_sync": 1})
+    broken = sluice("audit", "verify")
+    assert broken.exit_code == 1
+    assert "audit log broken at entry 1" in broken.output and "altered" in broken.output
+
+
+def test_commands_refuse_an_invalid_config_with_exit_2(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[warehouse]\nretention_months = 0\n")
+    result = runner.invoke(cli, ["migrate", "--config", str(bad), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 2 and "warehouse.retention_months: expected int >= 1" in result.output
+
+
+def test_an_unreachable_server_is_one_line_not_a_traceback(runner, tmp_path):
+    config = tmp_path / "server.toml"
+    config.write_text(f'[warehouse]\ndsn = "http://sluice@127.0.0.1:{unused_port()}/sluice"\n')
+    result = runner.invoke(cli, ["migrate", "--config", str(config), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert result.output.startswith("sluice: cannot open the warehouse at http://sluice@127.0.0.1:")
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_missing_password_variable_is_named(runner, tmp_path):
+    config = tmp_path / "server.toml"
+    config.write_text('[warehouse]\ndsn = "http://sluice@127.0.0.1:1/sluice"\npassword_env = "SLUICE_TEST_UNSET"\n')
+    result = runner.invoke(cli, ["migrate", "--config", str(config), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert "SLUICE_TEST_UNSET (warehouse.password_env) is not set" in result.output

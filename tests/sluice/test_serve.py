@@ -1,0 +1,132 @@
+"""`sluice serve` as a real process: two listeners on one warehouse, commands beside it, clean stop."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from tests.conftest import unused_port
+
+SLUICE = [sys.executable, "-m", "sluice"]
+
+
+class Server(msgspec.Struct):
+    process: subprocess.Popen
+    data_dir: Path
+    public: str
+    internal: str
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+
+
+def _sluice(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SLUICE, *args], capture_output=True, text=True, timeout=120, env=_env())
+
+
+def _wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"sluice serve exited early:\n{process.stderr.read()}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("serve") / "data"
+    public_port, internal_port = unused_port(), unused_port()
+    process = subprocess.Popen(
+        [*SLUICE, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+         "--public-port", str(public_port), "--internal-port", str(internal_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    )
+    running = Server(process, data_dir, f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}")
+    try:
+        _wait_until_up(running.public + "/healthz", process)
+        _wait_until_up(running.internal + "/healthz", process)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_both_listeners_answer_health(server):
+    assert httpx.get(server.public + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(server.internal + "/healthz").json() == {"status": "ok", "warehouse": "ok"}
+
+
+def test_metrics_are_on_the_internal_listener_only(server):
+    httpx.get(server.public + "/healthz")
+    assert httpx.get(server.public + "/metrics").status_code == 404
+    metrics = httpx.get(server.internal + "/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    assert 'sluice_requests_total{app_name="public",method="GET",path="/healthz",status_code="200"}' in metrics.text
+
+
+def test_the_public_listener_routes_nothing_internal(server):
+    assert httpx.post(server.public + "/api/ops/migrate").status_code == 404
+    assert httpx.get(server.public + "/api/schema/openapi.json").status_code == 404
+
+
+def test_operations_need_the_ops_token(server):
+    assert httpx.post(server.internal + "/api/ops/migrate").status_code == 401
+    wrong = httpx.post(server.internal + "/api/ops/migrate", headers={"authorization": "Bearer guess"})
+    assert wrong.status_code == 401
+
+
+def test_the_ops_token_is_readable_by_its_owner_only(server):
+    mode = stat.S_IMODE((server.data_dir / "ops-token").stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700
+
+
+def test_commands_work_through_the_running_server(server):
+    before = _sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    migrate = _sluice("--data-dir", str(server.data_dir), "migrate")
+    after = _sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    assert migrate.returncode == 0 and "schema is up to date" in migrate.stdout
+    assert before.returncode == after.returncode == 0
+    checked = [int(r.stdout.split(": ")[1].split()[0]) for r in (before, after)]
+    assert checked[1] == checked[0] + 2  # the first verify and the migrate were audited in the chain
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(server):
+    second = _sluice("serve", "--data-dir", str(server.data_dir), "--public-port", str(unused_port()),
+                     "--internal-port", str(unused_port()))
+    assert second.returncode == 1
+    assert f"another sluice process (pid {server.process.pid}) is using" in second.stderr
+
+
+def test_a_port_in_use_is_one_clear_line(server, tmp_path):
+    taken = server.public.rsplit(":", 1)[1]
+    result = _sluice("serve", "--data-dir", str(tmp_path / "d"), "--host", "127.0.0.1", "--public-port", taken,
+                     "--internal-port", str(unused_port()))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"sluice: cannot listen on 127.0.0.1:{taken} (public): Address already in use"
+
+
+def test_sigterm_stops_the_server_cleanly(server):
+    # Runs last in this module: it ends the shared server.
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+    assert not (server.data_dir / "server.json").exists()
+    assert '"message": "stopped"' in server.process.stderr.read()
+    # The data dir is free again: a command opens the warehouse itself.
+    verify = _sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    assert verify.returncode == 0, verify.stderr

@@ -1,0 +1,75 @@
+import msgspec
+
+from warehouse import AuditLog
+from warehouse.audit import entry_hash
+
+
+def _tamper(warehouse, assignment: str, seq: int) -> None:
+    warehouse.client.command(
+        f"ALTER TABLE audit_log UPDATE {assignment} WHERE seq = {seq}", settings={"mutations_sync": 1}
+    )
+
+
+def _record_three(audit: AuditLog) -> None:
+    audit.record("alice", "report.read", "/api/reports/overview", detail={"rows": 12})
+    audit.record("bob", "login", "session", outcome="failure", detail={"reason": "bad password"})
+    audit.record("carol", "user.disable", "user:bob", outcome="denied")
+
+
+def test_entries_form_a_chain_from_the_first(warehouse):
+    _record_three(warehouse.audit)
+    entries = list(warehouse.audit.entries())
+    assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:]))
+    assert entries[-1].actor == "carol" and entries[-1].outcome == "denied"
+
+
+def test_an_untouched_chain_verifies(warehouse):
+    _record_three(warehouse.audit)
+    report = warehouse.audit.verify()
+    assert report.intact and report.checked == 4  # the migration entry and three more
+
+
+def test_an_altered_row_is_reported_as_the_first_broken_link(warehouse):
+    _record_three(warehouse.audit)
+    _tamper(warehouse, "actor = 'mallory'", 3)
+    report = warehouse.audit.verify()
+    assert not report.intact
+    assert report.broken.seq == 3 and "altered" in report.broken.reason
+    assert report.checked == 2
+
+
+def test_an_altered_detail_is_detected(warehouse):
+    _record_three(warehouse.audit)
+    _tamper(warehouse, "detail = '{\"rows\":0}'", 2)
+    assert warehouse.audit.verify().broken.seq == 2
+
+
+def test_a_removed_row_is_detected(warehouse):
+    _record_three(warehouse.audit)
+    warehouse.client.command("DELETE FROM audit_log WHERE seq = 2")
+    broken = warehouse.audit.verify().broken
+    assert broken.seq == 2 and "missing" in broken.reason
+
+
+def test_a_row_rewritten_with_a_fresh_hash_still_breaks_the_next_link(warehouse):
+    _record_three(warehouse.audit)
+    entry = next(e for e in warehouse.audit.entries() if e.seq == 2)
+    # A forger who recomputes row 2's hash still leaves row 3 pointing at the old one.
+    fields = msgspec.structs.asdict(entry) | {"actor": "mallory"}
+    del fields["hash"]
+    _tamper(warehouse, f"actor = 'mallory', hash = '{entry_hash(**fields)}'", 2)
+    broken = warehouse.audit.verify().broken
+    assert broken.seq == 3 and "does not link" in broken.reason
+
+
+def test_a_new_writer_continues_the_existing_chain(warehouse):
+    _record_three(warehouse.audit)
+    AuditLog(warehouse.client).record("dave", "audit.verify", "audit_log")
+    report = warehouse.audit.verify()
+    assert report.intact and report.checked == 5
+
+
+def test_details_are_stored_as_canonical_json(warehouse):
+    entry = warehouse.audit.record("alice", "export", "csv", detail={"b": 2, "a": "é"})
+    assert entry.detail == '{"a":"é","b":2}'

@@ -1,0 +1,92 @@
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv6Address
+
+import msgspec
+
+from warehouse import MIGRATIONS, Warehouse, open_warehouse
+from warehouse.migrations import applied_versions
+
+EVENT_COLUMNS = {
+    "event_id", "client_event_id", "site", "name", "timestamp", "received_at", "url", "host", "path",
+    "query_params", "referrer", "referrer_host", "utm_source", "utm_medium", "utm_campaign", "utm_term",
+    "utm_content", "click_id_type", "click_id", "visitor_id", "session_id", "client_ip", "user_agent",
+    "browser", "browser_version", "os", "os_version", "device_type", "is_bot", "consent_analytics",
+    "consent_ads", "gpc", "dnt", "props",
+}
+
+
+def _tables(warehouse: Warehouse) -> set[str]:
+    rows = warehouse.client.query("SELECT name FROM system.tables WHERE database = currentDatabase()").result_rows
+    return {row[0] for row in rows}
+
+
+def _insert_event(warehouse: Warehouse, *, timestamp: datetime, received_at: datetime, ip: str) -> None:
+    warehouse.client.insert(
+        "events",
+        [[timestamp, received_at, "main", "pageview", ip]],
+        column_names=["timestamp", "received_at", "site", "name", "client_ip"],
+    )
+
+
+def test_migrating_creates_every_table_and_records_each_version(warehouse):
+    assert {"events", "consent", "audit_log", "schema_migrations"} <= _tables(warehouse)
+    assert applied_versions(warehouse.client) == [m.version for m in MIGRATIONS]
+
+
+def test_migrating_again_applies_nothing_and_keeps_data(warehouse):
+    _insert_event(warehouse, timestamp=datetime.now(UTC), received_at=datetime.now(UTC), ip="192.0.2.1")
+    assert warehouse.migrate("test") == []
+    assert warehouse.migrate("test") == []
+    assert warehouse.client.command("SELECT count() FROM events") == 1
+    assert warehouse.client.command("SELECT count() FROM schema_migrations") == len(MIGRATIONS)
+
+
+def test_each_migration_run_is_audited(warehouse):
+    warehouse.migrate("ops:alice")
+    entries = [e for e in warehouse.audit.entries() if e.action == "warehouse.migrate"]
+    assert [e.actor for e in entries] == ["test", "ops:alice"]
+    assert msgspec.json.decode(entries[0].detail) == {"applied": [m.version for m in MIGRATIONS]}
+
+
+def test_events_table_has_the_columns_reports_need(warehouse):
+    rows = warehouse.client.query(
+        "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'events'"
+    ).result_rows
+    assert {row[0] for row in rows} == EVENT_COLUMNS
+
+
+def test_events_are_partitioned_by_month_and_ordered_for_site_time_scans(warehouse):
+    partition_key, sorting_key = warehouse.client.query(
+        "SELECT partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() AND name = 'events'"
+    ).result_rows[0]
+    assert partition_key == "toYYYYMM(timestamp)"
+    assert sorting_key.startswith("site, toDate(timestamp)")
+
+
+def test_client_ip_is_cleared_after_the_configured_days(warehouse):
+    now = datetime.now(UTC)
+    _insert_event(warehouse, timestamp=now, received_at=now - timedelta(days=31), ip="192.0.2.7")
+    _insert_event(warehouse, timestamp=now, received_at=now - timedelta(days=29), ip="192.0.2.8")
+    warehouse.client.command("OPTIMIZE TABLE events FINAL")
+    ips = sorted(str(row[0]) for row in warehouse.client.query("SELECT client_ip FROM events").result_rows)
+    assert ips == ["::", str(IPv6Address("::ffff:192.0.2.8"))]
+
+
+def test_events_older_than_retention_are_deleted(warehouse):
+    now = datetime.now(UTC)
+    _insert_event(warehouse, timestamp=now - timedelta(days=26 * 31), received_at=now, ip="192.0.2.1")
+    _insert_event(warehouse, timestamp=now - timedelta(days=24 * 30), received_at=now, ip="192.0.2.2")
+    warehouse.client.command("OPTIMIZE TABLE events FINAL")
+    assert warehouse.client.command("SELECT count() FROM events") == 1
+
+
+def test_changing_retention_settings_alters_the_ttls_in_place(warehouse, warehouse_settings):
+    now = datetime.now(UTC)
+    _insert_event(warehouse, timestamp=now - timedelta(days=100), received_at=now - timedelta(days=10), ip="192.0.2.1")
+    shorter = msgspec.structs.replace(warehouse_settings, retention_months=3, ip_retention_days=7)
+    reopened = open_warehouse(shorter, migrate_as="test")
+    reopened.client.command("OPTIMIZE TABLE events FINAL")
+    assert reopened.client.command("SELECT count() FROM events") == 0
+    create = reopened.client.command("SHOW CREATE TABLE events")
+    assert "toIntervalMonth(3)" in create and "toIntervalDay(7)" in create
+    reopened.close()

@@ -1,0 +1,48 @@
+"""Cluster DDL can't run on one embedded engine, so it is checked as text and parsed by the engine."""
+
+import pytest
+
+from warehouse.migrations import MIGRATIONS
+from warehouse.schema import AUDIT_LOG, EVENTS, SCHEMA_MIGRATIONS, Ddl
+
+CLUSTER = Ddl(database="sluice", cluster="analytics")
+SINGLE = Ddl(database="sluice")
+
+
+def test_single_node_ddl_uses_plain_merge_tree_without_on_cluster():
+    statements = [s for m in MIGRATIONS for s in m.statements(SINGLE)]
+    assert statements and all("ON CLUSTER" not in s and "Replicated" not in s for s in statements)
+    assert all("ENGINE = MergeTree" in s for s in statements)
+
+
+def test_cluster_ddl_shards_events_behind_a_distributed_table():
+    local, distributed = CLUSTER.create(EVENTS)
+    assert local.startswith("CREATE TABLE IF NOT EXISTS `sluice`.`events_local` ON CLUSTER `analytics`")
+    assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in local
+    assert "PARTITION BY toYYYYMM(timestamp)" in local and "TTL toDateTime(timestamp)" in local
+    assert distributed.startswith("CREATE TABLE IF NOT EXISTS `sluice`.`events` ON CLUSTER `analytics`")
+    assert "ENGINE = Distributed(`analytics`, `sluice`, `events_local`, cityHash64(visitor_id))" in distributed
+
+
+@pytest.mark.parametrize("table", [AUDIT_LOG, SCHEMA_MIGRATIONS])
+def test_cluster_ddl_replicates_small_tables_to_every_node(table):
+    (statement,) = CLUSTER.create(table)
+    assert f"`sluice`.`{table.name}` ON CLUSTER `analytics`" in statement
+    assert "ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')" in statement
+
+
+def test_cluster_alters_target_the_local_tables_on_every_node():
+    for statement in Ddl(database="sluice", cluster="analytics", retention_months=13).events_retention():
+        assert statement.startswith("ALTER TABLE `sluice`.`events_local` ON CLUSTER `analytics`")
+
+
+def test_cluster_database_is_created_on_every_node():
+    assert CLUSTER.create_database() == "CREATE DATABASE IF NOT EXISTS `sluice` ON CLUSTER `analytics`"
+
+
+def test_every_generated_cluster_statement_parses_in_clickhouse(warehouse):
+    statements = [CLUSTER.create_database(), *CLUSTER.create(SCHEMA_MIGRATIONS), *CLUSTER.events_retention()]
+    statements += [s for m in MIGRATIONS for s in m.statements(CLUSTER)]
+    for statement in statements:
+        formatted = warehouse.client.query("SELECT formatQuery({q:String})", parameters={"q": statement}).result_rows
+        assert "ON CLUSTER analytics" in formatted[0][0]
