@@ -21,8 +21,17 @@ def _initial(ddl: Ddl) -> list[str]:
     return [*ddl.create(EVENTS), *ddl.create(CONSENT), *ddl.create(AUDIT_LOG)]
 
 
+def _deduplicated_inserts(ddl: Ddl) -> list[str]:
+    # Spool segments are re-inserted after a crash with the same token; the window makes that a no-op.
+    setting = "MODIFY SETTING non_replicated_deduplication_window = 10000"
+    return [] if ddl.cluster else [ddl.alter(EVENTS, setting), ddl.alter(CONSENT, setting)]
+
+
 # Append only: a released migration never changes, a new version follows it.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "events, consent and audit log", _initial),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "events, consent and audit log", _initial),
+    Migration(2, "exactly-once inserts from the spool", _deduplicated_inserts),
+)
 
 
 def migrate(client: Client, ddl: Ddl) -> list[Migration]:
