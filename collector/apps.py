@@ -6,20 +6,28 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from collector.collect import Collector, collect, preflight, read_consent, record_consent
 from collector.health import internal_health, public_health
 from collector.metrics import MetricsController, request_metrics
 from collector.ops import OpsController
+from collector.settings import CollectorSettings, Site
+from collector.snippet import snippet
+from collector.spool import Spool
 from warehouse import Warehouse
 
+MAX_BODY_BYTES = 64 * 1024
 
-def public_app() -> Litestar:
+
+def public_app(settings: CollectorSettings, sites: list[Site], spool: Spool) -> Litestar:
     """Only what browsers need is routable here."""
     return Litestar(
-        route_handlers=[public_health],
+        route_handlers=[preflight, public_health, snippet, collect, record_consent, read_consent],
+        state=State({"collector": Collector(settings, sites, spool)}),
+        lifespan=[lambda app: spool.running()],
         middleware=[request_metrics("public").middleware],
         openapi_config=None,
         logging_config=None,
-        request_max_body_size=64 * 1024,
+        request_max_body_size=MAX_BODY_BYTES,
     )
 
 

@@ -15,7 +15,7 @@ from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
 from sluice.logs import configure_logging
 from sluice.ops import OpsError, checked, ops_client
-from sluice.serve import Listener, ServeError, serve
+from sluice.serve import Listener, Plan, ServeError, serve
 from warehouse import WarehouseError, WarehouseSettings, embedded_dsn
 
 _FAILURES = (DataDirError, OpsError, ServeError, WarehouseError)
@@ -97,12 +97,14 @@ def serve_command(host: str | None, public_port: int | None, internal_port: int 
     ctx = _context()
     server = ctx.config.server
     configure_logging(server.log_level)
-    serve(
-        ctx.data_dir,
-        ctx.warehouse,
+    serve(Plan(
+        data_dir=ctx.data_dir,
+        warehouse=ctx.warehouse,
+        collector=ctx.config.collector,
+        sites=ctx.config.sites,
         public=Listener("public", host or server.host, public_port or server.public_port),
         internal=Listener("internal", server.internal_host, internal_port or server.internal_port),
-    )
+    ))
 
 
 @cli.command("migrate")

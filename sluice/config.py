@@ -11,20 +11,10 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 import msgspec
 
+from collector.settings import CollectorSettings, Site
 from warehouse import WarehouseSettings
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
-SiteId = Annotated[
-    str,
-    msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lowercase letters, digits, - and _ (at most 64)"),
-]
-Origin = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$",
-        description="an origin (scheme and host only) like https://www.example.org, or *",
-    ),
-]
 
 
 class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -37,21 +27,15 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
-class SiteConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """A website whose pages send events, and the origins allowed to send them (`*` for any)."""
-
-    id: SiteId
-    origins: list[Origin]
-
-
-def _default_sites() -> list[SiteConfig]:
-    return [SiteConfig(id="default", origins=["*"])]
+def _default_sites() -> list[Site]:
+    return [Site(id="default", origins=["*"])]
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     warehouse: WarehouseSettings = WarehouseSettings()
     server: ServerSettings = ServerSettings()
-    sites: list[SiteConfig] = msgspec.field(default_factory=_default_sites)
+    collector: CollectorSettings = CollectorSettings()
+    sites: list[Site] = msgspec.field(default_factory=_default_sites)
 
     def __post_init__(self) -> None:
         ids = [site.id for site in self.sites]

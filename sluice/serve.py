@@ -6,16 +6,22 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import uvicorn
 from litestar import Litestar
 
+import msgspec
+
 from collector import internal_app, public_app
+from collector.settings import CollectorSettings, Site
+from collector.spool import Spool
+from collector.writer import Writer
 from sluice.datadir import DataDir, DataDirBusy
 from warehouse import WarehouseSettings, open_warehouse
 
 log = logging.getLogger("sluice.serve")
+_DRAIN_SECONDS = 20.0
 
 
 class ServeError(Exception):
@@ -43,26 +49,42 @@ class Listener:
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
 
-def serve(data_dir: DataDir, warehouse_settings: WarehouseSettings, public: Listener, internal: Listener) -> None:
-    """Run both listeners until SIGTERM or SIGINT, then stop cleanly."""
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything `serve` runs, as configured."""
+
+    data_dir: DataDir
+    warehouse: WarehouseSettings
+    collector: CollectorSettings
+    sites: list[Site]
+    public: Listener
+    internal: Listener
+
+
+def serve(plan: Plan) -> None:
+    """Run both listeners and the spool writer until SIGTERM or SIGINT, then stop cleanly."""
+    data_dir = plan.data_dir
     try:
         hold = data_dir.hold()
     except DataDirBusy:
         running = data_dir.server()
         pid = f" (pid {running.pid})" if running else ""
         raise ServeError(f"another sluice process{pid} is using {data_dir.path}") from None
-    with hold:
-        sockets = [public.bind(), internal.bind()]
+    with hold, ExitStack() as cleanup:
+        data_dir.withdraw_server()
+        sockets = [plan.public.bind(), plan.internal.bind()]
+        for sock in sockets:
+            cleanup.callback(sock.close)
         token = data_dir.create_ops_token()
-        warehouse = open_warehouse(warehouse_settings, migrate_as="sluice serve")
-        apps = [public_app(), internal_app(warehouse, token)]
-        data_dir.publish_server(internal.local_url)
-        try:
-            asyncio.run(_serve_all(list(zip(apps, sockets, (public, internal), strict=True))))
-        finally:
-            data_dir.withdraw_server()
-            warehouse.close()
-            log.info("stopped")
+        warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve")
+        cleanup.callback(warehouse.close)
+        _warn_about_open_sites(plan.sites)
+        spool = Spool(data_dir.path / "spool", max_bytes=plan.collector.spool_max_mb * 2**20,
+                      segment_records=plan.collector.batch_max_events, segment_seconds=plan.collector.batch_max_seconds)
+        apps = [public_app(plan.collector, plan.sites, spool), internal_app(warehouse, token)]
+        data_dir.publish_server(plan.internal.local_url)
+        cleanup.callback(data_dir.withdraw_server)
+        asyncio.run(_serve_all(list(zip(apps, sockets, (plan.public, plan.internal), strict=True)), Writer(spool, warehouse)))
+        log.info("stopped")
 
 
 class _Server(uvicorn.Server):
@@ -73,7 +95,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]]) -> None:
+async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]], writer: Writer) -> None:
     servers = []
     for app, sock, listener in bindings:
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10)
@@ -82,7 +104,21 @@ async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]]) -
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop, servers, sig)
+    loading = asyncio.create_task(writer.run())
     await asyncio.gather(*(server.serve(sockets=[sock]) for server, (_, sock, _) in zip(servers, bindings, strict=True)))
+    # The listeners are closed and the spool's last segment with them: put what is left in the warehouse.
+    loading.cancel()
+    if not await writer.drain(_DRAIN_SECONDS):
+        log.warning("spool not fully drained; it will be replayed at next start")
+
+
+def _warn_about_open_sites(sites: list[Site]) -> None:
+    for site in sites:
+        if "*" in site.origins:
+            log.warning(
+                "site accepts events from any origin; list your website's origins under [[sites]] in the config file",
+                extra={"site": site.id},
+            )
 
 
 def _stop(servers: list[uvicorn.Server], sig: signal.Signals) -> None:

@@ -2,14 +2,13 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from ipaddress import IPv6Address
 from uuid import UUID
 
 import msgspec
 from clickhouse_connect.driver.client import Client
 
 
-class EventRow(msgspec.Struct, frozen=True, kw_only=True):
+class EventRow(msgspec.Struct, frozen=True, kw_only=True, tag="event"):
     """One enriched event, exactly as the `events` table stores it."""
 
     event_id: UUID
@@ -33,7 +32,8 @@ class EventRow(msgspec.Struct, frozen=True, kw_only=True):
     click_id: str
     visitor_id: UUID
     session_id: UUID
-    client_ip: IPv6Address
+    client_ip: str
+    """IPv4 or IPv6 text; the table stores it as IPv6."""
     user_agent: str
     browser: str
     browser_version: str
@@ -48,7 +48,7 @@ class EventRow(msgspec.Struct, frozen=True, kw_only=True):
     props: dict[str, str]
 
 
-class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
+class ConsentRow(msgspec.Struct, frozen=True, kw_only=True, tag="consent"):
     """One recorded consent choice; the latest per visitor is the one in force."""
 
     site: str

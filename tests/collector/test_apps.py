@@ -1,14 +1,14 @@
 from litestar.testing import TestClient
 
-from collector import internal_app, public_app
+from collector import internal_app
 from warehouse import MIGRATIONS, open_warehouse
 
 TOKEN = "test-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
-def test_the_public_app_serves_health_and_nothing_else():
-    with TestClient(public_app()) as client:
+def test_the_public_app_serves_health_and_nothing_else(make_public):
+    with TestClient(make_public()) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         for path in ("/metrics", "/api/schema/openapi.json", "/schema", "/api/ops/audit/verify"):
             assert client.get(path).status_code == 404, path

@@ -1,0 +1,38 @@
+"""Who sent a request: the client address, believing X-Forwarded-For only from trusted proxies."""
+
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+
+from litestar.connection import ASGIConnection
+
+
+class ClientResolver:
+    def __init__(self, trusted_proxies: list[str]) -> None:
+        self._proxies = [ip_network(network, strict=False) for network in trusted_proxies]
+
+    def address(self, connection: ASGIConnection) -> str:
+        """The nearest address on the forwarding path that is not one of our proxies."""
+        peer = connection.client.host if connection.client else ""
+        if not self._trusts(peer):
+            return peer
+        hops = [hop.strip() for hop in connection.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._trusts(hop):
+                return hop if _parse(hop) else peer
+        return peer
+
+    def is_https(self, connection: ASGIConnection) -> bool:
+        if connection.url.scheme == "https":
+            return True
+        peer = connection.client.host if connection.client else ""
+        return self._trusts(peer) and connection.headers.get("x-forwarded-proto", "") == "https"
+
+    def _trusts(self, address: str) -> bool:
+        parsed = _parse(address)
+        return bool(parsed and self._proxies and any(parsed in network for network in self._proxies))
+
+
+def _parse(address: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(address)
+    except ValueError:
+        return None

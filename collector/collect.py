@@ -1,0 +1,211 @@
+"""The public endpoints browsers call: /collect for events, /consent for choices."""
+
+import math
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import limits
+from litestar import Request, Response, get, post, route
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from collector import metrics
+from collector.clients import ClientResolver
+from collector.enrich import Consent, Sessions, Visit, enrich
+from collector.settings import CollectorSettings, Site
+from collector.spool import Spool, SpoolFull
+from collector.wire import InvalidInput, decode_consent, decode_events
+from warehouse.events import ConsentRow
+
+VISITOR_COOKIE = "sluice_vid"
+CONSENT_COOKIE = "sluice_consent"
+_CONTENT_TYPES = ("application/json", "text/plain")
+_RETRY_AFTER_FULL = "5"
+
+
+class Collector:
+    """What the public endpoints share: sites, the spool, sessions and the rate limiter."""
+
+    def __init__(self, settings: CollectorSettings, sites: list[Site], spool: Spool) -> None:
+        self.settings = settings
+        self.sites = {site.id: site for site in sites}
+        self.spool = spool
+        self.sessions = Sessions(timedelta(minutes=settings.session_minutes))
+        self.clients = ClientResolver(settings.trusted_proxies)
+        self._rate = limits.parse(settings.rate_limit)
+        self._limiter = limits.strategies.SlidingWindowCounterRateLimiter(limits.storage.MemoryStorage())
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds to wait if `client` is over its rate, else None (and the request counts)."""
+        if self._limiter.hit(self._rate, client):
+            return None
+        reset = self._limiter.get_window_stats(self._rate, client).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+@post("/collect", status_code=HTTP_202_ACCEPTED)
+async def collect(request: Request) -> Response:
+    """Accept one event or a batch; answer 202 only once they are durable on disk."""
+    collector: Collector = request.app.state.collector
+    refused = _refuse_early(request, collector)
+    if refused:
+        return refused
+    origin = request.headers.get("origin")
+    try:
+        events = decode_events(await request.body())
+        for index, event in enumerate(events):
+            _check_site(collector, event.site, origin, f"[{index}].site")
+        visitor_id, new_visitor = _visitor(request)
+        site = collector.sites[events[0].site]
+        visit = Visit(
+            received_at=datetime.now(UTC),
+            client_ip=collector.clients.address(request),
+            user_agent=request.headers.get("user-agent", "")[:1024],
+            visitor_id=visitor_id,
+            consent=_consent_in_force(request, site),
+        )
+        rows = [enrich(event, visit, collector.sessions, index) for index, event in enumerate(events)]
+    except _Forbidden as exc:
+        return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field, "origin": origin}, request)
+    except InvalidInput as exc:
+        return _reject("invalid", 400, {"error": "invalid event", "field": exc.field, "rule": exc.rule}, request)
+    try:
+        await collector.spool.append(rows)
+    except SpoolFull:
+        return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
+    metrics.EVENTS_ACCEPTED.inc(len(rows))
+    response = Response({"accepted": len(rows)}, status_code=HTTP_202_ACCEPTED, headers=_cors(request))
+    if new_visitor:
+        _set_visitor_cookie(response, visitor_id, request, collector)
+    return response
+
+
+@post("/consent", status_code=HTTP_202_ACCEPTED)
+async def record_consent(request: Request) -> Response:
+    """Record the visitor's choices, append-only, and remember them in a first-party cookie."""
+    collector: Collector = request.app.state.collector
+    refused = _refuse_early(request, collector)
+    if refused:
+        return refused
+    try:
+        choice = decode_consent(await request.body())
+        _check_site(collector, choice.site, request.headers.get("origin"), "site")
+    except _Forbidden as exc:
+        return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field}, request)
+    except InvalidInput as exc:
+        return _reject("invalid", 400, {"error": "invalid consent", "field": exc.field, "rule": exc.rule}, request)
+    visitor_id, new_visitor = _visitor(request)
+    row = ConsentRow(site=choice.site, visitor_id=visitor_id, recorded_at=datetime.now(UTC), analytics=choice.analytics,
+                     ads=choice.ads, policy_version=choice.policy_version, source="banner")
+    try:
+        await collector.spool.append([row])
+    except SpoolFull:
+        return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
+    response = Response(_consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded"),
+                        status_code=HTTP_202_ACCEPTED, headers=_cors(request))
+    if new_visitor:
+        _set_visitor_cookie(response, visitor_id, request, collector)
+    response.set_cookie(CONSENT_COOKIE, f"{choice.site}.{int(choice.analytics)}{int(choice.ads)}.{choice.policy_version}",
+                        max_age=collector.settings.visitor_cookie_days * 86400, httponly=True, samesite="lax",
+                        secure=collector.clients.is_https(request), path="/")
+    return response
+
+
+@get("/consent")
+async def read_consent(request: Request, site: str = "default") -> Response:
+    """The consent in force for this browser: its recorded choice, else the site's default."""
+    collector: Collector = request.app.state.collector
+    try:
+        _check_site(collector, site, request.headers.get("origin"), "site")
+    except _Forbidden as exc:
+        return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field}, request)
+    except InvalidInput as exc:
+        return _reject("invalid", 400, {"error": "invalid request", "field": exc.field, "rule": exc.rule}, request)
+    recorded = _recorded_consent(request, site)
+    consent = recorded[0] if recorded else _default_consent(collector.sites[site])
+    return Response(_consent_body(site, consent.analytics, consent.ads, recorded[1] if recorded else "",
+                                  "recorded" if recorded else "default"), headers=_cors(request))
+
+
+@route(["/collect", "/consent"], http_method=["OPTIONS"], status_code=HTTP_204_NO_CONTENT)
+async def preflight(request: Request) -> Response[None]:
+    """CORS preflight for senders that use application/json; the snippet's text/plain needs none."""
+    collector: Collector = request.app.state.collector
+    origin = request.headers.get("origin")
+    allowed = any(site.allows(origin) for site in collector.sites.values())
+    headers = _cors(request) | {"access-control-allow-methods": "GET, POST", "access-control-allow-headers":
+                                "content-type", "access-control-max-age": "86400"} if allowed else {}
+    return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
+
+
+class _Forbidden(Exception):
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+
+def _refuse_early(request: Request, collector: Collector) -> Response | None:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in _CONTENT_TYPES:
+        return _reject("media_type", 415, {"error": "send application/json or text/plain"}, request)
+    wait = collector.retry_after(collector.clients.address(request))
+    if wait is not None:
+        return _reject("rate_limited", 429, {"error": "too many requests"}, request, retry_after=str(wait))
+    return None
+
+
+def _check_site(collector: Collector, site_id: str, origin: str | None, field: str) -> None:
+    site = collector.sites.get(site_id)
+    if site is None:
+        raise InvalidInput(field, f"unknown site {site_id!r}")
+    if not site.allows(origin):
+        raise _Forbidden(field)
+
+
+def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
+    """The visitor id from the first-party cookie, or a new random one to set."""
+    try:
+        return uuid.UUID(request.cookies[VISITOR_COOKIE]), False
+    except (KeyError, ValueError):
+        return uuid.uuid4(), True
+
+
+def _set_visitor_cookie(response: Response, visitor_id: uuid.UUID, request: Request, collector: Collector) -> None:
+    response.set_cookie(VISITOR_COOKIE, visitor_id.hex, max_age=collector.settings.visitor_cookie_days * 86400,
+                        httponly=True, samesite="lax", secure=collector.clients.is_https(request), path="/")
+
+
+def _recorded_consent(request: Request, site: str) -> tuple[Consent, str] | None:
+    """The choice remembered in the consent cookie, if it is for this site."""
+    cookie_site, _, rest = request.cookies.get(CONSENT_COOKIE, "").partition(".")
+    flags, _, policy = rest.partition(".")
+    if cookie_site != site or flags not in ("00", "01", "10", "11"):
+        return None
+    return Consent(analytics=flags[0] == "1", ads=flags[1] == "1"), policy
+
+
+def _default_consent(site: Site) -> Consent:
+    granted = site.consent == "opt-out"
+    return Consent(analytics=granted, ads=granted)
+
+
+def _consent_in_force(request: Request, site: Site) -> Consent:
+    recorded = _recorded_consent(request, site.id)
+    return recorded[0] if recorded else _default_consent(site)
+
+
+def _consent_body(site: str, analytics: bool, ads: bool, policy_version: str, source: str) -> dict:
+    return {"site": site, "analytics": analytics, "ads": ads, "policy_version": policy_version, "source": source}
+
+
+def _cors(request: Request) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    collector: Collector = request.app.state.collector
+    if not origin or not any(site.allows(origin) for site in collector.sites.values()):
+        return {}
+    return {"access-control-allow-origin": origin, "access-control-allow-credentials": "true", "vary": "Origin"}
+
+
+def _reject(reason: str, status: int, body: dict, request: Request, retry_after: str | None = None) -> Response:
+    metrics.EVENTS_REJECTED.labels(reason).inc()
+    headers = _cors(request) | ({"retry-after": retry_after} if retry_after else {})
+    return Response(body, status_code=status, headers=headers)

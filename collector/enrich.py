@@ -1,0 +1,115 @@
+"""Server-side enrichment: a validated wire event plus what the request tells us becomes a stored row."""
+
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+
+from collector.useragent import parse_agent
+from collector.wire import InvalidInput, WireEvent
+from warehouse.events import EventRow
+
+CLICK_IDS = ("gclid", "fbclid", "ttclid", "msclkid", "li_fat_id")
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+_MAX_QUERY_PARAMS = 64
+_CLIENT_CLOCK_PAST = timedelta(hours=24)
+_CLIENT_CLOCK_FUTURE = timedelta(minutes=5)
+
+
+class Consent(msgspec.Struct, frozen=True):
+    analytics: bool
+    ads: bool
+
+
+class Visit(msgspec.Struct, frozen=True, kw_only=True):
+    """What one request says about its sender, shared by every event in it."""
+
+    received_at: datetime
+    client_ip: str
+    user_agent: str
+    visitor_id: uuid.UUID
+    consent: Consent
+
+
+class Sessions:
+    """Session ids per visitor: a new one after the configured minutes of inactivity."""
+
+    def __init__(self, idle: timedelta, max_visitors: int = 1_000_000) -> None:
+        self._idle = idle
+        self._max = max_visitors
+        self._last: OrderedDict[tuple[str, uuid.UUID], tuple[uuid.UUID, datetime]] = OrderedDict()
+
+    def session_for(self, site: str, visitor_id: uuid.UUID, at: datetime) -> uuid.UUID:
+        key = (site, visitor_id)
+        known = self._last.pop(key, None)
+        session_id = known[0] if known and at - known[1] <= self._idle else uuid.uuid4()
+        self._last[key] = (session_id, max(at, known[1]) if known else at)
+        if len(self._last) > self._max:
+            self._last.popitem(last=False)
+        return session_id
+
+
+def enrich(event: WireEvent, visit: Visit, sessions: Sessions, index: int = 0) -> EventRow:
+    """The stored row for `event`; `InvalidInput` names the field if its URL is unusable."""
+    url = _split_url(event.url, f"[{index}].url")
+    referrer = _split_url(event.referrer, f"[{index}].referrer") if event.referrer else None
+    query = dict(parse_qsl(url.query, keep_blank_values=True)[:_MAX_QUERY_PARAMS])
+    click_type = next((name for name in CLICK_IDS if query.get(name)), "")
+    timestamp = _event_time(event.ts, visit.received_at)
+    agent = parse_agent(visit.user_agent)
+    return EventRow(
+        event_id=uuid.uuid4(),
+        client_event_id=event.id,
+        site=event.site,
+        name=event.name,
+        timestamp=timestamp,
+        received_at=visit.received_at,
+        url=event.url,
+        host=(url.hostname or "").lower(),
+        path=url.path or "/",
+        query_params=query,
+        referrer=event.referrer,
+        referrer_host=(referrer.hostname or "").lower() if referrer else "",
+        **{name: query.get(name, "") for name in _UTM},
+        click_id_type=click_type,
+        click_id=query[click_type] if click_type else "",
+        visitor_id=visit.visitor_id,
+        session_id=sessions.session_for(event.site, visit.visitor_id, timestamp),
+        client_ip=visit.client_ip,
+        user_agent=visit.user_agent,
+        **msgspec.structs.asdict(agent),
+        consent_analytics=visit.consent.analytics,
+        # A browser that signals GPC or DNT has not consented to ads, whatever was recorded.
+        consent_ads=visit.consent.ads and not (event.gpc or event.dnt),
+        gpc=event.gpc,
+        dnt=event.dnt,
+        props={key: _prop_text(value) for key, value in event.props.items()},
+    )
+
+
+def _split_url(text: str, field: str):
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(field, "expected an absolute http(s) URL")
+    return parts
+
+
+def _event_time(client_ms: int | None, received_at: datetime) -> datetime:
+    """The client's clock when it is plausible (beacons can be late), else the receive time."""
+    if client_ms is None:
+        return received_at
+    try:
+        client = datetime.fromtimestamp(client_ms / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return received_at
+    if received_at - _CLIENT_CLOCK_PAST <= client <= received_at + _CLIENT_CLOCK_FUTURE:
+        return client
+    return received_at
+
+
+def _prop_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,47 @@
+"""Settings the collector owns: its sites, proxies, cookies, limits and spool."""
+
+from typing import Annotated, Literal
+
+import msgspec
+
+SiteId = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lowercase letters, digits, - and _ (at most 64)"),
+]
+Origin = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$",
+        description="an origin (scheme and host only) like https://www.example.org, or *",
+    ),
+]
+Network = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$", description="an IP address or network like 10.0.0.0/8"),
+]
+
+
+class Site(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A website whose pages send events, and the origins allowed to send them (`*` for any)."""
+
+    id: SiteId
+    origins: list[Origin]
+    consent: Literal["opt-in", "opt-out"] = "opt-in"
+    """Without a recorded choice: opt-in assumes no consent, opt-out assumes consent."""
+
+    def allows(self, origin: str | None) -> bool:
+        return "*" in self.origins or origin in self.origins
+
+
+class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    trusted_proxies: list[Network] = []
+    """Proxies whose X-Forwarded-For is believed; from anyone else it is ignored."""
+    visitor_cookie_days: Annotated[int, msgspec.Meta(ge=1, le=400)] = 395
+    session_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 30
+    rate_limit: Annotated[str, msgspec.Meta(pattern=r"^[0-9]+ ?(/|per) ?(second|minute|hour)$",
+                                            description="a rate like 100/second or 3000/minute")] = "100/second"
+    """Requests per client address to /collect and /consent."""
+    spool_max_mb: Annotated[int, msgspec.Meta(ge=1)] = 1024
+    """Disk the spool may use while the warehouse is away; beyond it /collect answers 503."""
+    batch_max_events: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 50_000
+    batch_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
