@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import limits
 from litestar import Request, Response, get, post, route
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from collector import metrics
@@ -112,7 +113,7 @@ async def record_consent(request: Request) -> Response:
 
 
 @get("/consent")
-async def read_consent(request: Request, site: str = "default") -> Response:
+async def read_consent(request: Request, site: FromQuery[str] = "default") -> Response:
     """The consent in force for this browser: its recorded choice, else the site's default."""
     collector: Collector = request.app.state.collector
     try:
