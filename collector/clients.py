@@ -4,14 +4,18 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from litestar.connection import ASGIConnection
 
+_UNKNOWN = "::"
+
 
 class ClientResolver:
     def __init__(self, trusted_proxies: list[str]) -> None:
         self._proxies = [ip_network(network, strict=False) for network in trusted_proxies]
 
     def address(self, connection: ASGIConnection) -> str:
-        """The nearest address on the forwarding path that is not one of our proxies."""
+        """The nearest address on the forwarding path that is not one of our proxies ("::" if none is an IP)."""
         peer = connection.client.host if connection.client else ""
+        if not _parse(peer):
+            return _UNKNOWN
         if not self._trusts(peer):
             return peer
         hops = [hop.strip() for hop in connection.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
