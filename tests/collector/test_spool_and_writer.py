@@ -1,0 +1,104 @@
+"""The spool keeps what was acknowledged; the writer puts it in the warehouse exactly once."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from collector.enrich import Consent, Sessions, Visit, enrich
+from collector.spool import read_segment
+from collector.wire import WireEvent
+from collector.writer import Writer
+from warehouse import open_warehouse
+
+NOW = datetime.now(UTC)
+
+
+def _rows(count: int, site: str = "default"):
+    visit = Visit(received_at=NOW, client_ip="192.0.2.1", user_agent="", visitor_id=uuid.uuid4(),
+                  consent=Consent(True, False))
+    sessions = Sessions(timedelta(minutes=30))
+    return [enrich(WireEvent(site=site, name="pageview", url=f"https://h.org/{i}", id=str(i)), visit, sessions)
+            for i in range(count)]
+
+
+def _spooled(make_spool, batches: list[int], **kwargs):
+    async def run():
+        spool = make_spool(**kwargs)
+        async with spool.running():
+            await asyncio.gather(*(spool.append(_rows(n)) for n in batches))
+        return spool
+
+    return asyncio.run(run())
+
+
+def test_concurrent_appends_are_all_on_disk_when_acknowledged(make_spool):
+    spool = _spooled(make_spool, [3] * 40)
+    records = [r for segment in spool.segments() for r in read_segment(segment)]
+    assert len(records) == 120
+
+
+def test_segments_close_after_the_configured_number_of_records(make_spool):
+    async def run():
+        spool = make_spool(segment_records=10, segment_seconds=60)
+        async with spool.running():
+            for _ in range(10):
+                await spool.append(_rows(5))
+        return spool
+
+    assert [len(read_segment(s)) for s in asyncio.run(run()).segments()] == [10] * 5
+
+
+def test_a_segment_left_open_by_a_crash_is_closed_on_start_and_its_torn_line_skipped(make_spool, spool_dir):
+    spool_dir.mkdir(parents=True)
+    good = _spooled(make_spool, [2]).segments()[0]
+    crashed = spool_dir / "00000000000000000001-1.open"
+    crashed.write_bytes(good.read_bytes() + b'[{"type":"event","event_id":')
+    good.unlink()
+    spool = make_spool()
+    (segment,) = spool.segments()
+    assert segment.suffix == ".seg" and len(read_segment(segment)) == 2
+
+
+def test_the_writer_loads_segments_and_forgets_them(make_spool, warehouse):
+    spool = _spooled(make_spool, [4, 6])
+    assert asyncio.run(Writer(spool, warehouse).load_ready())
+    assert warehouse.client.command("SELECT count() FROM events") == 10
+    assert spool.segments() == [] and spool.bytes == 0
+
+
+def test_replaying_a_segment_after_a_crash_stores_nothing_twice(make_spool, warehouse, spool_dir):
+    spool = _spooled(make_spool, [7])
+    (segment,) = spool.segments()
+    kept = segment.read_bytes()
+    asyncio.run(Writer(spool, warehouse).load_ready())
+    # The crash came after the insert and before the segment was forgotten.
+    segment.write_bytes(kept)
+    assert asyncio.run(Writer(make_spool(), warehouse).load_ready())
+    assert warehouse.client.command("SELECT count() FROM events") == 7
+
+
+def test_a_warehouse_outage_keeps_segments_until_it_returns(make_spool, warehouse_settings, warehouse):
+    spool = _spooled(make_spool, [3])
+    away = open_warehouse(warehouse_settings)
+    away.close()
+    assert not asyncio.run(Writer(spool, away).load_ready())
+    assert len(spool.segments()) == 1
+    assert asyncio.run(Writer(spool, warehouse).load_ready())
+    assert warehouse.client.command("SELECT count() FROM events") == 3
+
+
+def test_an_unreadable_segment_is_set_aside_not_dropped(make_spool, warehouse, spool_dir):
+    spool = make_spool()
+    (spool_dir / "00000000000000000002-1.seg").write_bytes(b"garbage\n")
+    assert asyncio.run(Writer(spool, warehouse).load_ready())
+    assert (spool_dir / "quarantine" / "00000000000000000002-1.seg").exists()
+
+
+def test_sessions_end_after_thirty_idle_minutes():
+    sessions, visitor = Sessions(timedelta(minutes=30)), uuid.uuid4()
+    first = sessions.session_for("default", visitor, NOW)
+    assert sessions.session_for("default", visitor, NOW + timedelta(minutes=29)) == first
+    assert sessions.session_for("default", visitor, NOW + timedelta(minutes=58)) == first
+    later = sessions.session_for("default", visitor, NOW + timedelta(minutes=89))
+    assert later != first
+    assert sessions.session_for("other-site", visitor, NOW) != first
