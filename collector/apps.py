@@ -1,6 +1,9 @@
 """The two Litestar apps: the public listener browsers reach, and the internal one."""
 
-from litestar import Litestar
+import logging
+
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -13,7 +16,10 @@ from collector.ops import OpsController
 from collector.settings import CollectorSettings, Site
 from collector.snippet import snippet
 from collector.spool import Spool
-from warehouse import Warehouse
+from warehouse import Warehouse, WarehouseError
+from warehouse.errors import first_line
+
+log = logging.getLogger("sluice.api")
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,11 +41,19 @@ def internal_app(warehouse: Warehouse, ops_token: str) -> Litestar:
     """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController],
-        dependencies={"warehouse": Provide(lambda: warehouse, use_cache=True, sync_to_thread=False)},
+        dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State({"ops_token": ops_token}),
         middleware=[request_metrics("internal").middleware],
+        exception_handlers={WarehouseError: _warehouse_failed, ClickHouseError: _warehouse_failed},
         logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Sluice internal API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()]
         ),
     )
+
+
+def _warehouse_failed(request: Request, exc: Exception) -> Response:
+    """The warehouse's own message is safe to show (DSNs are redacted); a bare 500 would hide it."""
+    reason = first_line(exc)
+    log.error("warehouse failure", extra={"path": request.url.path, "error": reason})
+    return Response({"status_code": 503, "detail": f"warehouse failure: {reason}"}, status_code=503)

@@ -3,8 +3,7 @@
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from litestar.exceptions import ServiceUnavailableException
 
 from warehouse import Warehouse
 
@@ -24,5 +23,5 @@ def public_health() -> Health:
 def internal_health(warehouse: NamedDependency[Warehouse]) -> Health:
     """The internal listener is up and can reach the warehouse."""
     if not warehouse.ping():
-        raise HTTPException(status_code=HTTP_503_SERVICE_UNAVAILABLE, detail="warehouse unreachable")
+        raise ServiceUnavailableException(detail="warehouse unreachable")
     return Health(status="ok", warehouse="ok")

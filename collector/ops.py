@@ -7,13 +7,13 @@ account can read, and every call is audited.
 import hmac
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 
-from warehouse import Warehouse
+from warehouse import BrokenLink, Warehouse
 from warehouse.migrations import applied_versions
 
 ACTOR_HEADER = "sluice-actor"
@@ -29,15 +29,10 @@ class MigrateResult(msgspec.Struct, frozen=True):
     current: int
 
 
-class Broken(msgspec.Struct, frozen=True):
-    seq: int
-    reason: str
-
-
 class VerifyResult(msgspec.Struct, frozen=True):
     intact: bool
     checked: int
-    broken: Broken | None = None
+    broken: BrokenLink | None = None
 
 
 def require_ops_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -63,11 +58,11 @@ class OpsController(Controller):
         applied = [AppliedMigration(m.version, m.name) for m in warehouse.migrate(_actor(request))]
         return MigrateResult(applied=applied, current=max(applied_versions(warehouse.client), default=0))
 
-    @get("/audit/verify", sync_to_thread=True)
+    @post("/audit/verify", sync_to_thread=True, status_code=200)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:
         """Re-walk the audit chain and report its first broken link."""
         report = warehouse.audit.verify()
-        broken = Broken(report.broken.seq, report.broken.reason) if report.broken else None
+        broken = report.broken
         warehouse.audit.record(
             _actor(request),
             "audit.verify",

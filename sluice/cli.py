@@ -3,13 +3,13 @@
 import asyncio
 import functools
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 import msgspec
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
@@ -17,8 +17,9 @@ from sluice.logs import configure_logging
 from sluice.ops import OpsError, checked, ops_client
 from sluice.serve import Listener, Plan, ServeError, serve
 from warehouse import WarehouseError, WarehouseSettings, embedded_dsn
+from warehouse.errors import first_line
 
-_FAILURES = (DataDirError, OpsError, ServeError, WarehouseError)
+_FAILURES = (ClickHouseError, DataDirError, OpsError, ServeError, WarehouseError)
 _INVALID_CONFIG = 2
 
 
@@ -41,7 +42,7 @@ class _Group(click.Group):
         except ConfigError as exc:
             raise _Failure(str(exc), _INVALID_CONFIG) from None
         except _FAILURES as exc:
-            raise _Failure(str(exc)) from None
+            raise _Failure(first_line(exc)) from None
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -61,7 +62,7 @@ def global_options(command: Callable) -> Callable:
     return functools.reduce(lambda cmd, option: option(cmd), options, command)
 
 
-class _Context(msgspec.Struct, frozen=True):
+class _Context(NamedTuple):
     config: Config
     data_dir: DataDir
 
@@ -119,6 +120,7 @@ def migrate_command() -> None:
 
 
 @cli.group("config")
+@global_options
 def config_group() -> None:
     """Inspect the configuration file."""
 
@@ -137,6 +139,7 @@ def config_check_command(file: Path | None) -> None:
 
 
 @cli.group("audit")
+@global_options
 def audit_group() -> None:
     """Work with the audit log."""
 
@@ -145,7 +148,7 @@ def audit_group() -> None:
 @global_options
 def audit_verify_command() -> None:
     """Re-walk the audit log's hash chain; exit 1 at the first broken link."""
-    result = _call("GET", "/api/ops/audit/verify")
+    result = _call("POST", "/api/ops/audit/verify", existing=True)
     if result["intact"]:
         click.echo(f"audit log intact: {result['checked']} entries verified")
         return
@@ -153,19 +156,16 @@ def audit_verify_command() -> None:
     raise _Failure(f"audit log broken at entry {broken['seq']}: {broken['reason']} ({result['checked']} entries before it verified)")
 
 
-def _call(method: str, path: str, *, migrate: bool = True) -> dict[str, Any]:
+def _call(method: str, path: str, *, migrate: bool = True, existing: bool = False) -> dict[str, Any]:
     """Call the internal API, through the server if one holds the data dir."""
     ctx = _context()
 
     async def call() -> dict[str, Any]:
-        async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate) as client:
+        async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing) as client:
             return checked(await client.request(method, path)).json()
 
     return asyncio.run(call())
 
 
 def main() -> None:
-    try:
-        cli.main(prog_name="sluice")
-    except KeyboardInterrupt:
-        sys.exit(130)
+    cli.main(prog_name="sluice")

@@ -114,7 +114,8 @@ def _struct_problems(value: dict[str, Any], struct: type[msgspec.Struct], path: 
         if name in value:
             problems = _problems(value[name], field.type, _join(path, name))
             found += problems
-            valid.update({} if problems else {name: value[name]})
+            if not problems:
+                valid[name] = value[name]
         elif field.required:
             found.append(Problem(path, f"missing required key {name!r}"))
     # Checks across keys run on the valid keys too, so one pass reports them alongside the rest.

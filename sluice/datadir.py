@@ -48,7 +48,10 @@ class DataDir:
     def hold(self) -> Hold:
         """Take the data dir for this process; raise `DataDirBusy` if a server or command has it."""
         self._create()
-        fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except PermissionError:
+            raise DataDirError(f"cannot open {self.path / _LOCK}: run this command as the account that owns it") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -93,5 +96,7 @@ class DataDir:
     def _create(self) -> None:
         try:
             self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if self.path.stat().st_uid == os.getuid():
+                self.path.chmod(0o700)  # an existing directory may have been made with looser rights
         except OSError as exc:
             raise DataDirError(f"cannot create the data dir {self.path}: {exc.strerror}") from None

@@ -8,15 +8,16 @@ import getpass
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
 from collector import internal_app
 from collector.ops import ACTOR_HEADER
 from sluice.datadir import DataDir, DataDirBusy
-from warehouse import WarehouseSettings, open_warehouse
+from warehouse import WarehouseSettings, open_warehouse, parse_dsn
 
-_SERVER_WAIT = 10.0
+_SERVER_WAIT = 60.0
 
 
 class OpsError(Exception):
@@ -25,12 +26,13 @@ class OpsError(Exception):
 
 @asynccontextmanager
 async def ops_client(
-    data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True
+    data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
     In-process, the schema is brought up to date first, as `sluice serve` does at start, unless
-    the caller is about to migrate through the API itself.
+    the caller is about to migrate through the API itself. With `existing`, an embedded warehouse
+    must already be there: checking a warehouse that a typo just created proves nothing.
     """
     try:
         hold = data_dir.hold()
@@ -39,6 +41,9 @@ async def ops_client(
             yield client
         return
     with hold:
+        dsn = parse_dsn(warehouse.dsn)
+        if existing and dsn.embedded and not Path(dsn.path).is_dir():
+            raise OpsError(f"there is no warehouse at {dsn.path}; check --data-dir")
         async with _in_process_client(warehouse, migrate) as client:
             yield client
 

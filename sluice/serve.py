@@ -63,6 +63,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 def serve(plan: Plan) -> None:
     """Run both listeners and the spool writer until SIGTERM or SIGINT, then stop cleanly."""
     data_dir = plan.data_dir
+    os.umask(0o077)  # the warehouse and spool files are for the service account only
     try:
         hold = data_dir.hold()
     except DataDirBusy:

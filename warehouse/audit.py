@@ -77,6 +77,7 @@ class AuditLog:
                 "prev_hash": prev_hash,
             }
             entry = AuditEntry(**fields, hash=entry_hash(**fields))
+            self._head = None  # if the insert fails, the next record re-reads the head
             self._client.insert("audit_log", [[getattr(entry, c) for c in _COLUMNS]], column_names=_COLUMNS)
             self._head = (entry.seq, entry.hash)
             return entry
@@ -111,6 +112,8 @@ def entry_hash(*, seq: int, time: datetime, actor: str, action: str, resource: s
 
 
 def _check(entry: AuditEntry, expected_seq: int, prev_hash: str) -> BrokenLink | None:
+    if entry.seq == expected_seq - 1:
+        return BrokenLink(entry.seq, "appears twice (two writers, or a row was copied)")
     if entry.seq != expected_seq:
         return BrokenLink(expected_seq, f"entry {expected_seq} is missing (next found is {entry.seq})")
     if entry.prev_hash != prev_hash:

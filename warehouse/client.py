@@ -8,7 +8,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from warehouse.audit import AuditLog
 from warehouse.dsn import Dsn, parse_dsn
-from warehouse.errors import WarehouseUnavailable
+from warehouse.errors import WarehouseUnavailable, first_line
 from warehouse.migrations import Migration, migrate
 from warehouse.schema import Ddl
 from warehouse.settings import WarehouseSettings
@@ -83,9 +83,5 @@ def _password(settings: WarehouseSettings) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
     # chDB explains a held data dir in its last sentence; servers put the cause first.
-    for line in text.splitlines():
-        if "Cannot lock file" in line:
-            return "another process has it open"
-    return text.splitlines()[0] if text else type(exc).__name__
+    return "another process has it open" if "Cannot lock file" in str(exc) else first_line(exc)

@@ -2,7 +2,7 @@
 
 import re
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
 import msgspec
 
@@ -38,7 +38,7 @@ class Dsn(msgspec.Struct, frozen=True, kw_only=True):
 
 def embedded_dsn(data_dir: Path) -> str:
     """The default DSN: an embedded warehouse inside the data dir."""
-    return f"chdb://{(data_dir / 'warehouse').resolve()}"
+    return f"chdb://{quote(str((data_dir / 'warehouse').resolve()))}"
 
 
 def parse_dsn(text: str) -> Dsn:
@@ -47,8 +47,8 @@ def parse_dsn(text: str) -> Dsn:
     if parts.scheme == "chdb":
         return _parse_chdb(text, parts.netloc, parts.path, parts.query)
     if parts.scheme in _DEFAULT_PORTS:
-        return _parse_server(text, parts)
-    raise DsnError(f"unsupported warehouse DSN {_scrub(text)!r}: use chdb:///path or http(s)://host:port/db")
+        return _parse_server(parts)
+    raise DsnError(f"unsupported warehouse DSN scheme {parts.scheme!r}: use chdb:///path or http(s)://host:port/db")
 
 
 def _parse_chdb(text: str, netloc: str, path: str, query: str) -> Dsn:
@@ -59,16 +59,17 @@ def _parse_chdb(text: str, netloc: str, path: str, query: str) -> Dsn:
     if unknown:
         raise DsnError(f"embedded DSN {text!r}: unknown option(s) {', '.join(sorted(unknown))}")
     database = options.get("database", [DEFAULT_DATABASE])[0]
-    return Dsn(scheme="chdb", path=unquote(path), database=_check_database(database, text))
+    return Dsn(scheme="chdb", path=unquote(path), database=_check_database(database, repr(text)))
 
 
-def _parse_server(text: str, parts) -> Dsn:
+def _parse_server(parts: SplitResult) -> Dsn:
+    # Messages name the host, never the whole DSN: its user part may hold a password.
     if not parts.hostname:
-        raise DsnError(f"server DSN {_scrub(text)!r} has no host")
+        raise DsnError("server DSN has no host")
     try:
         port = parts.port or _DEFAULT_PORTS[parts.scheme]
     except ValueError:
-        raise DsnError(f"server DSN {_scrub(text)!r} has an invalid port") from None
+        raise DsnError(f"server DSN for host {parts.hostname!r} has an invalid port") from None
     database = unquote(parts.path.strip("/")) or DEFAULT_DATABASE
     return Dsn(
         scheme=parts.scheme,
@@ -76,16 +77,11 @@ def _parse_server(text: str, parts) -> Dsn:
         port=port,
         username=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
-        database=_check_database(database, _scrub(text)),
+        database=_check_database(database, f"for host {parts.hostname!r}"),
     )
 
 
-def _check_database(name: str, text: str) -> str:
+def _check_database(name: str, where: str) -> str:
     if not _DATABASE.match(name):
-        raise DsnError(f"DSN {text!r}: database name {name!r} must be letters, digits and underscores")
+        raise DsnError(f"DSN {where}: database name {name!r} must be letters, digits and underscores")
     return name
-
-
-def _scrub(text: str) -> str:
-    """Remove a password from DSN text before it appears in a message."""
-    return re.sub(r"(//[^/:@]*):[^@/]*@", r"\1:***@", text)

@@ -15,3 +15,9 @@ class WarehouseUnavailable(WarehouseError):
 
 class MigrationError(WarehouseError):
     """A schema migration failed to apply."""
+
+
+def first_line(exc: Exception) -> str:
+    """The first line of an error's message: ClickHouse appends stack traces and versions after it."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -7,7 +7,7 @@ import msgspec
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from warehouse.errors import MigrationError
+from warehouse.errors import MigrationError, first_line
 from warehouse.schema import AUDIT_LOG, CONSENT, EVENTS, SCHEMA_MIGRATIONS, Ddl
 
 
@@ -38,7 +38,7 @@ def migrate(client: Client, ddl: Ddl) -> list[Migration]:
     """Apply every migration not yet recorded, then reconcile retention; return what was applied."""
     _run(client, [ddl.create_database(), *ddl.create(SCHEMA_MIGRATIONS)], "migrations table")
     client.database = ddl.database
-    done = {row[0] for row in client.query("SELECT DISTINCT version FROM schema_migrations").result_rows}
+    done = set(applied_versions(client))
     applied = []
     for migration in MIGRATIONS:
         if migration.version in done:
@@ -74,8 +74,4 @@ def _run(client: Client, statements: list[str], what: str) -> None:
         try:
             client.command(statement)
         except ClickHouseError as exc:
-            raise MigrationError(f"{what} failed: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MigrationError(f"{what} failed: {first_line(exc)}") from exc

@@ -26,7 +26,7 @@ def test_internal_health_reports_an_unreachable_warehouse_as_503(warehouse, ware
 def test_operations_are_audited_with_the_acting_account(warehouse):
     with TestClient(internal_app(warehouse, TOKEN)) as client:
         migrated = client.post("/api/ops/migrate", headers=AUTH | {"sluice-actor": "alice"})
-        verified = client.get("/api/ops/audit/verify", headers=AUTH | {"sluice-actor": "bob"})
+        verified = client.post("/api/ops/audit/verify", headers=AUTH | {"sluice-actor": "bob"})
     assert migrated.json() == {"applied": [], "current": MIGRATIONS[-1].version}
     assert verified.json()["intact"] is True
     last_two = list(warehouse.audit.entries())[-2:]
@@ -37,7 +37,7 @@ def test_a_broken_chain_is_reported_and_its_verification_audited_as_a_failure(wa
     warehouse.audit.record("alice", "report.read")
     warehouse.client.command("ALTER TABLE audit_log UPDATE resource = 'x' WHERE seq = 2", settings={"mutations_sync": 1})
     with TestClient(internal_app(warehouse, TOKEN)) as client:
-        result = client.get("/api/ops/audit/verify", headers=AUTH).json()
+        result = client.post("/api/ops/audit/verify", headers=AUTH).json()
     assert result["intact"] is False and result["broken"]["seq"] == 2
     assert list(warehouse.audit.entries())[-1].outcome == "failure"
 

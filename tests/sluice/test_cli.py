@@ -110,3 +110,14 @@ def test_a_missing_password_variable_is_named(runner, tmp_path):
     result = runner.invoke(cli, ["migrate", "--config", str(config), "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 1
     assert "SLUICE_TEST_UNSET (warehouse.password_env) is not set" in result.output
+
+
+def test_audit_verify_refuses_a_data_dir_without_a_warehouse(runner, tmp_path):
+    result = runner.invoke(cli, ["audit", "verify", "--data-dir", str(tmp_path / "typo")], env={"SLUICE_CONFIG": ""})
+    assert result.exit_code == 1 and "there is no warehouse at" in result.output
+    assert not (tmp_path / "typo" / "warehouse").exists()
+
+
+def test_global_options_are_accepted_between_a_group_and_its_command(sluice, runner, config_file, tmp_path):
+    result = runner.invoke(cli, ["audit", "--config", str(config_file), "--data-dir", str(tmp_path / "d"), "verify"])
+    assert result.exit_code == 0, result.output

@@ -73,3 +73,11 @@ def test_a_new_writer_continues_the_existing_chain(warehouse):
 def test_details_are_stored_as_canonical_json(warehouse):
     entry = warehouse.audit.record("alice", "export", "csv", detail={"b": 2, "a": "é"})
     assert entry.detail == '{"a":"é","b":2}'
+
+
+def test_two_writers_with_stale_heads_are_reported_as_a_repeated_entry(warehouse):
+    # Both writers last saw entry 1 (the migration): each appends its own entry 2.
+    AuditLog(warehouse.client).record("serve-a", "x")
+    warehouse.audit.record("serve-b", "y")
+    broken = warehouse.audit.verify().broken
+    assert broken.seq == 2 and "appears twice" in broken.reason

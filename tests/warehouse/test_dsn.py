@@ -49,3 +49,17 @@ def test_a_refused_dsn_does_not_echo_its_password():
     with pytest.raises(DsnError) as caught:
         parse_dsn("mysql://admin:hunter2@db/x")
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("dsn", ["http://u:p@ss@host:99999/db", "http://u:pa/ss@host/db", "ftp://u:secret@host/db"])
+def test_no_error_message_contains_any_part_of_a_password(dsn):
+    with pytest.raises(DsnError) as caught:
+        parse_dsn(dsn)
+    assert not any(part in str(caught.value) for part in ("p@ss", "ss@", "pa/ss", "secret"))
+
+
+def test_an_embedded_path_with_url_characters_round_trips(tmp_path):
+    from warehouse import embedded_dsn
+
+    data_dir = tmp_path / "sluice#2?x%25"
+    assert parse_dsn(embedded_dsn(data_dir)).path == str((data_dir / "warehouse").resolve())
