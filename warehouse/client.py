@@ -49,6 +49,12 @@ def open_warehouse(settings: WarehouseSettings, *, migrate_as: str | None = None
     warehouse = Warehouse(connect(settings), parse_dsn(settings.dsn), settings)
     if migrate_as:
         warehouse.migrate(migrate_as)
+        return warehouse
+    try:
+        warehouse.client.database = warehouse.dsn.database
+    except ClickHouseError as exc:
+        warehouse.close()
+        raise WarehouseUnavailable(f"database {warehouse.dsn.database!r} is not there: run sluice migrate") from exc
     return warehouse
 
 
