@@ -5,6 +5,7 @@ account can read, and every call is audited.
 """
 
 import hmac
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, post
@@ -12,8 +13,12 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import JSONBody
 
+from collector import demo
+from collector.settings import SiteId
 from warehouse import BrokenLink, Warehouse
+from warehouse.events import count_events
 from warehouse.migrations import applied_versions
 
 ACTOR_HEADER = "sluice-actor"
@@ -27,6 +32,20 @@ class AppliedMigration(msgspec.Struct, frozen=True):
 class MigrateResult(msgspec.Struct, frozen=True):
     applied: list[AppliedMigration]
     current: int
+
+
+class DemoSeed(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    events: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+    days: Annotated[int, msgspec.Meta(ge=1, le=400)] = 90
+    site: SiteId = "default"
+    seed: int = 0
+    only_if_empty: bool = False
+    """Seed nothing if the warehouse already holds events (so `up --demo` seeds once)."""
+
+
+class DemoSeeded(msgspec.Struct, frozen=True):
+    inserted: int
+    skipped: bool = False
 
 
 class VerifyResult(msgspec.Struct, frozen=True):
@@ -57,6 +76,15 @@ class OpsController(Controller):
         """Apply pending schema migrations."""
         applied = [AppliedMigration(m.version, m.name) for m in warehouse.migrate(_actor(request))]
         return MigrateResult(applied=applied, current=max(applied_versions(warehouse.client), default=0))
+
+    @post("/demo/seed", sync_to_thread=True, status_code=200)
+    def seed_demo(self, request: Request, data: JSONBody[DemoSeed], warehouse: NamedDependency[Warehouse]) -> DemoSeeded:
+        """Load generated hospital traffic, enriched like live events; call in chunks to show progress."""
+        if data.only_if_empty and count_events(warehouse.client):
+            return DemoSeeded(inserted=0, skipped=True)
+        inserted = demo.load(warehouse, data.events, data.days, data.site, data.seed)
+        warehouse.audit.record(_actor(request), "demo.seed", data.site, detail={"events": inserted, "days": data.days})
+        return DemoSeeded(inserted=inserted)
 
     @post("/audit/verify", sync_to_thread=True, status_code=200)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:

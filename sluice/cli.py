@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import click
 import msgspec
 from clickhouse_connect.driver.exceptions import ClickHouseError
+from tqdm import tqdm
 
 from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
@@ -19,6 +20,7 @@ from sluice.serve import Listener, Plan, ServeError, serve
 from warehouse import WarehouseError, WarehouseSettings, embedded_dsn
 from warehouse.errors import first_line
 
+_DEMO_CHUNK = 100_000
 _FAILURES = (ClickHouseError, DataDirError, OpsError, ServeError, WarehouseError)
 _INVALID_CONFIG = 2
 
@@ -43,6 +45,12 @@ class _Group(click.Group):
             raise _Failure(str(exc), _INVALID_CONFIG) from None
         except _FAILURES as exc:
             raise _Failure(first_line(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("SLUICE_DEBUG"):
+                raise
+            raise _Failure(f"unexpected {type(exc).__name__}: {first_line(exc)} (set SLUICE_DEBUG=1 for details)") from None
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -88,24 +96,97 @@ def cli() -> None:
     """Sluice: on-premise web analytics whose only way out is de-identified aggregates."""
 
 
-@cli.command("serve")
-@global_options
-@click.option("--host", help="Public listener address (default from config: 0.0.0.0).")
-@click.option("--public-port", type=click.IntRange(1, 65535), help="Public listener port (default 8400).")
-@click.option("--internal-port", type=click.IntRange(1, 65535), help="Internal listener port (default 8401).")
-def serve_command(host: str | None, public_port: int | None, internal_port: int | None) -> None:
-    """Run the public and internal listeners until SIGTERM."""
-    ctx = _context()
+def listener_options(command: Callable) -> Callable:
+    options = [
+        click.option("--host", help="Public listener address (default from config: 0.0.0.0)."),
+        click.option("--public-port", type=click.IntRange(1, 65535), help="Public listener port (default 8400)."),
+        click.option("--internal-port", type=click.IntRange(1, 65535), help="Internal listener port (default 8401)."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _plan(ctx: _Context, host: str | None, public_port: int | None, internal_port: int | None) -> Plan:
     server = ctx.config.server
-    configure_logging(server.log_level)
-    serve(Plan(
+    return Plan(
         data_dir=ctx.data_dir,
         warehouse=ctx.warehouse,
         collector=ctx.config.collector,
         sites=ctx.config.sites,
         public=Listener("public", host or server.host, public_port or server.public_port),
         internal=Listener("internal", server.internal_host, internal_port or server.internal_port),
-    ))
+    )
+
+
+@cli.command("serve")
+@global_options
+@listener_options
+def serve_command(host: str | None, public_port: int | None, internal_port: int | None) -> None:
+    """Run the public and internal listeners until SIGTERM."""
+    ctx = _context()
+    configure_logging(ctx.config.server.log_level)
+    serve(_plan(ctx, host, public_port, internal_port))
+
+
+@cli.command("up")
+@global_options
+@listener_options
+@click.option("--demo", is_flag=True, help="Seed demo events over the last 90 days first, once.")
+@click.option("--demo-events", type=click.IntRange(1), default=1_000_000, show_default=True)
+def up_command(demo: bool, demo_events: int, host: str | None, public_port: int | None, internal_port: int | None) -> None:
+    """Start Sluice: optionally seed demo data, say where to look, then serve."""
+    ctx = _context()
+    plan = _plan(ctx, host, public_port, internal_port)
+    site = ctx.config.sites[0].id
+    if demo:
+        _seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True)
+    public = plan.public.local_url
+    click.echo(
+        f"""
+Sluice is starting on {ctx.data_dir.path}
+  add to your pages:  <script defer src="{public}/t.js" data-site="{site}"></script>
+  events go to:       {public}/collect
+  internal API:       {plan.internal.local_url}/api/schema/openapi.json
+  metrics:            {plan.internal.local_url}/metrics
+Stop with Ctrl+C.
+"""
+    )
+    configure_logging(ctx.config.server.log_level)
+    serve(plan)
+
+
+@cli.group("demo")
+@global_options
+def demo_group() -> None:
+    """Demo data."""
+
+
+@demo_group.command("seed")
+@global_options
+@click.option("--events", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--days", type=click.IntRange(1, 400), default=90, show_default=True)
+@click.option("--site", help="Site id (default: the first configured site).")
+def demo_seed_command(events: int, days: int, site: str | None) -> None:
+    """Load realistic hospital traffic through the same enrichment as live events."""
+    ctx = _context()
+    _seed_demo(ctx, events=events, days=days, site=site or ctx.config.sites[0].id, only_if_empty=False)
+
+
+def _seed_demo(ctx: _Context, *, events: int, days: int, site: str, only_if_empty: bool) -> None:
+    """Seed in chunks, so the progress bar moves whether a server or this process does the work."""
+
+    async def seed() -> None:
+        async with ops_client(ctx.data_dir, ctx.warehouse) as client:
+            with tqdm(total=events, unit=" events", unit_scale=True, desc="seeding demo data") as bar:
+                for chunk, start in enumerate(range(0, events, _DEMO_CHUNK)):
+                    body = {"events": min(_DEMO_CHUNK, events - start), "days": days, "site": site, "seed": chunk,
+                            "only_if_empty": only_if_empty and chunk == 0}
+                    result = checked(await client.post("/api/ops/demo/seed", json=body)).json()
+                    if result["skipped"]:
+                        bar.write("the warehouse already holds events: demo data not seeded again")
+                        return
+                    bar.update(result["inserted"])
+
+    asyncio.run(seed())
 
 
 @cli.command("migrate")

@@ -34,6 +34,11 @@ class Warehouse:
         self.audit.record(actor, "warehouse.migrate", self.dsn.redacted(), detail={"applied": [m.version for m in applied]})
         return applied
 
+    def has_database(self) -> bool:
+        return bool(self.client.command(
+            "SELECT count() FROM system.databases WHERE name = {db:String}", parameters={"db": self.dsn.database}
+        ))
+
     def ping(self) -> bool:
         try:
             return self.client.command("SELECT 1") == 1
@@ -45,16 +50,15 @@ class Warehouse:
 
 
 def open_warehouse(settings: WarehouseSettings, *, migrate_as: str | None = None) -> Warehouse:
-    """Connect to the configured warehouse; with `migrate_as`, bring its schema up to date as that actor."""
+    """Connect to the configured warehouse; with `migrate_as`, bring its schema up to date as that actor.
+
+    Without it the database must exist already, except for a caller about to migrate (`Warehouse.migrate`).
+    """
     warehouse = Warehouse(connect(settings), parse_dsn(settings.dsn), settings)
     if migrate_as:
         warehouse.migrate(migrate_as)
-        return warehouse
-    try:
+    elif warehouse.has_database():
         warehouse.client.database = warehouse.dsn.database
-    except ClickHouseError as exc:
-        warehouse.close()
-        raise WarehouseUnavailable(f"database {warehouse.dsn.database!r} is not there: run sluice migrate") from exc
     return warehouse
 
 

@@ -91,3 +91,9 @@ def current_consent(client: Client, site: str, visitor_id: UUID) -> ConsentState
         parameters={"site": site, "visitor": visitor_id},
     ).result_rows
     return ConsentState(*rows[0]) if rows else None
+
+
+def count_events(client: Client, site: str | None = None) -> int:
+    if site is None:
+        return client.command("SELECT count() FROM events")
+    return client.command("SELECT count() FROM events WHERE site = {site:String}", parameters={"site": site})

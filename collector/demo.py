@@ -1,0 +1,117 @@
+"""Realistic hospital website traffic for demos, enriched by the same code as live events."""
+
+import random
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from collector.enrich import Consent, Sessions, Visit, enrich
+from collector.wire import WireEvent
+from warehouse import Warehouse
+from warehouse.events import EventRow, insert_rows
+
+HOST = "https://www.example-hospital.org"
+SERVICE_LINES = ["cardiology", "orthopaedics", "oncology", "maternity", "neurology", "paediatrics", "urology"]
+PAGES = (
+    [f"/services/{line}" for line in SERVICE_LINES]
+    + ["/", "/symptom-checker", "/find-a-doctor", "/locations", "/emergency", "/patient-portal", "/billing",
+       "/visitors", "/careers", "/contact"]
+)
+AGENTS = [
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", 30),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", 10),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15", 8),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", 4),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1", 25),
+    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", 15),
+    ("Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1", 5),
+    ("Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", 3),
+]
+# (weight, referrer, utm source/medium, campaigns, click id parameter, conversion multiplier)
+SOURCES = [
+    (30, "https://www.google.com/", None, [], None, 1.0),
+    (6, "https://www.bing.com/", None, [], None, 1.0),
+    (18, "", ("google", "cpc"), ["knee-replacement", "heart-health", "maternity-tours", "brand"], "gclid", 2.0),
+    (9, "https://m.facebook.com/", ("facebook", "paid_social"), ["flu-shots", "cancer-screening"], "fbclid", 1.4),
+    (3, "", ("tiktok", "paid_social"), ["new-parents"], "ttclid", 1.0),
+    (2, "", ("bing", "cpc"), ["urgent-care"], "msclkid", 1.6),
+    (7, "", ("newsletter", "email"), ["monthly-health-tips", "annual-checkup"], None, 1.8),
+    (4, "https://www.linkedin.com/", ("linkedin", "social"), ["careers"], "li_fat_id", 0.5),
+    (16, "", None, [], None, 1.2),
+    (5, "https://www.healthgrades.com/", None, [], None, 1.5),
+]
+CONVERSIONS = [("appointment_request", 0.05), ("contact_form", 0.02), ("phone_click", 0.03)]
+_BATCH = 50_000
+_HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 8, 7, 7, 7, 7, 6, 6, 6, 5, 4, 3, 2, 1]
+
+
+def generate(events: int, days: int, site: str, seed: int, now: datetime | None = None) -> Iterator[EventRow]:
+    """Exactly `events` rows from whole visitor journeys over the last `days` days."""
+    rng = random.Random(seed)
+    end = now or datetime.now(UTC)
+    sessions = Sessions(timedelta(minutes=30))
+    produced = 0
+    while produced < events:
+        for row in _visitor(rng, site, end - timedelta(days=days), end, sessions):
+            yield row
+            produced += 1
+            if produced == events:
+                return
+
+
+def _visitor(rng: random.Random, site: str, start: datetime, end: datetime, sessions: Sessions) -> Iterator[EventRow]:
+    agent = rng.choices([a for a, _ in AGENTS], [w for _, w in AGENTS])[0]
+    ip = f"{rng.choice(['192.0.2', '198.51.100', '203.0.113'])}.{rng.randrange(1, 255)}"
+    gpc, dnt = rng.random() < 0.08, rng.random() < 0.05
+    choice = rng.random()
+    consent = Consent(analytics=choice < 0.8, ads=choice < 0.55)
+    visitor_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    day = start + timedelta(days=rng.random() * (end - start).days)
+    visit_at = day.replace(hour=rng.choices(range(24), _HOUR_WEIGHTS)[0], minute=rng.randrange(60))
+    for _ in range(rng.choices([1, 2, 3], [70, 22, 8])[0]):
+        if visit_at > end:
+            return
+        yield from _session(rng, site, visit_at, agent, ip, visitor_id, consent, gpc, dnt, sessions)
+        visit_at += timedelta(days=rng.uniform(0.2, 10))
+
+
+def _session(rng, site, at, agent, ip, visitor_id, consent, gpc, dnt, sessions) -> Iterator[EventRow]:
+    _, referrer, utm, campaigns, click, lift = rng.choices(SOURCES, [s[0] for s in SOURCES])[0]
+    landing = rng.choice(PAGES[:10])
+    query = ""
+    if utm:
+        query = f"?utm_source={utm[0]}&utm_medium={utm[1]}&utm_campaign={rng.choice(campaigns)}"
+        if click:
+            query += f"&{click}={uuid.UUID(int=rng.getrandbits(128)).hex[:20]}"
+    url, previous = f"{HOST}{landing}{query}", referrer
+    for step in range(rng.choices(range(1, 9), [30, 20, 15, 12, 9, 6, 5, 3])[0]):
+        yield _row(site, "pageview", url, previous, at, agent, ip, visitor_id, consent, gpc, dnt, sessions)
+        previous, at = url, at + timedelta(seconds=rng.randint(5, 240))
+        url = f"{HOST}{rng.choice(PAGES)}"
+    for name, rate in CONVERSIONS:
+        if rng.random() < rate * lift:
+            props = {"service_line": rng.choice(SERVICE_LINES)} if name == "appointment_request" else {}
+            yield _row(site, name, previous, "", at, agent, ip, visitor_id, consent, gpc, dnt, sessions, props)
+
+
+def _row(site, name, url, referrer, at, agent, ip, visitor_id, consent, gpc, dnt, sessions, props=None) -> EventRow:
+    event = WireEvent(site=site, name=name, url=url, referrer=referrer, gpc=gpc, dnt=dnt, props=props or {})
+    visit = Visit(received_at=at, client_ip=ip, user_agent=agent, visitor_id=visitor_id, consent=consent)
+    return enrich(event, visit, sessions)
+
+
+def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> int:
+    """Generate and insert `events` rows; inserting one batch overlaps generating the next."""
+    rows = generate(events, days, site, seed)
+    inserted, pending = 0, None
+    with ThreadPoolExecutor(1) as inserter:
+        while batch := list(islice(rows, _BATCH)):
+            if pending:
+                pending.result()
+            pending = inserter.submit(insert_rows, warehouse.client, "events", batch, token=f"demo-{uuid.uuid4()}")
+            inserted += len(batch)
+        if pending:
+            pending.result()
+    return inserted
