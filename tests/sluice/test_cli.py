@@ -121,3 +121,17 @@ def test_audit_verify_refuses_a_data_dir_without_a_warehouse(runner, tmp_path):
 def test_global_options_are_accepted_between_a_group_and_its_command(sluice, runner, config_file, tmp_path):
     result = runner.invoke(cli, ["audit", "--config", str(config_file), "--data-dir", str(tmp_path / "d"), "verify"])
     assert result.exit_code == 0, result.output
+
+
+def test_demo_seed_loads_the_requested_events_with_a_progress_bar(sluice, warehouse):
+    result = sluice("demo", "seed", "--events", "2500", "--days", "7")
+    assert result.exit_code == 0, result.output
+    assert "2.50k/2.50k" in result.output
+    assert warehouse.client.command("SELECT count() FROM events") == 2500
+
+
+def test_unexpected_errors_are_one_line(runner, monkeypatch):
+    monkeypatch.setattr("sluice.cli.load_config", lambda path: 1 / 0)
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 1
+    assert result.output == "sluice: unexpected ZeroDivisionError: division by zero (set SLUICE_DEBUG=1 for details)\n"

@@ -1,9 +1,7 @@
 """Every event that got a 202 is stored exactly once, even when the server is killed under load."""
 
-import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,26 +10,17 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import unused_port
-from tests.sluice.test_serve import SLUICE, _env, _wait_until_up
-
-COUNT_IDS = """
-import json, sys
-import warehouse as w
-wh = w.open_warehouse(w.WarehouseSettings(dsn=w.embedded_dsn(__import__("pathlib").Path(sys.argv[1]))))
-rows = wh.client.query("SELECT client_event_id, count() FROM events GROUP BY client_event_id").result_rows
-print(json.dumps(dict(rows)))
-"""
-
+from tests.sluice.processes import SLUICE, env, stored_event_ids, wait_until_up
 
 def _start(data_dir: Path) -> tuple[subprocess.Popen, str]:
     public = unused_port()
     process = subprocess.Popen(
         [*SLUICE, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
          "--public-port", str(public), "--internal-port", str(unused_port())],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env(),
     )
     url = f"http://127.0.0.1:{public}"
-    _wait_until_up(url + "/healthz", process)
+    wait_until_up(url + "/healthz", process)
     return process, url
 
 
@@ -71,9 +60,7 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
     restarted.send_signal(signal.SIGTERM)
     assert restarted.wait(timeout=60) == 0
 
-    counted = subprocess.run([sys.executable, "-c", COUNT_IDS, str(data_dir)], capture_output=True, text=True,
-                             check=True, env=_env())
-    stored = json.loads(counted.stdout)
+    stored = stored_event_ids(data_dir)
     missing = [event_id for event_id in acked if event_id not in stored]
     duplicated = {event_id: n for event_id, n in stored.items() if n > 1}
     assert not missing, f"{len(missing)} acknowledged events were lost"

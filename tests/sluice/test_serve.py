@@ -1,11 +1,8 @@
 """`sluice serve` as a real process: two listeners on one warehouse, commands beside it, clean stop."""
 
-import os
 import signal
 import stat
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +11,7 @@ import msgspec
 import pytest
 
 from tests.conftest import unused_port
-
-SLUICE = [sys.executable, "-m", "sluice"]
+from tests.sluice.processes import SLUICE, env, sluice, wait_until_up
 
 
 class Server(msgspec.Struct):
@@ -25,27 +21,6 @@ class Server(msgspec.Struct):
     internal: str
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
-
-
-def _sluice(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SLUICE, *args], capture_output=True, text=True, timeout=120, env=_env())
-
-
-def _wait_until_up(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"sluice serve exited early:\n{process.stderr.read()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} never answered")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("serve") / "data"
@@ -53,12 +28,12 @@ def server(tmp_path_factory) -> Iterator[Server]:
     process = subprocess.Popen(
         [*SLUICE, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
          "--public-port", str(public_port), "--internal-port", str(internal_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
     )
     running = Server(process, data_dir, f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}")
     try:
-        _wait_until_up(running.public + "/healthz", process)
-        _wait_until_up(running.internal + "/healthz", process)
+        wait_until_up(running.public + "/healthz", process)
+        wait_until_up(running.internal + "/healthz", process)
         yield running
     finally:
         if process.poll() is None:
@@ -97,9 +72,9 @@ def test_the_ops_token_is_readable_by_its_owner_only(server):
 
 
 def test_commands_work_through_the_running_server(server):
-    before = _sluice("audit", "verify", "--data-dir", str(server.data_dir))
-    migrate = _sluice("--data-dir", str(server.data_dir), "migrate")
-    after = _sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    before = sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    migrate = sluice("--data-dir", str(server.data_dir), "migrate")
+    after = sluice("audit", "verify", "--data-dir", str(server.data_dir))
     assert migrate.returncode == 0 and "schema is up to date" in migrate.stdout
     assert before.returncode == after.returncode == 0
     checked = [int(r.stdout.split(": ")[1].split()[0]) for r in (before, after)]
@@ -107,7 +82,7 @@ def test_commands_work_through_the_running_server(server):
 
 
 def test_a_second_server_on_the_same_data_dir_is_refused(server):
-    second = _sluice("serve", "--data-dir", str(server.data_dir), "--public-port", str(unused_port()),
+    second = sluice("serve", "--data-dir", str(server.data_dir), "--public-port", str(unused_port()),
                      "--internal-port", str(unused_port()))
     assert second.returncode == 1
     assert f"another sluice process (pid {server.process.pid}) is using" in second.stderr
@@ -115,7 +90,7 @@ def test_a_second_server_on_the_same_data_dir_is_refused(server):
 
 def test_a_port_in_use_is_one_clear_line(server, tmp_path):
     taken = server.public.rsplit(":", 1)[1]
-    result = _sluice("serve", "--data-dir", str(tmp_path / "d"), "--host", "127.0.0.1", "--public-port", taken,
+    result = sluice("serve", "--data-dir", str(tmp_path / "d"), "--host", "127.0.0.1", "--public-port", taken,
                      "--internal-port", str(unused_port()))
     assert result.returncode == 1
     assert result.stderr.strip() == f"sluice: cannot listen on 127.0.0.1:{taken} (public): Address already in use"
@@ -128,5 +103,5 @@ def test_sigterm_stops_the_server_cleanly(server):
     assert not (server.data_dir / "server.json").exists()
     assert '"message": "stopped"' in server.process.stderr.read()
     # The data dir is free again: a command opens the warehouse itself.
-    verify = _sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    verify = sluice("audit", "verify", "--data-dir", str(server.data_dir))
     assert verify.returncode == 0, verify.stderr

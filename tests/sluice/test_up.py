@@ -1,0 +1,37 @@
+"""`sluice up --demo`: the README's first command."""
+
+import signal
+import subprocess
+
+from tests.conftest import unused_port
+from tests.sluice.processes import SLUICE, env, stored_event_ids, wait_until_up
+
+
+def _up(data_dir, public: int, internal: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*SLUICE, "up", "--demo", "--demo-events", "3000", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+         "--public-port", str(public), "--internal-port", str(internal)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+    )
+
+
+def _run_once(data_dir) -> tuple[str, str, int]:
+    public, internal = unused_port(), unused_port()
+    process = _up(data_dir, public, internal)
+    wait_until_up(f"http://127.0.0.1:{public}/healthz", process)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return out, err, public
+
+
+def test_up_seeds_demo_data_once_says_where_to_look_and_serves(tmp_path):
+    data_dir = tmp_path / "data"
+    out, err, public = _run_once(data_dir)
+    assert f'<script defer src="http://127.0.0.1:{public}/t.js" data-site="default"></script>' in out
+    assert "3.00k/3.00k" in err  # the progress bar
+    assert sum(stored_event_ids(data_dir).values()) == 3000
+
+    again, err, _ = _run_once(data_dir)
+    assert "demo data not seeded again" in err + again
+    assert sum(stored_event_ids(data_dir).values()) == 3000
