@@ -1,11 +1,8 @@
 """The public endpoints browsers call: /collect for events, /consent for choices."""
 
-import math
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import limits
 from litestar import Request, Response, get, post, route
 from litestar.params import FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -13,6 +10,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from collector import metrics
 from collector.clients import ClientResolver
 from collector.enrich import Consent, Sessions, Visit, enrich
+from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spool, SpoolFull
 from collector.wire import InvalidInput, decode_consent, decode_events
@@ -33,15 +31,7 @@ class Collector:
         self.spool = spool
         self.sessions = Sessions(timedelta(minutes=settings.session_minutes))
         self.clients = ClientResolver(settings.trusted_proxies)
-        self._rate = limits.parse(settings.rate_limit)
-        self._limiter = limits.strategies.SlidingWindowCounterRateLimiter(limits.storage.MemoryStorage())
-
-    def retry_after(self, client: str) -> int | None:
-        """Seconds to wait if `client` is over its rate, else None (and the request counts)."""
-        if self._limiter.hit(self._rate, client):
-            return None
-        reset = self._limiter.get_window_stats(self._rate, client).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        self.limiter = RateLimiter(Rate.parse(settings.rate_limit))
 
 
 @post("/collect", status_code=HTTP_202_ACCEPTED)
@@ -148,7 +138,7 @@ def _refuse_early(request: Request, collector: Collector) -> Response | None:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in _CONTENT_TYPES:
         return _reject("media_type", 415, {"error": "send application/json or text/plain"}, request)
-    wait = collector.retry_after(collector.clients.address(request))
+    wait = collector.limiter.retry_after(collector.clients.address(request))
     if wait is not None:
         return _reject("rate_limited", 429, {"error": "too many requests"}, request, retry_after=str(wait))
     return None

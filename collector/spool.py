@@ -1,7 +1,8 @@
 """The durable spool: accepted records are on disk, fsynced, before anyone is told they were accepted.
 
-Concurrent appends share one write and one fsync (group commit). Records go to an open segment
-that is closed after a number of records or seconds; closed segments wait for the writer.
+One thread owns the open segment. Appends queue their bytes and wait; the thread takes all that
+is queued, writes it with one write and one fsync (group commit), and wakes every waiter at once.
+A segment is closed after a number of records or seconds; closed segments wait for the writer.
 A segment still open after a crash is closed on start, its torn last line (never acknowledged)
 ignored when read.
 """
@@ -9,10 +10,12 @@ ignored when read.
 import asyncio
 import logging
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from queue import Empty, SimpleQueue
 
 import msgspec
 
@@ -23,6 +26,7 @@ Record = EventRow | ConsentRow
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(list[Record])
 _OPEN, _CLOSED = ".open", ".seg"
+_STOP = None
 
 
 class SpoolFull(Exception):
@@ -35,9 +39,8 @@ class Spool:
         self._max_bytes = max_bytes
         self._segment_records = segment_records
         self._segment_seconds = segment_seconds
-        self._pending: list[tuple[bytes, int, asyncio.Future]] = []
-        self._flusher: asyncio.Task | None = None
-        self._lock = asyncio.Lock()
+        self._queue: SimpleQueue = SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._fd: int | None = None
         self._path: Path | None = None
         self._opened_at = 0.0
@@ -56,10 +59,8 @@ class Spool:
             raise SpoolFull(f"the spool holds {self.bytes} bytes, its cap is {self._max_bytes}")
         self.bytes += len(data)
         done = asyncio.get_running_loop().create_future()
-        self._pending.append((data, len(records), done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        await asyncio.shield(done)
+        self._queue.put((data, len(records), done))
+        await done
 
     def segments(self) -> list[Path]:
         """Closed segments, oldest first."""
@@ -73,35 +74,55 @@ class Spool:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator["Spool"]:
-        """Close segments on time while in use; close the open one on exit."""
-        ticker = asyncio.create_task(self._close_on_time())
+        """Run the spool's thread while in use; on exit, write what is queued and close the segment."""
+        self._loop = asyncio.get_running_loop()
+        thread = threading.Thread(target=self._run, name="spool", daemon=True)
+        thread.start()
         try:
             yield self
         finally:
-            ticker.cancel()
-            if self._flusher:
-                await self._flusher
-            await self._close_now()
+            self._queue.put(_STOP)
+            await asyncio.to_thread(thread.join)
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            async with self._lock:
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            try:
+                batch = [self._queue.get(timeout=self._segment_seconds / 4)]
+            except Empty:
+                if self._fd is not None and time.monotonic() - self._opened_at >= self._segment_seconds:
+                    self._close_segment()
+                continue
+            while True:
                 try:
-                    data, records = b"".join(d for d, _, _ in batch), sum(n for _, n, _ in batch)
-                    if await asyncio.to_thread(self._write, data, records):
-                        self.closed.set()
-                except OSError as exc:
-                    log.error("spool write failed", extra={"error": str(exc)})
-                    self.bytes -= sum(len(d) for d, _, _ in batch)
-                    for _, _, done in batch:
-                        done.set_exception(exc)
-                    continue
-            for _, _, done in batch:
-                done.set_result(None)
+                    batch.append(self._queue.get_nowait())
+                except Empty:
+                    break
+            if _STOP in batch:
+                stopping = True
+                batch = [item for item in batch if item is not _STOP]
+            self._commit(batch)
+        self._close_segment()
 
-    def _write(self, data: bytes, records: int) -> bool:
-        """Append and fsync; True if this filled the segment and closed it."""
+    def _commit(self, batch: list[tuple[bytes, int, asyncio.Future]]) -> None:
+        if not batch:
+            return
+        try:
+            self._write(b"".join(data for data, _, _ in batch), sum(records for _, records, _ in batch))
+            error = None
+        except OSError as exc:
+            log.error("spool write failed", extra={"error": str(exc)})
+            error = exc
+        self._loop.call_soon_threadsafe(self._settle, batch, error)
+
+    def _settle(self, batch: list[tuple[bytes, int, asyncio.Future]], error: OSError | None) -> None:
+        for data, _, done in batch:
+            if error:
+                self.bytes -= len(data)
+            if not done.done():
+                done.set_exception(error) if error else done.set_result(None)
+
+    def _write(self, data: bytes, records: int) -> None:
         if self._fd is None:
             self._path = self.directory / f"{time.time_ns():020d}-{os.getpid()}{_OPEN}"
             self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -111,26 +132,16 @@ class Spool:
             view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
         self._records += records
-        return self._records >= self._segment_records and self._close_segment()
+        if self._records >= self._segment_records:
+            self._close_segment()
 
-    def _close_segment(self) -> bool:
+    def _close_segment(self) -> None:
         if self._fd is None:
-            return False
+            return
         os.close(self._fd)
         self._path.rename(self._path.with_suffix(_CLOSED))
         self._fd = self._path = None
-        return True
-
-    async def _close_now(self) -> None:
-        async with self._lock:
-            if await asyncio.to_thread(self._close_segment):
-                self.closed.set()
-
-    async def _close_on_time(self) -> None:
-        while True:
-            await asyncio.sleep(self._segment_seconds / 4)
-            if self._fd is not None and time.monotonic() - self._opened_at >= self._segment_seconds:
-                await self._close_now()
+        self._loop.call_soon_threadsafe(self.closed.set)
 
 
 def read_segment(segment: Path) -> list[Record]:
