@@ -1,5 +1,6 @@
 """Who sent a request: the client address, believing X-Forwarded-For only from trusted proxies."""
 
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from litestar.connection import ASGIConnection
@@ -31,10 +32,13 @@ class ClientResolver:
         return self._trusts(peer) and connection.headers.get("x-forwarded-proto", "") == "https"
 
     def _trusts(self, address: str) -> bool:
+        if not self._proxies:
+            return False
         parsed = _parse(address)
-        return bool(parsed and self._proxies and any(parsed in network for network in self._proxies))
+        return bool(parsed and any(parsed in network for network in self._proxies))
 
 
+@lru_cache(maxsize=65536)
 def _parse(address: str) -> IPv4Address | IPv6Address | None:
     try:
         return ip_address(address)

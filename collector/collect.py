@@ -3,7 +3,9 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from litestar import Request, Response, get, post, route
+from litestar.response.base import ASGIResponse
 from litestar.params import FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
@@ -20,6 +22,7 @@ VISITOR_COOKIE = "sluice_vid"
 CONSENT_COOKIE = "sluice_consent"
 _CONTENT_TYPES = ("application/json", "text/plain")
 _RETRY_AFTER_FULL = "5"
+_json = msgspec.json.Encoder()
 
 
 class Collector:
@@ -35,10 +38,11 @@ class Collector:
 
 
 @post("/collect", status_code=HTTP_202_ACCEPTED)
-async def collect(request: Request) -> Response:
+async def collect(request: Request) -> ASGIResponse:
     """Accept one event or a batch; answer 202 only once they are durable on disk."""
     collector: Collector = request.app.state.collector
-    refused = _refuse_early(request, collector)
+    client_ip = collector.clients.address(request)
+    refused = _refuse_early(request, collector, client_ip)
     if refused:
         return refused
     origin = request.headers.get("origin")
@@ -50,7 +54,7 @@ async def collect(request: Request) -> Response:
         site = collector.sites[events[0].site]
         visit = Visit(
             received_at=datetime.now(UTC),
-            client_ip=collector.clients.address(request),
+            client_ip=client_ip,
             user_agent=request.headers.get("user-agent", "")[:1024],
             visitor_id=visitor_id,
             consent=_consent_in_force(request, site),
@@ -65,17 +69,17 @@ async def collect(request: Request) -> Response:
     except SpoolFull:
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     metrics.EVENTS_ACCEPTED.inc(len(rows))
-    response = Response({"accepted": len(rows)}, status_code=HTTP_202_ACCEPTED, headers=_cors(request))
+    headers = _cors(request)
     if new_visitor:
-        _set_visitor_cookie(response, visitor_id, request, collector)
-    return response
+        headers["set-cookie"] = _visitor_cookie(visitor_id, request, collector)
+    return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED, headers)
 
 
 @post("/consent", status_code=HTTP_202_ACCEPTED)
-async def record_consent(request: Request) -> Response:
+async def record_consent(request: Request) -> ASGIResponse:
     """Record the visitor's choices, append-only, and remember them in a first-party cookie."""
     collector: Collector = request.app.state.collector
-    refused = _refuse_early(request, collector)
+    refused = _refuse_early(request, collector, collector.clients.address(request))
     if refused:
         return refused
     try:
@@ -92,18 +96,16 @@ async def record_consent(request: Request) -> Response:
         await collector.spool.append([row])
     except SpoolFull:
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
-    response = Response(_consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded"),
-                        status_code=HTTP_202_ACCEPTED, headers=_cors(request))
+    consent = f"{choice.site}.{int(choice.analytics)}{int(choice.ads)}.{choice.policy_version}"
+    cookies = [_cookie(CONSENT_COOKIE, consent, request, collector)]
     if new_visitor:
-        _set_visitor_cookie(response, visitor_id, request, collector)
-    response.set_cookie(CONSENT_COOKIE, f"{choice.site}.{int(choice.analytics)}{int(choice.ads)}.{choice.policy_version}",
-                        max_age=collector.settings.visitor_cookie_days * 86400, httponly=True, samesite="lax",
-                        secure=collector.clients.is_https(request), path="/")
-    return response
+        cookies.append(_visitor_cookie(visitor_id, request, collector))
+    body = _consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded")
+    return _answer(body, HTTP_202_ACCEPTED, [*_cors(request).items(), *(("set-cookie", cookie) for cookie in cookies)])
 
 
 @get("/consent")
-async def read_consent(request: Request, site: FromQuery[str] = "default") -> Response:
+async def read_consent(request: Request, site: FromQuery[str] = "default") -> ASGIResponse:
     """The consent in force for this browser: its recorded choice, else the site's default."""
     collector: Collector = request.app.state.collector
     try:
@@ -114,8 +116,9 @@ async def read_consent(request: Request, site: FromQuery[str] = "default") -> Re
         return _reject("invalid", 400, {"error": "invalid request", "field": exc.field, "rule": exc.rule}, request)
     recorded = _recorded_consent(request, site)
     consent = recorded[0] if recorded else _default_consent(collector.sites[site])
-    return Response(_consent_body(site, consent.analytics, consent.ads, recorded[1] if recorded else "",
-                                  "recorded" if recorded else "default"), headers=_cors(request))
+    body = _consent_body(site, consent.analytics, consent.ads, recorded[1] if recorded else "",
+                         "recorded" if recorded else "default")
+    return _answer(body, 200, _cors(request))
 
 
 @route(["/collect", "/consent"], http_method=["OPTIONS"], status_code=HTTP_204_NO_CONTENT)
@@ -134,11 +137,11 @@ class _Forbidden(Exception):
         self.field = field
 
 
-def _refuse_early(request: Request, collector: Collector) -> Response | None:
+def _refuse_early(request: Request, collector: Collector, client_ip: str) -> ASGIResponse | None:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in _CONTENT_TYPES:
         return _reject("media_type", 415, {"error": "send application/json or text/plain"}, request)
-    wait = collector.limiter.retry_after(collector.clients.address(request))
+    wait = collector.limiter.retry_after(client_ip)
     if wait is not None:
         return _reject("rate_limited", 429, {"error": "too many requests"}, request, retry_after=str(wait))
     return None
@@ -160,9 +163,15 @@ def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
         return uuid.uuid4(), True
 
 
-def _set_visitor_cookie(response: Response, visitor_id: uuid.UUID, request: Request, collector: Collector) -> None:
-    response.set_cookie(VISITOR_COOKIE, visitor_id.hex, max_age=collector.settings.visitor_cookie_days * 86400,
-                        httponly=True, samesite="lax", secure=collector.clients.is_https(request), path="/")
+def _visitor_cookie(visitor_id: uuid.UUID, request: Request, collector: Collector) -> str:
+    return _cookie(VISITOR_COOKIE, visitor_id.hex, request, collector)
+
+
+def _cookie(name: str, value: str, request: Request, collector: Collector) -> str:
+    """A Set-Cookie value, written out directly: our values need no quoting, and this runs per request."""
+    secure = "; Secure" if collector.clients.is_https(request) else ""
+    max_age = collector.settings.visitor_cookie_days * 86400
+    return f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
 
 
 def _recorded_consent(request: Request, site: str) -> tuple[Consent, str] | None:
@@ -196,7 +205,12 @@ def _cors(request: Request) -> dict[str, str]:
     return {"access-control-allow-origin": origin, "access-control-allow-credentials": "true", "vary": "Origin"}
 
 
-def _reject(reason: str, status: int, body: dict, request: Request, retry_after: str | None = None) -> Response:
+def _reject(reason: str, status: int, body: dict, request: Request, retry_after: str | None = None) -> ASGIResponse:
     metrics.EVENTS_REJECTED.labels(reason).inc()
     headers = _cors(request) | ({"retry-after": retry_after} if retry_after else {})
-    return Response(body, status_code=status, headers=headers)
+    return _answer(body, status, headers)
+
+
+def _answer(body: dict, status: int, headers: dict[str, str] | list[tuple[str, str]]) -> ASGIResponse:
+    """A JSON answer sent as is: the public endpoints skip Litestar's response processing."""
+    return ASGIResponse(body=_json.encode(body), status_code=status, media_type="application/json", headers=headers)

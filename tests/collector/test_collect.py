@@ -33,7 +33,7 @@ def test_an_event_is_accepted_with_202_and_a_visitor_cookie(make_public):
     assert response.status_code == 202 and response.json() == {"accepted": 1}
     cookie = response.headers["set-cookie"]
     assert re.match(r"sluice_vid=[0-9a-f]{32};", cookie)
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=34128000" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=34128000" in cookie
     (row,) = _stored(client)
     assert (row.site, row.name, row.host, row.path, row.browser, row.os, row.device_type) == (
         "default", "pageview", "www.example-hospital.org", "/cardiology", "Chrome", "Windows", "desktop",
