@@ -15,7 +15,7 @@ from collector.metrics import MetricsController, request_metrics
 from collector.ops import OpsController
 from collector.settings import CollectorSettings, Site
 from collector.snippet import snippet
-from collector.spool import Spool
+from collector.spool import Spools
 from warehouse import Warehouse, WarehouseError
 from warehouse.errors import first_line
 
@@ -24,12 +24,12 @@ log = logging.getLogger("sluice.api")
 MAX_BODY_BYTES = 64 * 1024
 
 
-def public_app(settings: CollectorSettings, sites: list[Site], spool: Spool) -> Litestar:
+def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -> Litestar:
     """Only what browsers need is routable here."""
     return Litestar(
         route_handlers=[preflight, public_health, snippet, collect, record_consent, read_consent],
-        state=State({"collector": Collector(settings, sites, spool)}),
-        lifespan=[lambda app: spool.running()],
+        state=State({"collector": Collector(settings, sites, spools)}),
+        lifespan=[lambda app: spools.running()],
         # No per-request metrics middleware here: it costs a sixth of a /collect request, and the
         # event counters say what matters about this listener.
         openapi_config=None,

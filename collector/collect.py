@@ -14,7 +14,7 @@ from collector.clients import ClientResolver
 from collector.enrich import Consent, Sessions, Visit, enrich
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
-from collector.spool import Spool, SpoolFull
+from collector.spool import SpoolFull, Spools
 from collector.wire import InvalidInput, decode_consent, decode_events
 from warehouse.events import ConsentRow
 
@@ -28,10 +28,10 @@ _json = msgspec.json.Encoder()
 class Collector:
     """What the public endpoints share: sites, the spool, sessions and the rate limiter."""
 
-    def __init__(self, settings: CollectorSettings, sites: list[Site], spool: Spool) -> None:
+    def __init__(self, settings: CollectorSettings, sites: list[Site], spools: Spools) -> None:
         self.settings = settings
         self.sites = {site.id: site for site in sites}
-        self.spool = spool
+        self.spools = spools
         self.sessions = Sessions(timedelta(minutes=settings.session_minutes))
         self.clients = ClientResolver(settings.trusted_proxies)
         self.limiter = RateLimiter(Rate.parse(settings.rate_limit))
@@ -65,7 +65,7 @@ async def collect(request: Request) -> ASGIResponse:
     except InvalidInput as exc:
         return _reject("invalid", 400, {"error": "invalid event", "field": exc.field, "rule": exc.rule}, request)
     try:
-        await collector.spool.append(rows)
+        await collector.spools.events.append(rows)
     except SpoolFull:
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     metrics.EVENTS_ACCEPTED.inc(len(rows))
@@ -93,7 +93,7 @@ async def record_consent(request: Request) -> ASGIResponse:
     row = ConsentRow(site=choice.site, visitor_id=visitor_id, recorded_at=datetime.now(UTC), analytics=choice.analytics,
                      ads=choice.ads, policy_version=choice.policy_version, source="banner")
     try:
-        await collector.spool.append([row])
+        await collector.spools.consent.append([row])
     except SpoolFull:
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     consent = f"{choice.site}.{int(choice.analytics)}{int(choice.ads)}.{choice.policy_version}"

@@ -10,7 +10,7 @@ from itertools import islice
 from collector.enrich import Consent, Sessions, Visit, enrich
 from collector.wire import WireEvent
 from warehouse import Warehouse
-from warehouse.events import EventRow, insert_rows
+from warehouse.events import EventRow, encode_rows, insert_lines
 
 HOST = "https://www.example-hospital.org"
 SERVICE_LINES = ["cardiology", "orthopaedics", "oncology", "maternity", "neurology", "paediatrics", "urology"]
@@ -110,7 +110,8 @@ def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> 
         while batch := list(islice(rows, _BATCH)):
             if pending:
                 pending.result()
-            pending = inserter.submit(insert_rows, warehouse.client, "events", batch, token=f"demo-{uuid.uuid4()}")
+            lines = encode_rows(batch)
+            pending = inserter.submit(insert_lines, warehouse.client, "events", lines, token=f"demo-{uuid.uuid4()}")
             inserted += len(batch)
         if pending:
             pending.result()

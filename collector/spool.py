@@ -13,18 +13,17 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from queue import Empty, SimpleQueue
+from typing import NamedTuple, TypeVar
 
 import msgspec
 
-from warehouse.events import ConsentRow, EventRow
+from warehouse.events import encode_rows
 
 log = logging.getLogger("sluice.spool")
-Record = EventRow | ConsentRow
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(list[Record])
+Row = TypeVar("Row", bound=msgspec.Struct)
 _OPEN, _CLOSED = ".open", ".seg"
 _STOP = None
 
@@ -52,9 +51,9 @@ class Spool:
             left_open.rename(left_open.with_suffix(_CLOSED))
         self.bytes = sum(path.stat().st_size for path in directory.glob(f"*{_CLOSED}"))
 
-    async def append(self, records: Sequence[Record]) -> None:
+    async def append(self, records: Sequence[msgspec.Struct]) -> None:
         """Return once `records` are on disk; raise `SpoolFull` at the cap, `OSError` if the disk fails."""
-        data = _encoder.encode(records) + b"\n"
+        data = encode_rows(records)
         if self.bytes + len(data) > self._max_bytes:
             raise SpoolFull(f"the spool holds {self.bytes} bytes, its cap is {self._max_bytes}")
         self.bytes += len(data)
@@ -144,12 +143,41 @@ class Spool:
         self._loop.call_soon_threadsafe(self.closed.set)
 
 
-def read_segment(segment: Path) -> list[Record]:
-    """Every record in a closed segment; a torn last line was never acknowledged and is skipped."""
-    lines = segment.read_bytes().split(b"\n")
-    records: list[Record] = []
-    for line in lines[:-1]:
-        records.extend(_decoder.decode(line))
-    if lines[-1]:
-        log.warning("skipped a torn last line", extra={"segment": segment.name, "line": len(lines)})
-    return records
+class Spools(NamedTuple):
+    """One spool per warehouse table, so each segment is one table's rows."""
+
+    events: Spool
+    consent: Spool
+
+    @classmethod
+    def open(cls, directory: Path, *, max_bytes: int, segment_records: int, segment_seconds: float) -> "Spools":
+        def spool(table: str) -> Spool:
+            return Spool(directory / table, max_bytes=max_bytes, segment_records=segment_records,
+                         segment_seconds=segment_seconds)
+
+        return cls(events=spool("events"), consent=spool("consent"))
+
+    def tables(self) -> dict[str, Spool]:
+        return self._asdict()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator["Spools"]:
+        async with AsyncExitStack() as stack:
+            for spool in self:
+                await stack.enter_async_context(spool.running())
+            yield self
+
+
+def complete_lines(segment: Path) -> bytes:
+    """A closed segment's rows; a torn last line was never acknowledged and is left out."""
+    data = segment.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        log.warning("left out a torn last line", extra={"segment": segment.name})
+    return data[:end]
+
+
+def read_segment(segment: Path, row_type: type[Row]) -> list[Row]:
+    """The rows of a closed segment, decoded: for inspecting what the spool holds."""
+    return list(msgspec.json.decode(b"[" + complete_lines(segment).rstrip(b"\n").replace(b"\n", b",") + b"]",
+                                    type=list[row_type]))

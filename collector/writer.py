@@ -5,79 +5,80 @@ import logging
 import time
 from pathlib import Path
 
-import msgspec
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from collector import metrics
-from collector.spool import Spool, read_segment
+from collector.spool import Spool, Spools, complete_lines
 from warehouse import Warehouse
-from warehouse.events import ConsentRow, EventRow, insert_rows
+from warehouse.events import UnreadableRows, insert_lines
 
 log = logging.getLogger("sluice.writer")
 _MAX_BACKOFF = 30.0
 
 
 class Writer:
-    """Owns the warehouse side of the spool; one per data dir."""
+    """Owns the warehouse side of the spools; one per data dir."""
 
-    def __init__(self, spool: Spool, warehouse: Warehouse, poll_seconds: float = 1.0) -> None:
-        self._spool = spool
+    def __init__(self, spools: Spools, warehouse: Warehouse, poll_seconds: float = 1.0) -> None:
+        self._spools = spools
         self._warehouse = warehouse
         self._poll = poll_seconds
-        self._quarantine = spool.directory / "quarantine"
 
     async def run(self) -> None:
         """Load segments as they close; while the warehouse is away, retry with growing pauses."""
         backoff = 0.0
+        closed = self._spools.events.closed
         while True:
             if backoff:
                 await asyncio.sleep(backoff)
             backoff = 0.0 if await self.load_ready() else min(_MAX_BACKOFF, max(0.5, backoff * 2))
             if not backoff:
-                self._spool.closed.clear()
+                closed.clear()
                 try:
-                    await asyncio.wait_for(self._spool.closed.wait(), self._poll)
+                    await asyncio.wait_for(closed.wait(), self._poll)
                 except TimeoutError:
                     pass
 
     async def load_ready(self) -> bool:
         """Load every closed segment; False if the warehouse refused one (it stays for the next try)."""
-        for segment in self._spool.segments():
-            try:
-                await asyncio.to_thread(self._load, segment)
-            except ClickHouseError as exc:
-                metrics.WAREHOUSE_ERRORS.inc()
-                log.error("warehouse insert failed; will retry", extra={"segment": segment.name, "error": str(exc)[:300]})
-                return False
-            except msgspec.DecodeError as exc:
-                self._set_aside(segment, exc)
-                continue
-            self._spool.discard(segment)
-        metrics.SPOOL_SEGMENTS.set(len(self._spool.segments()))
-        metrics.SPOOL_BYTES.set(self._spool.bytes)
+        for table, spool in self._spools.tables().items():
+            for segment in spool.segments():
+                try:
+                    await asyncio.to_thread(self._load, table, segment)
+                except UnreadableRows as exc:
+                    _set_aside(segment, exc)
+                    continue
+                except ClickHouseError as exc:
+                    metrics.WAREHOUSE_ERRORS.inc()
+                    log.error("warehouse insert failed; will retry",
+                              extra={"segment": segment.name, "error": str(exc)[:300]})
+                    return False
+                spool.discard(segment)
+        metrics.SPOOL_SEGMENTS.set(sum(len(spool.segments()) for spool in self._spools))
+        metrics.SPOOL_BYTES.set(sum(spool.bytes for spool in self._spools))
         return True
 
     async def drain(self, timeout: float) -> bool:
-        """Load what is left, for a clean stop; True if the spool is empty."""
+        """Load what is left, for a clean stop; True if the spools are empty."""
         try:
             await asyncio.wait_for(self.load_ready(), timeout)
         except TimeoutError:
             pass
-        return not self._spool.segments()
+        return not any(spool.segments() for spool in self._spools)
 
-    def _load(self, segment: Path) -> None:
-        records = read_segment(segment)
-        events = [r for r in records if isinstance(r, EventRow)]
-        consents = [r for r in records if isinstance(r, ConsentRow)]
+    def _load(self, table: str, segment: Path) -> None:
+        lines = complete_lines(segment)
         started = time.perf_counter()
-        # The segment name is the token: a replay after a crash inserts nothing twice.
-        insert_rows(self._warehouse.client, "events", events, token=segment.stem)
-        insert_rows(self._warehouse.client, "consent", consents, token=f"{segment.stem}:consent")
+        # The segment's name is the token: a replay after a crash inserts nothing twice.
+        insert_lines(self._warehouse.client, table, lines, token=f"{table}:{segment.stem}")
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        metrics.EVENTS_STORED.inc(len(events))
+        if table == "events":
+            metrics.EVENTS_STORED.inc(lines.count(b"\n"))
 
-    def _set_aside(self, segment: Path, exc: Exception) -> None:
-        """A segment that cannot be read is kept for inspection, never dropped."""
-        self._quarantine.mkdir(exist_ok=True)
-        segment.rename(self._quarantine / segment.name)
-        log.error("unreadable spool segment set aside", extra={"segment": segment.name, "error": str(exc)})
+
+def _set_aside(segment: Path, exc: Exception) -> None:
+    """A segment the warehouse cannot read is kept for inspection, never dropped."""
+    quarantine = segment.parent / "quarantine"
+    quarantine.mkdir(exist_ok=True)
+    segment.rename(quarantine / segment.name)
+    log.error("unreadable spool segment set aside", extra={"segment": segment.name, "error": str(exc)})

@@ -16,7 +16,7 @@ import msgspec
 
 from collector import internal_app, public_app
 from collector.settings import CollectorSettings, Site
-from collector.spool import Spool
+from collector.spool import Spools
 from collector.writer import Writer
 from sluice.datadir import DataDir, DataDirBusy
 from warehouse import WarehouseSettings, open_warehouse
@@ -87,12 +87,13 @@ def serve(plan: Plan) -> None:
         warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve")
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
-        spool = Spool(data_dir.path / "spool", max_bytes=plan.collector.spool_max_mb * 2**20,
-                      segment_records=plan.collector.batch_max_events, segment_seconds=plan.collector.batch_max_seconds)
-        apps = [public_app(plan.collector, plan.sites, spool), internal_app(warehouse, token)]
+        spools = Spools.open(data_dir.path / "spool", max_bytes=plan.collector.spool_max_mb * 2**20,
+                             segment_records=plan.collector.batch_max_events,
+                             segment_seconds=plan.collector.batch_max_seconds)
+        apps = [public_app(plan.collector, plan.sites, spools), internal_app(warehouse, token)]
         data_dir.publish_server(plan.internal.local_url)
         cleanup.callback(data_dir.withdraw_server)
-        uvloop.run(_serve_all(list(zip(apps, sockets, (plan.public, plan.internal), strict=True)), Writer(spool, warehouse)))
+        uvloop.run(_serve_all(list(zip(apps, sockets, (plan.public, plan.internal), strict=True)), Writer(spools, warehouse)))
         log.info("stopped")
 
 

@@ -6,9 +6,14 @@ from uuid import UUID
 
 import msgspec
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from warehouse.errors import first_line
+
+_PARSE_ERRORS = ("CANNOT_PARSE", "INCORRECT_DATA", "Cannot parse")
 
 
-class EventRow(msgspec.Struct, frozen=True, kw_only=True, tag="event"):
+class EventRow(msgspec.Struct, frozen=True, kw_only=True):
     """One enriched event, exactly as the `events` table stores it."""
 
     event_id: UUID
@@ -48,7 +53,7 @@ class EventRow(msgspec.Struct, frozen=True, kw_only=True, tag="event"):
     props: dict[str, str]
 
 
-class ConsentRow(msgspec.Struct, frozen=True, kw_only=True, tag="consent"):
+class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
     """One recorded consent choice; the latest per visitor is the one in force."""
 
     site: str
@@ -69,17 +74,32 @@ class ConsentState(msgspec.Struct, frozen=True):
 
 EVENT_COLUMNS = tuple(EventRow.__struct_fields__)
 CONSENT_COLUMNS = tuple(ConsentRow.__struct_fields__)
+_lines = msgspec.json.Encoder()
 
 
-def insert_rows(client: Client, table: str, rows: Sequence[msgspec.Struct], token: str) -> None:
-    """Insert column-oriented; re-inserting with the same token is a no-op, so replays are exactly-once."""
-    if not rows:
+class UnreadableRows(Exception):
+    """Rows the warehouse cannot parse; retrying them would fail the same way."""
+
+
+def encode_rows(rows: Sequence[msgspec.Struct]) -> bytes:
+    """Rows as newline-delimited JSON, the form the spool keeps and the warehouse ingests."""
+    return _lines.encode_lines(rows)
+
+
+def insert_lines(client: Client, table: str, lines: bytes, token: str) -> None:
+    """Insert newline-delimited JSON rows, parsed by the engine itself.
+
+    Re-inserting with the same token is a no-op, so replaying a spool segment stores nothing twice.
+    """
+    if not lines:
         return
-    names = rows[0].__struct_fields__
-    columns = [[getattr(row, name) for row in rows] for name in names]
-    client.insert(
-        table, columns, column_names=names, column_oriented=True, settings={"insert_deduplication_token": token}
-    )
+    settings = {"insert_deduplication_token": token, "date_time_input_format": "best_effort"}
+    try:
+        client.raw_insert(table, insert_block=lines, fmt="JSONEachRow", settings=settings)
+    except ClickHouseError as exc:
+        if any(marker in str(exc) for marker in _PARSE_ERRORS):
+            raise UnreadableRows(first_line(exc)) from exc
+        raise
 
 
 def current_consent(client: Client, site: str, visitor_id: UUID) -> ConsentState | None:

@@ -11,8 +11,9 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
+    """Module-scoped: Playwright's sync API holds an event loop on the main thread while it runs."""
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if not executable:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")

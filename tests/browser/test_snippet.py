@@ -11,7 +11,8 @@ import uvicorn
 
 from collector import public_app
 from collector.settings import CollectorSettings, Site
-from collector.spool import Spool, read_segment
+from collector.spool import Spool, Spools, read_segment
+from warehouse.events import EventRow
 from tests.conftest import unused_port
 
 PAGE = """<!doctype html>
@@ -40,15 +41,15 @@ class _Site(BaseHTTPRequestHandler):
 def collector(tmp_path: Path) -> Iterator[tuple[str, Spool]]:
     """The public app on a real loopback port, as browsers meet it."""
     port = unused_port()
-    spool = Spool(tmp_path / "spool", max_bytes=2**20, segment_records=1, segment_seconds=0.2)
+    spools = Spools.open(tmp_path / "spool", max_bytes=2**20, segment_records=1, segment_seconds=0.2)
     sites = [Site(id="main", origins=["*"])]
-    server = uvicorn.Server(uvicorn.Config(public_app(CollectorSettings(), sites, spool), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False))
+    server = uvicorn.Server(uvicorn.Config(public_app(CollectorSettings(), sites, spools), host="127.0.0.1",
+                                           port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", spool
+    yield f"http://127.0.0.1:{port}", spools.events
     server.should_exit = True
     thread.join(10)
 
@@ -66,7 +67,7 @@ def website(collector) -> Iterator[str]:
 def _records(spool: Spool, count: int) -> list:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        records = [r for segment in spool.segments() for r in read_segment(segment)]
+        records = [r for segment in spool.segments() for r in read_segment(segment, EventRow)]
         if len(records) >= count:
             return sorted(records, key=lambda r: r.received_at)
         time.sleep(0.1)

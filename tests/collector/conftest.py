@@ -6,7 +6,7 @@ from litestar import Litestar
 
 from collector import public_app
 from collector.settings import CollectorSettings, Site
-from collector.spool import Spool
+from collector.spool import Spool, Spools
 
 
 @pytest.fixture
@@ -23,11 +23,20 @@ def make_spool(spool_dir: Path) -> Callable[..., Spool]:
 
 
 @pytest.fixture
-def make_public(make_spool) -> Callable[..., Litestar]:
-    """A public app over a fresh spool; sites and settings as the test needs them."""
+def make_spools(tmp_path: Path) -> Callable[..., Spools]:
+    def make(max_bytes: int = 2**30, segment_records: int = 1000, segment_seconds: float = 0.2) -> Spools:
+        return Spools.open(tmp_path / "spools", max_bytes=max_bytes, segment_records=segment_records,
+                           segment_seconds=segment_seconds)
 
-    def make(sites: list[Site] | None = None, spool: Spool | None = None, **settings) -> Litestar:
+    return make
+
+
+@pytest.fixture
+def make_public(make_spools) -> Callable[..., Litestar]:
+    """A public app over fresh spools; sites and settings as the test needs them."""
+
+    def make(sites: list[Site] | None = None, spools: Spools | None = None, **settings) -> Litestar:
         sites = sites or [Site(id="default", origins=["*"])]
-        return public_app(CollectorSettings(**settings), sites, spool or make_spool())
+        return public_app(CollectorSettings(**settings), sites, spools or make_spools())
 
     return make

@@ -10,16 +10,22 @@ from litestar.testing import TestClient
 
 from collector.settings import Site
 from collector.spool import read_segment
+from warehouse.events import ConsentRow, EventRow
 
 EVENT = {"site": "default", "name": "pageview", "url": "https://www.example-hospital.org/cardiology"}
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 HOSPITAL = "https://www.example-hospital.org"
 
 
-def _stored(client: TestClient) -> list:
-    """Every record the spool holds once the app has stopped and closed its segment."""
-    spool = client.app.state.collector.spool
-    return [record for segment in spool.segments() for record in read_segment(segment)]
+def _stored(client: TestClient) -> list[EventRow]:
+    """Every event the spool holds once the app has stopped and closed its segment."""
+    spool = client.app.state.collector.spools.events
+    return [row for segment in spool.segments() for row in read_segment(segment, EventRow)]
+
+
+def _consents(client: TestClient) -> list[ConsentRow]:
+    spool = client.app.state.collector.spools.consent
+    return [row for segment in spool.segments() for row in read_segment(segment, ConsentRow)]
 
 
 def _post(client: TestClient, body, content_type="text/plain", **headers):
@@ -119,8 +125,8 @@ def test_clients_over_the_rate_limit_get_429_with_retry_after(make_public):
     assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
 
 
-def test_a_full_spool_answers_503_with_retry_after_and_stores_nothing(make_public, make_spool):
-    with TestClient(make_public(spool=make_spool(max_bytes=100))) as client:
+def test_a_full_spool_answers_503_with_retry_after_and_stores_nothing(make_public, make_spools):
+    with TestClient(make_public(spools=make_spools(max_bytes=100))) as client:
         response = _post(client, EVENT)
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     assert _stored(client) == []
@@ -154,7 +160,7 @@ def test_consent_is_recorded_and_read_back_for_the_visitor(make_public):
     assert before == {"site": "default", "analytics": False, "ads": False, "policy_version": "", "source": "default"}
     assert recorded.status_code == 202
     assert after == {"site": "default", "analytics": True, "ads": True, "policy_version": "2026-01", "source": "recorded"}
-    consent, event = _stored(client)
+    (consent,), (event,) = _consents(client), _stored(client)
     assert (consent.analytics, consent.ads, consent.policy_version) == (True, True, "2026-01")
     assert event.visitor_id == consent.visitor_id and event.consent_ads
 

@@ -1,5 +1,6 @@
 """`sluice serve` as a real process: two listeners on one warehouse, commands beside it, clean stop."""
 
+import re
 import signal
 import stat
 import subprocess
@@ -47,11 +48,18 @@ def test_both_listeners_answer_health(server):
 
 
 def test_metrics_are_on_the_internal_listener_only(server):
-    httpx.get(server.public + "/healthz")
+    event = {"site": "default", "name": "pageview", "url": "https://www.example-hospital.org/"}
+    assert httpx.post(server.public + "/collect", json=event).status_code == 202
+    assert httpx.post(server.public + "/collect", json={}).status_code == 400
+    httpx.get(server.internal + "/healthz")
     assert httpx.get(server.public + "/metrics").status_code == 404
     metrics = httpx.get(server.internal + "/metrics")
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
-    assert 'sluice_requests_total{app_name="public",method="GET",path="/healthz",status_code="200"}' in metrics.text
+    assert re.search(r"^sluice_events_accepted_total [1-9]", metrics.text, re.M)
+    assert re.search(r'^sluice_events_rejected_total\{reason="invalid"\} [1-9]', metrics.text, re.M)
+    assert 'sluice_requests_total{app_name="internal",method="GET",path="/healthz",status_code="200"}' in metrics.text
+    for name in ("sluice_spool_bytes", "sluice_spool_segments", "sluice_batch_insert_seconds", "sluice_warehouse_errors"):
+        assert name in metrics.text
 
 
 def test_the_public_listener_routes_nothing_internal(server):
