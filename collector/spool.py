@@ -3,8 +3,9 @@
 One thread owns the open segment. Appends queue their bytes and wait; the thread takes all that
 is queued, writes it with one write and one fsync (group commit), and wakes every waiter at once.
 A segment is closed after a number of records or seconds; closed segments wait for the writer.
-A segment still open after a crash is closed on start, its torn last line (never acknowledged)
-ignored when read.
+Several processes may append to one spool directory, each to segments named with its pid. A
+segment left open by a process that died is closed by `recover`, its torn last line (never
+acknowledged) left out when read.
 """
 
 import asyncio
@@ -44,19 +45,34 @@ class Spool:
         self._path: Path | None = None
         self._opened_at = 0.0
         self._records = 0
+        self._unwritten = 0
+        self._rescanned = 0.0
         self.closed = asyncio.Event()
-        """Set whenever a segment is closed and ready for the writer."""
+        """Set whenever this process closes a segment, ready for the writer."""
         directory.mkdir(parents=True, exist_ok=True)
-        for left_open in directory.glob(f"*{_OPEN}"):
-            left_open.rename(left_open.with_suffix(_CLOSED))
-        self.bytes = sum(path.stat().st_size for path in directory.glob(f"*{_CLOSED}"))
+        self.recover()
+        self._on_disk = self._disk_bytes()
+
+    @property
+    def bytes(self) -> int:
+        """Bytes the spool holds or is about to, counting every process's segments."""
+        return self._on_disk + self._unwritten
+
+    def recover(self) -> None:
+        """Close the segments of processes that died holding them open."""
+        for left_open in self.directory.glob(f"*{_OPEN}"):
+            pid = int(left_open.stem.rsplit("-", 1)[1])
+            # A segment with our pid that is not our open one is from before a restart (pid 1 in a container).
+            mine = pid == os.getpid() and left_open == self._path
+            if not mine and (pid == os.getpid() or not _alive(pid)):
+                left_open.rename(left_open.with_suffix(_CLOSED))
 
     async def append(self, records: Sequence[msgspec.Struct]) -> None:
         """Return once `records` are on disk; raise `SpoolFull` at the cap, `OSError` if the disk fails."""
         data = encode_rows(records)
         if self.bytes + len(data) > self._max_bytes:
             raise SpoolFull(f"the spool holds {self.bytes} bytes, its cap is {self._max_bytes}")
-        self.bytes += len(data)
+        self._unwritten += len(data)
         done = asyncio.get_running_loop().create_future()
         self._queue.put((data, len(records), done))
         await done
@@ -69,7 +85,7 @@ class Spool:
         """Forget a segment the warehouse now holds."""
         size = segment.stat().st_size
         segment.unlink()
-        self.bytes -= size
+        self._on_disk -= size
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator["Spool"]:
@@ -91,6 +107,7 @@ class Spool:
             except Empty:
                 if self._fd is not None and time.monotonic() - self._opened_at >= self._segment_seconds:
                     self._close_segment()
+                self._rescan()
                 continue
             while True:
                 try:
@@ -116,8 +133,9 @@ class Spool:
 
     def _settle(self, batch: list[tuple[bytes, int, asyncio.Future]], error: OSError | None) -> None:
         for data, _, done in batch:
-            if error:
-                self.bytes -= len(data)
+            self._unwritten -= len(data)
+            if not error:
+                self._on_disk += len(data)
             if not done.done():
                 done.set_exception(error) if error else done.set_result(None)
 
@@ -133,6 +151,22 @@ class Spool:
         self._records += records
         if self._records >= self._segment_records:
             self._close_segment()
+
+    def _rescan(self) -> None:
+        """Other processes add segments and the writer removes them: look at the disk now and then."""
+        if time.monotonic() - self._rescanned >= 1.0:
+            self._rescanned = time.monotonic()
+            on_disk = self._disk_bytes()
+            self._loop.call_soon_threadsafe(setattr, self, "_on_disk", on_disk)
+
+    def _disk_bytes(self) -> int:
+        total = 0
+        for path in self.directory.iterdir():
+            try:
+                total += path.stat().st_size if path.is_file() else 0
+            except FileNotFoundError:
+                pass
+        return total
 
     def _close_segment(self) -> None:
         if self._fd is None:
@@ -166,6 +200,16 @@ class Spools(NamedTuple):
             for spool in self:
                 await stack.enter_async_context(spool.running())
             yield self
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def complete_lines(segment: Path) -> bytes:

@@ -42,6 +42,7 @@ class Writer:
     async def load_ready(self) -> bool:
         """Load every closed segment; False if the warehouse refused one (it stays for the next try)."""
         for table, spool in self._spools.tables().items():
+            spool.recover()
             for segment in spool.segments():
                 try:
                     await asyncio.to_thread(self._load, table, segment)

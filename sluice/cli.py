@@ -114,6 +114,8 @@ def _plan(ctx: _Context, host: str | None, public_port: int | None, internal_por
         sites=ctx.config.sites,
         public=Listener("public", host or server.host, public_port or server.public_port),
         internal=Listener("internal", server.internal_host, internal_port or server.internal_port),
+        public_workers=server.public_workers,
+        log_level=server.log_level,
     )
 
 

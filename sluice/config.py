@@ -24,6 +24,8 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     public_port: Port = 8400
     internal_host: str = "127.0.0.1"
     internal_port: Port = 8401
+    public_workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 2
+    """Processes serving the public listener; 0 serves it in the main process."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import socket
 from collections.abc import Iterator
@@ -14,11 +15,12 @@ from litestar import Litestar
 
 import msgspec
 
-from collector import internal_app, public_app
+from collector import internal_app, metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from collector.writer import Writer
 from sluice.datadir import DataDir, DataDirBusy
+from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings, open_warehouse
 
 log = logging.getLogger("sluice.serve")
@@ -66,6 +68,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     sites: list[Site]
     public: Listener
     internal: Listener
+    public_workers: int = 0
+    log_level: str = "info"
 
 
 def serve(plan: Plan) -> None:
@@ -90,11 +94,27 @@ def serve(plan: Plan) -> None:
         spools = Spools.open(data_dir.path / "spool", max_bytes=plan.collector.spool_max_mb * 2**20,
                              segment_records=plan.collector.batch_max_events,
                              segment_seconds=plan.collector.batch_max_seconds)
-        apps = [public_app(plan.collector, plan.sites, spools), internal_app(warehouse, token)]
+        internal = (internal_app(warehouse, token), sockets[1], plan.internal)
+        if plan.public_workers:
+            bindings, workers = [internal], _workers(plan, spools, sockets[0])
+        else:
+            bindings, workers = [(public_app(plan.collector, plan.sites, spools), sockets[0], plan.public), internal], None
         data_dir.publish_server(plan.internal.local_url)
         cleanup.callback(data_dir.withdraw_server)
-        uvloop.run(_serve_all(list(zip(apps, sockets, (plan.public, plan.internal), strict=True)), Writer(spools, warehouse)))
+        uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers))
         log.info("stopped")
+
+
+def _workers(plan: Plan, spools: Spools, listening: socket.socket) -> Workers:
+    metrics_dir = plan.data_dir.path / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # counters start again with this process
+    metrics_dir.mkdir()
+    metrics.add_up_workers(metrics_dir)
+    worker_plan = WorkerPlan(collector=plan.collector, sites=plan.sites, spool_dir=str(spools.events.directory.parent),
+                             metrics_dir=str(metrics_dir), log_level=plan.log_level)
+    log.info("listening", extra={"listener": plan.public.name, "address": f"{plan.public.host}:{plan.public.port}",
+                                 "workers": plan.public_workers})
+    return Workers(plan.public_workers, worker_plan, listening)
 
 
 class _Server(uvicorn.Server):
@@ -105,7 +125,8 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]], writer: Writer) -> None:
+async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]], writer: Writer,
+                     workers: Workers | None) -> None:
     servers = []
     for app, sock, listener in bindings:
         # X-Forwarded-For is the collector's to judge, against its own trusted proxies.
@@ -115,10 +136,16 @@ async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]], w
         log.info("listening", extra={"listener": listener.name, "address": f"{listener.host}:{listener.port}"})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, _stop, servers, sig)
+        loop.add_signal_handler(sig, _stop, servers, workers, sig)
     loading = asyncio.create_task(writer.run())
+    if workers:
+        workers.start()
+        supervising = asyncio.create_task(workers.supervise())
     await asyncio.gather(*(server.serve(sockets=[sock]) for server, (_, sock, _) in zip(servers, bindings, strict=True)))
-    # The listeners are closed and the spool's last segment with them: put what is left in the warehouse.
+    if workers:
+        supervising.cancel()
+        await workers.stop()
+    # The listeners are closed and the spools' last segments with them: put what is left in the warehouse.
     loading.cancel()
     if not await writer.drain(_DRAIN_SECONDS):
         log.warning("spool not fully drained; it will be replayed at next start")
@@ -133,7 +160,9 @@ def _warn_about_open_sites(sites: list[Site]) -> None:
             )
 
 
-def _stop(servers: list[uvicorn.Server], sig: signal.Signals) -> None:
+def _stop(servers: list[uvicorn.Server], workers: Workers | None, sig: signal.Signals) -> None:
     log.info("stopping", extra={"signal": sig.name})
+    if workers:
+        workers.stopping = True
     for server in servers:
         server.should_exit = True

@@ -1,6 +1,8 @@
 """The spool keeps what was acknowledged; the writer puts it in the warehouse exactly once."""
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -58,7 +60,9 @@ def test_segments_close_after_the_configured_number_of_records(make_spool):
 def test_a_segment_left_open_by_a_crash_is_closed_on_start_and_its_torn_line_skipped(make_spool, spool_dir):
     spool_dir.mkdir(parents=True)
     good = _spooled(make_spool, [2]).segments()[0]
-    crashed = spool_dir / "00000000000000000001-1.open"
+    died = subprocess.Popen([sys.executable, "-c", "pass"])
+    died.wait()
+    crashed = spool_dir / f"00000000000000000001-{died.pid}.open"
     crashed.write_bytes(good.read_bytes() + b'{"event_id":"6a1')
     good.unlink()
     spool = make_spool()
@@ -109,3 +113,16 @@ def test_sessions_end_after_thirty_idle_minutes():
     later = sessions.session_for("default", visitor, NOW + timedelta(minutes=89))
     assert later != first
     assert sessions.session_for("other-site", visitor, NOW) != first
+
+
+def test_a_live_processs_open_segment_is_left_alone(make_spool, spool_dir):
+    spool_dir.mkdir(parents=True)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (spool_dir / f"00000000000000000003-{alive.pid}.open").write_bytes(b"")
+        assert make_spool().segments() == []
+    finally:
+        alive.kill()
+        alive.wait()
+    spool = make_spool()
+    assert [s.name for s in spool.segments()] == [f"00000000000000000003-{alive.pid}.seg"]

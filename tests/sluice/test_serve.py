@@ -1,9 +1,11 @@
 """`sluice serve` as a real process: two listeners on one warehouse, commands beside it, clean stop."""
 
+import os
 import re
 import signal
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,9 +55,13 @@ def test_metrics_are_on_the_internal_listener_only(server):
     assert httpx.post(server.public + "/collect", json={}).status_code == 400
     httpx.get(server.internal + "/healthz")
     assert httpx.get(server.public + "/metrics").status_code == 404
-    metrics = httpx.get(server.internal + "/metrics")
+    # Workers hand their counters to the main process about once a second.
+    deadline = time.monotonic() + 10
+    while not re.search(r"^sluice_events_accepted_total [1-9]", (metrics := httpx.get(server.internal + "/metrics")).text,
+                        re.M):
+        assert time.monotonic() < deadline, "accepted events never showed in /metrics"
+        time.sleep(0.2)
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
-    assert re.search(r"^sluice_events_accepted_total [1-9]", metrics.text, re.M)
     assert re.search(r'^sluice_events_rejected_total\{reason="invalid"\} [1-9]', metrics.text, re.M)
     assert 'sluice_requests_total{app_name="internal",method="GET",path="/healthz",status_code="200"}' in metrics.text
     for name in ("sluice_spool_bytes", "sluice_spool_segments", "sluice_batch_insert_seconds", "sluice_warehouse_errors"):
@@ -104,11 +110,30 @@ def test_a_port_in_use_is_one_clear_line(server, tmp_path):
     assert result.stderr.strip() == f"sluice: cannot listen on 127.0.0.1:{taken} (public): Address already in use"
 
 
+def test_public_workers_serve_the_public_listener_and_a_dead_one_is_replaced(server):
+    workers = _workers(server.process.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while len(replaced := _workers(server.process.pid)) < 2 or workers[0] in replaced:
+        assert time.monotonic() < deadline, "the dead worker was not replaced"
+        time.sleep(0.2)
+    event = {"site": "default", "name": "pageview", "url": "https://www.example-hospital.org/"}
+    assert all(httpx.post(server.public + "/collect", json=event).status_code == 202 for _ in range(20))
+
+
+def _workers(parent: int) -> list[int]:
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [int(pid) for pid in children if "sluice.workers" in Path(f"/proc/{pid}/cmdline").read_text()]
+
+
 def test_sigterm_stops_the_server_cleanly(server):
     # Runs last in this module: it ends the shared server.
+    workers = _workers(server.process.pid)
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=30) == 0
     assert not (server.data_dir / "server.json").exists()
+    assert workers and not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers outlived the server"
     assert '"message": "stopped"' in server.process.stderr.read()
     # The data dir is free again: a command opens the warehouse itself.
     verify = sluice("audit", "verify", "--data-dir", str(server.data_dir))

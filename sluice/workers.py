@@ -1,0 +1,119 @@
+"""Public-listener worker processes: they parse, enrich and append to the spool, nothing else.
+
+The main process owns the warehouse, the internal listener and the spool writer. Workers share
+the public listening socket (the kernel spreads connections), write their own spool segments,
+and leave their counters in snapshot files that the main process adds to its metrics.
+"""
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import msgspec
+import uvicorn
+import uvloop
+
+from collector import metrics, public_app
+from collector.settings import CollectorSettings, Site
+from collector.spool import Spools
+
+log = logging.getLogger("sluice.workers")
+_PR_SET_PDEATHSIG = 1
+_STOP_SECONDS = 15.0
+
+
+class WorkerPlan(msgspec.Struct, frozen=True, kw_only=True):
+    collector: CollectorSettings
+    sites: list[Site]
+    spool_dir: str
+    metrics_dir: str
+    log_level: str
+
+
+class Workers:
+    """Starts the workers, restarts any that dies, and stops them together."""
+
+    def __init__(self, count: int, plan: WorkerPlan, listening: socket.socket) -> None:
+        self._count = count
+        self._plan = msgspec.json.encode(plan)
+        self._listening = listening
+        self._processes: list[subprocess.Popen] = []
+        self.stopping = False
+
+    def start(self) -> None:
+        self._processes = [self._spawn() for _ in range(self._count)]
+
+    async def supervise(self) -> None:
+        while not self.stopping:
+            await asyncio.sleep(1.0)
+            for index, process in enumerate(self._processes):
+                if process.poll() is not None and not self.stopping:
+                    log.error("public worker exited; starting another", extra={"pid": process.pid,
+                                                                            "exit": process.returncode})
+                    self._processes[index] = self._spawn()
+
+    async def stop(self) -> None:
+        """SIGTERM every worker; each finishes its requests and closes its spool segment."""
+        self.stopping = True
+        for process in self._processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self._processes:
+            try:
+                await asyncio.to_thread(process.wait, _STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def _spawn(self) -> subprocess.Popen:
+        fd = self._listening.fileno()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sluice.workers", str(fd)], stdin=subprocess.PIPE, pass_fds=[fd],
+        )
+        process.stdin.write(self._plan)
+        process.stdin.close()
+        return process
+
+
+def _run_worker(fd: int) -> None:
+    plan = msgspec.json.decode(sys.stdin.buffer.read(), type=WorkerPlan)
+    _end_with_parent()
+    from sluice.logs import configure_logging
+
+    configure_logging(plan.log_level)
+    spools = Spools.open(Path(plan.spool_dir), max_bytes=plan.collector.spool_max_mb * 2**20,
+                         segment_records=plan.collector.batch_max_events,
+                         segment_seconds=plan.collector.batch_max_seconds)
+    app = public_app(plan.collector, plan.sites, spools)
+    _publish_metrics(Path(plan.metrics_dir) / f"{os.getpid()}.json")
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", proxy_headers=False,
+                            timeout_graceful_shutdown=10)
+    uvloop.run(uvicorn.Server(config).serve(sockets=[socket.socket(fileno=fd)]))
+
+
+def _end_with_parent() -> None:
+    """A worker whose main process is gone stops too (gracefully, so its spool segment is closed)."""
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _publish_metrics(path: Path) -> None:
+    def publish() -> None:
+        while True:
+            metrics.write_snapshot(path)
+            time.sleep(1.0)
+
+    threading.Thread(target=publish, name="metrics", daemon=True).start()
+
+
+if __name__ == "__main__":
+    _run_worker(int(sys.argv[1]))
