@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from collector import metrics
 from collector.clients import ClientResolver
-from collector.enrich import Consent, Sessions, Visit, enrich
+from collector.enrich import Consent, Sessions, Visit, enrich, new_id
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.spool import SpoolFull, Spools
@@ -160,7 +160,7 @@ def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
     try:
         return uuid.UUID(request.cookies[VISITOR_COOKIE]), False
     except (KeyError, ValueError):
-        return uuid.uuid4(), True
+        return new_id(), True
 
 
 def _visitor_cookie(visitor_id: uuid.UUID, request: Request, collector: Collector) -> str:
