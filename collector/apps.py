@@ -9,7 +9,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from collector.collect import Collector, collect, preflight, read_consent, record_consent
+from collector.collect import MAX_BODY_BYTES, Collector, collect_endpoint, preflight, read_consent, record_consent
 from collector.health import internal_health, public_health
 from collector.metrics import MetricsController, request_metrics
 from collector.ops import OpsController
@@ -21,13 +21,11 @@ from warehouse.errors import first_line
 
 log = logging.getLogger("sluice.api")
 
-MAX_BODY_BYTES = 64 * 1024
-
 
 def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -> Litestar:
     """Only what browsers need is routable here."""
     return Litestar(
-        route_handlers=[preflight, public_health, snippet, collect, record_consent, read_consent],
+        route_handlers=[preflight, public_health, snippet, collect_endpoint, record_consent, read_consent],
         state=State({"collector": Collector(settings, sites, spools)}),
         lifespan=[lambda app: spools.running()],
         # No per-request metrics middleware here: it costs a sixth of a /collect request, and the
