@@ -4,7 +4,7 @@ import os
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 import msgspec
 
@@ -13,7 +13,6 @@ from collector.wire import InvalidInput, WireEvent
 from warehouse.events import EventRow
 
 CLICK_IDS = ("gclid", "fbclid", "ttclid", "msclkid", "li_fat_id")
-_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _MAX_QUERY_PARAMS = 64
 _CLIENT_CLOCK_PAST = timedelta(hours=24)
 _CLIENT_CLOCK_FUTURE = timedelta(minutes=5)
@@ -74,9 +73,9 @@ class Sessions:
 
 def enrich(event: WireEvent, visit: Visit, sessions: Sessions, index: int = 0) -> EventRow:
     """The stored row for `event`; `InvalidInput` names the field if its URL is unusable."""
-    url = _split_url(event.url, f"[{index}].url")
-    referrer = _split_url(event.referrer, f"[{index}].referrer") if event.referrer else None
-    query = dict(parse_qsl(url.query, keep_blank_values=True)[:_MAX_QUERY_PARAMS])
+    url, host = _split_url(event.url, f"[{index}].url")
+    referrer_host = _split_url(event.referrer, f"[{index}].referrer")[1] if event.referrer else ""
+    query = dict(parse_qsl(url.query, keep_blank_values=True)[:_MAX_QUERY_PARAMS]) if url.query else {}
     click_type = next((name for name in CLICK_IDS if query.get(name)), "")
     timestamp = _event_time(event.ts, visit.received_at)
     agent = parse_agent(visit.user_agent)
@@ -88,19 +87,28 @@ def enrich(event: WireEvent, visit: Visit, sessions: Sessions, index: int = 0) -
         timestamp=timestamp,
         received_at=visit.received_at,
         url=event.url,
-        host=(url.hostname or "").lower(),
+        host=host,
         path=url.path or "/",
         query_params=query,
         referrer=event.referrer,
-        referrer_host=(referrer.hostname or "").lower() if referrer else "",
-        **{name: query.get(name, "") for name in _UTM},
+        referrer_host=referrer_host,
+        utm_source=query.get("utm_source", ""),
+        utm_medium=query.get("utm_medium", ""),
+        utm_campaign=query.get("utm_campaign", ""),
+        utm_term=query.get("utm_term", ""),
+        utm_content=query.get("utm_content", ""),
         click_id_type=click_type,
         click_id=query[click_type] if click_type else "",
         visitor_id=visit.visitor_id,
         session_id=sessions.session_for(event.site, visit.visitor_id, timestamp),
         client_ip=visit.client_ip,
         user_agent=visit.user_agent,
-        **msgspec.structs.asdict(agent),
+        browser=agent.browser,
+        browser_version=agent.browser_version,
+        os=agent.os,
+        os_version=agent.os_version,
+        device_type=agent.device_type,
+        is_bot=agent.is_bot,
         consent_analytics=visit.consent.analytics,
         # A browser that signals GPC or DNT has not consented to ads, whatever was recorded.
         consent_ads=visit.consent.ads and not (event.gpc or event.dnt),
@@ -110,11 +118,13 @@ def enrich(event: WireEvent, visit: Visit, sessions: Sessions, index: int = 0) -
     )
 
 
-def _split_url(text: str, field: str):
+def _split_url(text: str, field: str) -> tuple[SplitResult, str]:
+    """The URL's parts and its lower-case host; `InvalidInput` unless it is an absolute http(s) URL."""
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    host = parts.hostname  # already lower-cased
+    if parts.scheme not in ("http", "https") or not host:
         raise InvalidInput(field, "expected an absolute http(s) URL")
-    return parts
+    return parts, host
 
 
 def _event_time(client_ms: int | None, received_at: datetime) -> datetime:
