@@ -1,10 +1,11 @@
 """Ingestion benchmark: `sluice serve` on a temporary data dir, driven over loopback.
 
-    .venv/bin/python bench/ingest.py [--seconds 10]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--repeat 3]
 
 Needs `wrk` (Debian: apt-get install wrk) for the closed-loop runs; the fixed-rate run uses a
 small asyncio client of its own. Prints events/s, latency percentiles, the server's peak RSS, and
-each figure's ratio to the no-op ceiling (GET /healthz on the same server, same run).
+each figure's ratio to the no-op ceiling (GET /healthz on the same server, same run). Each
+closed-loop load runs `--repeat` times, interleaved with the others; the medians are printed.
 """
 
 import argparse
@@ -34,14 +35,15 @@ CONFIG = '[collector]\nrate_limit = "100000000/second"\n'
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="length of each run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each closed-loop load")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/ingest.py needs wrk: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
-        run(Path(tmp), args.seconds)
+        run(Path(tmp), args.seconds, args.repeat)
 
 
-def run(tmp: Path, seconds: int) -> None:
+def run(tmp: Path, seconds: int, repeat: int) -> None:
     (tmp / "sluice.toml").write_text(CONFIG)
     public, internal = _free_port(), _free_port()
     server = subprocess.Popen(
@@ -54,13 +56,16 @@ def run(tmp: Path, seconds: int) -> None:
         _wait(base + "/healthz")
         # The paced run goes first, on an idle warehouse, as a site's steady traffic would meet it.
         paced = asyncio.run(_paced(public, rate=1000, seconds=seconds))
-        rows = []
-        ceiling = _wrk(base + "/healthz", None, 32, seconds, tmp)
-        rows.append(("GET /healthz (no-op ceiling)", 32, 1, ceiling))
-        for connections in (8, 32, 64):
-            rows.append(("POST /collect, 1 event", connections, 1, _wrk(base + "/collect", [EVENT], connections, seconds, tmp)))
-        for connections in (8, 32):
-            rows.append(("POST /collect, 25 events", connections, 25, _wrk(base + "/collect", [EVENT] * 25, connections, seconds, tmp)))
+        loads = [("GET /healthz (no-op ceiling)", "/healthz", None, 32, 1)]
+        loads += [("POST /collect, 1 event", "/collect", [EVENT], c, 1) for c in (8, 32, 64)]
+        loads += [("POST /collect, 25 events", "/collect", [EVENT] * 25, c, 25) for c in (8, 32)]
+        results: dict[int, list[dict]] = {i: [] for i in range(len(loads))}
+        for _ in range(repeat):
+            for i, (_, path, body, connections, _) in enumerate(loads):
+                results[i].append(_wrk(base + path, body, connections, seconds, tmp))
+        medians = {i: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for i, runs in results.items()}
+        ceiling = medians[0]
+        rows = [(name, connections, per, medians[i]) for i, (name, _, _, connections, per) in enumerate(loads)]
         rss = sum(_peak_rss_mb(pid) for pid in [server.pid, *_children(server.pid)])
         accepted = _metric(internal, "sluice_events_accepted_total")
     finally:
@@ -131,7 +136,7 @@ def _report(rows: list, ceiling: dict, paced: dict, rss: float, accepted: float)
     for name, connections, per_request, result in rows:
         ratio = result["requests"] / ceiling["requests"]
         print(f"{name:34} {connections:>5} {result['requests'] * per_request:>10.0f} {result['requests']:>9.0f} "
-              f"{result['p50']:>7.2f} {result['p99']:>7.2f} {result['errors']:>7} {ratio:>6.2f}")
+              f"{result['p50']:>7.2f} {result['p99']:>7.2f} {result['errors']:>7.0f} {ratio:>6.2f}")
     print(f"{'POST /collect, 1 event, paced':34} {32:>5} {paced['requests']:>10.0f} {paced['requests']:>9.0f} "
           f"{paced['p50']:>7.2f} {paced['p99']:>7.2f} {paced['errors']:>7} {'':>6}")
     print(f"server peak RSS (main + workers, summed): {rss:.0f} MB; events acknowledged: {accepted:.0f}; "

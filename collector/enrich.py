@@ -54,9 +54,13 @@ class Visit(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Sessions:
-    """Session ids per visitor: a new one after the configured minutes of inactivity."""
+    """Session ids per visitor: a new one after the configured minutes of inactivity.
 
-    def __init__(self, idle: timedelta, max_visitors: int = 1_000_000) -> None:
+    Only visitors seen within the idle window are remembered, and at most `max_visitors` of them
+    (the least recently seen go first), so memory stays bounded under any traffic.
+    """
+
+    def __init__(self, idle: timedelta, max_visitors: int = 200_000) -> None:
         self._idle = idle
         self._max = max_visitors
         self._last: OrderedDict[tuple[str, uuid.UUID], tuple[uuid.UUID, datetime]] = OrderedDict()
@@ -66,9 +70,16 @@ class Sessions:
         known = self._last.pop(key, None)
         session_id = known[0] if known and at - known[1] <= self._idle else new_id()
         self._last[key] = (session_id, max(at, known[1]) if known else at)
-        if len(self._last) > self._max:
-            self._last.popitem(last=False)
+        self._forget_idle(at)
         return session_id
+
+    def _forget_idle(self, now: datetime) -> None:
+        # Entries are in order of last use, so the idle ones are at the front.
+        while self._last:
+            oldest = next(iter(self._last.values()))[1]
+            if len(self._last) <= self._max and now - oldest <= self._idle:
+                return
+            self._last.popitem(last=False)
 
 
 def enrich(event: WireEvent, visit: Visit, sessions: Sessions, index: int = 0) -> EventRow:
