@@ -73,6 +73,10 @@ class Sessions:
         self._forget_idle(at)
         return session_id
 
+    def __len__(self) -> int:
+        """Visitors remembered now."""
+        return len(self._last)
+
     def _forget_idle(self, now: datetime) -> None:
         # Entries are in order of last use, so the idle ones are at the front.
         while self._last:

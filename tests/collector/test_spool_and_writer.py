@@ -132,8 +132,8 @@ def test_sessions_forget_idle_visitors_and_stay_bounded():
     sessions = Sessions(timedelta(minutes=30), max_visitors=100)
     for minute in range(200):
         sessions.session_for("default", uuid.uuid4(), NOW + timedelta(minutes=minute))
-    assert len(sessions._last) <= 31  # only the last half hour's visitors are remembered
+    assert len(sessions) <= 31  # only the last half hour's visitors are remembered
     burst = Sessions(timedelta(minutes=30), max_visitors=100)
     for _ in range(1000):
         burst.session_for("default", uuid.uuid4(), NOW)
-    assert len(burst._last) == 100
+    assert len(burst) == 100
