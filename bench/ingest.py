@@ -84,11 +84,13 @@ def _wrk(url: str, body: list | None, connections: int, seconds: int, tmp: Path)
     if body is not None:
         command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Requests/sec" not in out or not re.search(r"^\s+99%", out, re.M):
+        sys.exit(f"wrk gave no figures for {url}:\n{out}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "requests": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": _ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1)),
-        "p99": _ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1)),
+        "p50": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+        "p99": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
     }
 
