@@ -71,6 +71,8 @@ async def _collect(request: Request) -> ASGIResponse:
     try:
         events = decode_events(body)
         for index, event in enumerate(events):
+            if event.site != events[0].site:
+                raise InvalidInput(f"[{index}].site", "a batch holds the events of one site")
             _check_site(collector, event.site, origin, f"[{index}].site")
         visitor_id, new_visitor = _visitor(request)
         site = collector.sites[events[0].site]

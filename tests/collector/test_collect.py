@@ -70,6 +70,7 @@ def test_a_batch_of_up_to_50_is_accepted_as_json(make_public):
         ([EVENT, EVENT | {"name": "bad name"}], "[1].name", "matching regex"),
         ([EVENT | {"url": "javascript:alert(1)"}], "[0].url", "absolute http(s) URL"),
         ([EVENT | {"site": "elsewhere"}], "[0].site", "unknown site"),
+        ([EVENT, EVENT | {"site": "clinic"}], "[1].site", "one site"),
         (EVENT | {"props": {"nested": {"a": 1}}}, "props[...]", "bool | int | float | str"),
         (EVENT | {"props": {f"k{i}": i for i in range(33)}}, "props", "length <= 32"),
         (EVENT | {"url": "https://x.org/" + "a" * 2048}, "url", "length <= 2048"),
