@@ -3,12 +3,13 @@
 One thread owns the open segment. Appends queue their bytes and wait; the thread takes all that
 is queued, writes it with one write and one fsync (group commit), and wakes every waiter at once.
 A segment is closed after a number of records or seconds; closed segments wait for the writer.
-Several processes may append to one spool directory, each to segments named with its pid. A
-segment left open by a process that died is closed by `recover`, its torn last line (never
-acknowledged) left out when read.
+Several processes may append to one spool directory, each to its own segments, which it holds
+locked while it writes them. A segment left open by a process that died (its lock went with it)
+is closed by `recover`, its torn last line (never acknowledged) left out when read.
 """
 
 import asyncio
+import fcntl
 import logging
 import os
 import threading
@@ -51,7 +52,7 @@ class Spool:
         """Set whenever this process closes a segment, ready for the writer."""
         directory.mkdir(parents=True, exist_ok=True)
         self.recover()
-        self._on_disk = self._disk_bytes()
+        self._on_disk = self.disk_bytes()
 
     @property
     def bytes(self) -> int:
@@ -59,13 +60,21 @@ class Spool:
         return self._on_disk + self._unwritten
 
     def recover(self) -> None:
-        """Close the segments of processes that died holding them open."""
+        """Close the segments whose writer is gone: its lock on the open file died with it."""
         for left_open in self.directory.glob(f"*{_OPEN}"):
-            pid = int(left_open.stem.rsplit("-", 1)[1])
-            # A segment with our pid that is not our open one is from before a restart (pid 1 in a container).
-            mine = pid == os.getpid() and left_open == self._path
-            if not mine and (pid == os.getpid() or not _alive(pid)):
+            try:
+                fd = os.open(left_open, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # closed by its owner meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live process still writes it (this one, or another)
+            else:
                 left_open.rename(left_open.with_suffix(_CLOSED))
+                _sync_directory(self.directory)
+            finally:
+                os.close(fd)
 
     async def append(self, records: Sequence[msgspec.Struct]) -> None:
         """Return once `records` are on disk; raise `SpoolFull` at the cap, `OSError` if the disk fails."""
@@ -102,27 +111,34 @@ class Spool:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            try:
-                batch = [self._queue.get(timeout=self._segment_seconds / 4)]
-            except Empty:
-                if self._fd is not None and time.monotonic() - self._opened_at >= self._segment_seconds:
-                    self._close_segment()
-                self._rescan()
-                continue
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except Empty:
-                    break
+            batch = self._next_batch()
             if _STOP in batch:
                 stopping = True
                 batch = [item for item in batch if item is not _STOP]
-            self._commit(batch)
+            try:
+                if batch:
+                    self._commit(batch)
+                if self._fd is not None and time.monotonic() - self._opened_at >= self._segment_seconds:
+                    self._close_segment()
+                self._rescan()
+            except Exception:  # the thread must outlive any one failure, or every append would hang
+                log.exception("spool thread error")
         self._close_segment()
 
+    def _next_batch(self) -> list:
+        """All that is queued, waiting at most until the open segment is due to close."""
+        due = self._opened_at + self._segment_seconds if self._fd is not None else time.monotonic() + 1.0
+        try:
+            batch = [self._queue.get(timeout=max(0.01, due - time.monotonic()))]
+        except Empty:
+            return []
+        while True:
+            try:
+                batch.append(self._queue.get_nowait())
+            except Empty:
+                return batch
+
     def _commit(self, batch: list[tuple[bytes, int, asyncio.Future]]) -> None:
-        if not batch:
-            return
         try:
             self._write(b"".join(data for data, _, _ in batch), sum(records for _, records, _ in batch))
             error = None
@@ -136,45 +152,74 @@ class Spool:
             self._unwritten -= len(data)
             if not error:
                 self._on_disk += len(data)
-            if not done.done():
-                done.set_exception(error) if error else done.set_result(None)
+            if done.done():
+                continue
+            if error:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
 
     def _write(self, data: bytes, records: int) -> None:
+        """Append and fsync, or leave the segment as it was and start the next one in a new file."""
         if self._fd is None:
-            self._path = self.directory / f"{time.time_ns():020d}-{os.getpid()}{_OPEN}"
-            self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._opened_at, self._records = time.monotonic(), 0
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
+            self._open_segment()
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError:
+            # A torn line must not sit before the next batch's lines: cut it off, and end this file.
+            try:
+                os.ftruncate(self._fd, start)
+                os.fsync(self._fd)
+            finally:
+                self._close_segment()
+            raise
         self._records += records
         if self._records >= self._segment_records:
             self._close_segment()
+
+    def _open_segment(self) -> None:
+        path = self.directory / f"{time.time_ns():020d}-{os.getpid()}{_OPEN}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # says "alive" to `recover` in every process
+        _sync_directory(self.directory)
+        self._fd, self._path, self._opened_at, self._records = fd, path, time.monotonic(), 0
+
+    def _close_segment(self) -> None:
+        if self._fd is None:
+            return
+        fd, path, self._fd, self._path = self._fd, self._path, None, None
+        try:
+            path.rename(path.with_suffix(_CLOSED))
+            _sync_directory(self.directory)
+        finally:
+            os.close(fd)  # after the rename: the lock keeps `recover` off it until then
+        self._loop.call_soon_threadsafe(self.closed.set)
 
     def _rescan(self) -> None:
         """Other processes add segments and the writer removes them: look at the disk now and then."""
         if time.monotonic() - self._rescanned >= 1.0:
             self._rescanned = time.monotonic()
-            on_disk = self._disk_bytes()
+            on_disk = self.disk_bytes()
             self._loop.call_soon_threadsafe(setattr, self, "_on_disk", on_disk)
 
-    def _disk_bytes(self) -> int:
+    def disk_bytes(self) -> int:
+        """What this spool's files take on disk, quarantined segments included."""
         total = 0
-        for path in self.directory.iterdir():
+        for folder in (self.directory, self.directory / "quarantine"):
             try:
-                total += path.stat().st_size if path.is_file() else 0
+                entries = list(os.scandir(folder))
             except FileNotFoundError:
-                pass
+                continue
+            for entry in entries:
+                try:
+                    total += entry.stat().st_size if entry.is_file() else 0
+                except FileNotFoundError:
+                    pass
         return total
-
-    def _close_segment(self) -> None:
-        if self._fd is None:
-            return
-        os.close(self._fd)
-        self._path.rename(self._path.with_suffix(_CLOSED))
-        self._fd = self._path = None
-        self._loop.call_soon_threadsafe(self.closed.set)
 
 
 class Spools(NamedTuple):
@@ -185,11 +230,13 @@ class Spools(NamedTuple):
 
     @classmethod
     def open(cls, directory: Path, *, max_bytes: int, segment_records: int, segment_seconds: float) -> "Spools":
-        def spool(table: str) -> Spool:
-            return Spool(directory / table, max_bytes=max_bytes, segment_records=segment_records,
+        """The spools under `directory`, sharing `max_bytes`: consent records are few and small."""
+        def spool(table: str, cap: int) -> Spool:
+            return Spool(directory / table, max_bytes=cap, segment_records=segment_records,
                          segment_seconds=segment_seconds)
 
-        return cls(events=spool("events"), consent=spool("consent"))
+        consent_cap = max(2**20, max_bytes // 16)
+        return cls(events=spool("events", max_bytes - consent_cap), consent=spool("consent", consent_cap))
 
     def tables(self) -> dict[str, Spool]:
         return self._asdict()
@@ -202,14 +249,13 @@ class Spools(NamedTuple):
             yield self
 
 
-def _alive(pid: int) -> bool:
+def _sync_directory(directory: Path) -> None:
+    """Make a file's creation or renaming durable, not only its contents."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def complete_lines(segment: Path) -> bytes:

@@ -6,6 +6,8 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from collector.enrich import Consent, Sessions, Visit, enrich
 from collector.spool import Spools, read_segment
 from collector.wire import WireEvent
@@ -115,17 +117,26 @@ def test_sessions_end_after_thirty_idle_minutes():
     assert sessions.session_for("other-site", visitor, NOW) != first
 
 
-def test_a_live_processs_open_segment_is_left_alone(make_spool, spool_dir):
+HOLD_OPEN = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_segment_another_live_process_writes_is_left_alone(make_spool, spool_dir):
     spool_dir.mkdir(parents=True)
-    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    segment = spool_dir / "00000000000000000003-4242.open"
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(segment)], stdout=subprocess.PIPE, text=True)
     try:
-        (spool_dir / f"00000000000000000003-{alive.pid}.open").write_bytes(b"")
+        assert writer.stdout.readline().strip() == "locked"
         assert make_spool().segments() == []
     finally:
-        alive.kill()
-        alive.wait()
-    spool = make_spool()
-    assert [s.name for s in spool.segments()] == [f"00000000000000000003-{alive.pid}.seg"]
+        writer.kill()
+        writer.wait()
+    assert [s.name for s in make_spool().segments()] == ["00000000000000000003-4242.seg"]
 
 
 def test_sessions_forget_idle_visitors_and_stay_bounded():
@@ -137,3 +148,42 @@ def test_sessions_forget_idle_visitors_and_stay_bounded():
     for _ in range(1000):
         burst.session_for("default", uuid.uuid4(), NOW)
     assert len(burst) == 100
+
+
+def test_segments_close_on_time_under_steady_traffic(make_spool):
+    async def run():
+        spool = make_spool(segment_records=10_000, segment_seconds=0.3)
+        async with spool.running():
+            for _ in range(15):  # an append every 0.1 s: the queue is never idle for long
+                await spool.append(_rows(1))
+                await asyncio.sleep(0.1)
+            return len(spool.segments())
+
+    assert asyncio.run(run()) >= 3
+
+
+def test_a_failed_write_leaves_no_torn_line_before_later_events(make_spool, monkeypatch):
+    import os as os_module
+
+    real_fsync, calls = os_module.fsync, []
+
+    def flaky_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 1:  # the second batch's fsync
+            raise OSError(5, "Input/output error")
+        return real_fsync(fd)
+
+    async def run():
+        spool = make_spool(segment_seconds=60)
+        async with spool.running():
+            await spool.append(_rows(2))
+            monkeypatch.setattr("collector.spool.os.fsync", flaky_fsync)
+            with pytest.raises(OSError):
+                await spool.append(_rows(3))
+            await spool.append(_rows(4))
+        return spool
+
+    spool = asyncio.run(run())
+    rows = [r for segment in spool.segments() for r in read_segment(segment, EventRow)]
+    assert len(rows) in (6, 9)  # the failed batch may or may not have reached the disk, never torn
+    assert all(row.name == "pageview" for row in rows)
