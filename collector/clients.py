@@ -14,15 +14,16 @@ class ClientResolver:
 
     def address(self, connection: ASGIConnection) -> str:
         """The nearest address on the forwarding path that is not one of our proxies ("::" if none is an IP)."""
-        peer = connection.client.host if connection.client else ""
-        if not _parse(peer):
+        peer = _plain(connection.client.host if connection.client else "")
+        if not peer:
             return _UNKNOWN
         if not self._trusts(peer):
             return peer
-        hops = [hop.strip() for hop in connection.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
-        for hop in reversed(hops):
+        # A proxy may add its own header line rather than extend the client's: read them all, in order.
+        lines = ",".join(connection.headers.getall("x-forwarded-for", []))
+        for hop in reversed([hop.strip() for hop in lines.split(",") if hop.strip()]):
             if not self._trusts(hop):
-                return hop if _parse(hop) else peer
+                return _plain(hop) or peer
         return peer
 
     def is_https(self, connection: ASGIConnection) -> bool:
@@ -36,6 +37,13 @@ class ClientResolver:
             return False
         parsed = _parse(address)
         return bool(parsed and any(parsed in network for network in self._proxies))
+
+
+@lru_cache(maxsize=65536)
+def _plain(address: str) -> str:
+    """The address as the warehouse stores it (no IPv6 zone), or "" if it is not an IP address."""
+    parsed = _parse(address.split("%", 1)[0])
+    return str(parsed) if parsed else ""
 
 
 @lru_cache(maxsize=65536)

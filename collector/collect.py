@@ -90,7 +90,7 @@ async def _collect(request: Request) -> ASGIResponse:
         return _reject("invalid", 400, {"error": "invalid event", "field": exc.field, "rule": exc.rule}, request)
     try:
         await collector.spools.events.append(rows)
-    except SpoolFull:
+    except (SpoolFull, OSError):
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     metrics.EVENTS_ACCEPTED.inc(len(rows))
     headers = _cors(request)
@@ -118,7 +118,7 @@ async def record_consent(request: Request) -> ASGIResponse:
                      ads=choice.ads, policy_version=choice.policy_version, source="banner")
     try:
         await collector.spools.consent.append([row])
-    except SpoolFull:
+    except (SpoolFull, OSError):
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     consent = f"{choice.site}.{int(choice.analytics)}{int(choice.ads)}.{choice.policy_version}"
     cookies = [_cookie(CONSENT_COOKIE, consent, request, collector)]

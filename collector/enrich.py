@@ -135,8 +135,11 @@ def enrich(event: WireEvent, visit: Visit, sessions: Sessions, index: int = 0) -
 
 def _split_url(text: str, field: str) -> tuple[SplitResult, str]:
     """The URL's parts and its lower-case host; `InvalidInput` unless it is an absolute http(s) URL."""
-    parts = urlsplit(text)
-    host = parts.hostname  # already lower-cased
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname  # already lower-cased
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise InvalidInput(field, "expected an absolute http(s) URL") from None
     if parts.scheme not in ("http", "https") or not host:
         raise InvalidInput(field, "expected an absolute http(s) URL")
     return parts, host

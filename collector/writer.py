@@ -31,7 +31,12 @@ class Writer:
         while True:
             if backoff:
                 await asyncio.sleep(backoff)
-            backoff = 0.0 if await self.load_ready() else min(_MAX_BACKOFF, max(0.5, backoff * 2))
+            try:
+                loaded = await self.load_ready()
+            except Exception:  # a disk or file error must not end the loading for good
+                log.exception("spool loading failed; will retry")
+                loaded = False
+            backoff = 0.0 if loaded else min(_MAX_BACKOFF, max(0.5, backoff * 2))
             if not backoff:
                 closed.clear()
                 try:
@@ -56,7 +61,7 @@ class Writer:
                     return False
                 spool.discard(segment)
         metrics.SPOOL_SEGMENTS.set(sum(len(spool.segments()) for spool in self._spools))
-        metrics.SPOOL_BYTES.set(sum(spool.bytes for spool in self._spools))
+        metrics.SPOOL_BYTES.set(sum(spool.disk_bytes() for spool in self._spools))
         return True
 
     async def drain(self, timeout: float) -> bool:

@@ -93,7 +93,12 @@ def insert_lines(client: Client, table: str, lines: bytes, token: str) -> None:
     """
     if not lines:
         return
-    settings = {"insert_deduplication_token": token, "date_time_input_format": "best_effort"}
+    settings = {
+        "insert_deduplication_token": token,
+        "insert_deduplicate": 1,
+        "async_insert": 0,  # an async insert would ignore the token
+        "date_time_input_format": "best_effort",
+    }
     try:
         client.raw_insert(table, insert_block=lines, fmt="JSONEachRow", settings=settings)
     except ClickHouseError as exc:

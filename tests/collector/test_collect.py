@@ -76,6 +76,7 @@ def test_a_batch_of_up_to_50_is_accepted_as_json(make_public):
         (EVENT | {"url": "https://x.org/" + "a" * 2048}, "url", "length <= 2048"),
         (EVENT | {"email": "patient@example.org"}, "body", "unknown field email"),
         (b"{not json", "body", "not valid JSON"),
+        ([EVENT | {"url": "http://[abc/"}], "[0].url", "absolute http(s) URL"),
     ],
 )
 def test_bad_input_is_400_naming_the_field_and_nothing_is_stored(make_public, body, field, rule):
