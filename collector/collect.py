@@ -1,7 +1,7 @@
 """The public endpoints browsers call: /collect for events, /consent for choices."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import msgspec
 from litestar import Request, Response, asgi, get, post, route
@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from collector import metrics
 from collector.clients import ClientResolver
-from collector.enrich import Consent, Sessions, Visit, enrich, new_id
+from collector.enrich import Consent, Visit, enrich, new_id
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.spool import SpoolFull, Spools
@@ -20,6 +20,7 @@ from collector.wire import InvalidInput, decode_consent, decode_events
 from warehouse.events import ConsentRow
 
 VISITOR_COOKIE = "sluice_vid"
+SESSION_COOKIE = "sluice_sid"
 CONSENT_COOKIE = "sluice_consent"
 _CONTENT_TYPES = ("application/json", "text/plain")
 _RETRY_AFTER_FULL = "5"
@@ -28,13 +29,12 @@ _json = msgspec.json.Encoder()
 
 
 class Collector:
-    """What the public endpoints share: sites, the spool, sessions and the rate limiter."""
+    """What the public endpoints share: sites, the spools, client addresses and the rate limiter."""
 
     def __init__(self, settings: CollectorSettings, sites: list[Site], spools: Spools) -> None:
         self.settings = settings
         self.sites = {site.id: site for site in sites}
         self.spools = spools
-        self.sessions = Sessions(timedelta(minutes=settings.session_minutes))
         self.clients = ClientResolver(settings.trusted_proxies)
         self.limiter = RateLimiter(Rate.parse(settings.rate_limit))
 
@@ -75,15 +75,19 @@ async def _collect(request: Request) -> ASGIResponse:
                 raise InvalidInput(f"[{index}].site", "a batch holds the events of one site")
             _check_site(collector, event.site, origin, f"[{index}].site")
         visitor_id, new_visitor = _visitor(request)
+        session_id = _session(request)
         site = collector.sites[events[0].site]
         visit = Visit(
             received_at=datetime.now(UTC),
             client_ip=client_ip,
             user_agent=request.headers.get("user-agent", "")[:1024],
             visitor_id=visitor_id,
+            session_id=session_id,
             consent=_consent_in_force(request, site),
+            gpc=request.headers.get("sec-gpc") == "1",
+            dnt=request.headers.get("dnt") == "1",
         )
-        rows = [enrich(event, visit, collector.sessions, index) for index, event in enumerate(events)]
+        rows = [enrich(event, visit, index) for index, event in enumerate(events)]
     except _Forbidden as exc:
         return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field, "origin": origin}, request)
     except InvalidInput as exc:
@@ -93,10 +97,13 @@ async def _collect(request: Request) -> ASGIResponse:
     except (SpoolFull, OSError):
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     metrics.EVENTS_ACCEPTED.inc(len(rows))
-    headers = _cors(request)
+    # The session cookie expires after the idle window, so the browser itself ends the session;
+    # sending it again with every answer keeps it alive while the visitor is active.
+    session_minutes = collector.settings.session_minutes
+    cookies = [_cookie(SESSION_COOKIE, session_id.hex, request, collector, max_age=session_minutes * 60)]
     if new_visitor:
-        headers["set-cookie"] = _visitor_cookie(visitor_id, request, collector)
-    return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED, headers)
+        cookies.append(_visitor_cookie(visitor_id, request, collector))
+    return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
 
 
 @post("/consent", status_code=HTTP_202_ACCEPTED)
@@ -125,7 +132,7 @@ async def record_consent(request: Request) -> ASGIResponse:
     if new_visitor:
         cookies.append(_visitor_cookie(visitor_id, request, collector))
     body = _consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded")
-    return _answer(body, HTTP_202_ACCEPTED, [*_cors(request).items(), *(("set-cookie", cookie) for cookie in cookies)])
+    return _answer(body, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
 
 
 @get("/consent")
@@ -147,18 +154,20 @@ async def read_consent(request: Request, site: FromQuery[str] = "default") -> AS
 
 @route("/consent", http_method=["OPTIONS"], status_code=HTTP_204_NO_CONTENT)
 async def preflight(request: Request) -> Response[None]:
-    response = _preflight(request)
-    return Response(None, status_code=HTTP_204_NO_CONTENT, headers=dict(response.headers.items()))
+    return Response(None, status_code=HTTP_204_NO_CONTENT, headers=_preflight_headers(request))
 
 
 def _preflight(request: Request) -> ASGIResponse:
+    return ASGIResponse(status_code=HTTP_204_NO_CONTENT, headers=_preflight_headers(request))
+
+
+def _preflight_headers(request: Request) -> dict[str, str]:
     """CORS preflight for senders that use application/json; the snippet's text/plain needs none."""
-    collector: Collector = request.app.state.collector
-    origin = request.headers.get("origin")
-    allowed = any(site.allows(origin) for site in collector.sites.values())
-    headers = _cors(request) | {"access-control-allow-methods": "GET, POST", "access-control-allow-headers":
-                                "content-type", "access-control-max-age": "86400"} if allowed else {}
-    return ASGIResponse(status_code=HTTP_204_NO_CONTENT, headers=headers)
+    cors = _cors(request)
+    if not cors:
+        return {}
+    return cors | {"access-control-allow-methods": "GET, POST", "access-control-allow-headers": "content-type",
+                   "access-control-max-age": "86400"}
 
 
 class _TooLarge(Exception):
@@ -213,15 +222,27 @@ def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
         return new_id(), True
 
 
+def _session(request: Request) -> uuid.UUID:
+    """The session id from its cookie while the session lasts, else a new one."""
+    try:
+        return uuid.UUID(request.cookies[SESSION_COOKIE])
+    except (KeyError, ValueError):
+        return new_id()
+
+
 def _visitor_cookie(visitor_id: uuid.UUID, request: Request, collector: Collector) -> str:
     return _cookie(VISITOR_COOKIE, visitor_id.hex, request, collector)
 
 
-def _cookie(name: str, value: str, request: Request, collector: Collector) -> str:
+def _cookie(name: str, value: str, request: Request, collector: Collector, max_age: int | None = None) -> str:
     """A Set-Cookie value, written out directly: our values need no quoting, and this runs per request."""
     secure = "; Secure" if collector.clients.is_https(request) else ""
-    max_age = collector.settings.visitor_cookie_days * 86400
+    max_age = max_age or collector.settings.visitor_cookie_days * 86400
     return f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
+
+
+def _with_cookies(headers: dict[str, str], cookies: list[str]) -> list[tuple[str, str]]:
+    return [*headers.items(), *(("set-cookie", cookie) for cookie in cookies)]
 
 
 def _recorded_consent(request: Request, site: str) -> tuple[Consent, str] | None:

@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from collector.enrich import Consent, Sessions, Visit, enrich
+import msgspec
+
+from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
 from warehouse import Warehouse
 from warehouse.events import EventRow, encode_rows, insert_lines
@@ -51,55 +53,57 @@ def generate(events: int, days: int, site: str, seed: int, now: datetime | None 
     """Exactly `events` rows from whole visitor journeys over the last `days` days."""
     rng = random.Random(seed)
     end = now or datetime.now(UTC)
-    sessions = Sessions(timedelta(minutes=30))
     produced = 0
     while produced < events:
-        for row in _visitor(rng, site, end - timedelta(days=days), end, sessions):
+        for row in _visitor(rng, site, end - timedelta(days=days), end):
             yield row
             produced += 1
             if produced == events:
                 return
 
 
-def _visitor(rng: random.Random, site: str, start: datetime, end: datetime, sessions: Sessions) -> Iterator[EventRow]:
-    agent = rng.choices([a for a, _ in AGENTS], [w for _, w in AGENTS])[0]
-    ip = f"{rng.choice(['192.0.2', '198.51.100', '203.0.113'])}.{rng.randrange(1, 255)}"
-    gpc, dnt = rng.random() < 0.08, rng.random() < 0.05
+def _visitor(rng: random.Random, site: str, start: datetime, end: datetime) -> Iterator[EventRow]:
+    """One person's visits: the same browser, address, consent and privacy signals each time."""
     choice = rng.random()
-    consent = Consent(analytics=choice < 0.8, ads=choice < 0.55)
-    visitor_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    visitor = Visit(
+        received_at=start,
+        client_ip=f"{rng.choice(['192.0.2', '198.51.100', '203.0.113'])}.{rng.randrange(1, 255)}",
+        user_agent=rng.choices([a for a, _ in AGENTS], [w for _, w in AGENTS])[0],
+        visitor_id=_uuid(rng),
+        session_id=_uuid(rng),
+        consent=Consent(analytics=choice < 0.8, ads=choice < 0.55),
+        gpc=rng.random() < 0.08,
+        dnt=rng.random() < 0.05,
+    )
     day = start + timedelta(days=rng.random() * (end - start).days)
-    visit_at = day.replace(hour=rng.choices(range(24), _HOUR_WEIGHTS)[0], minute=rng.randrange(60))
+    at = day.replace(hour=rng.choices(range(24), _HOUR_WEIGHTS)[0], minute=rng.randrange(60))
     for _ in range(rng.choices([1, 2, 3], [70, 22, 8])[0]):
-        if visit_at > end:
+        if at > end:
             return
-        yield from _session(rng, site, visit_at, agent, ip, visitor_id, consent, gpc, dnt, sessions)
-        visit_at += timedelta(days=rng.uniform(0.2, 10))
+        yield from _session(rng, site, msgspec.structs.replace(visitor, received_at=at, session_id=_uuid(rng)))
+        at += timedelta(days=rng.uniform(0.2, 10))
 
 
-def _session(rng, site, at, agent, ip, visitor_id, consent, gpc, dnt, sessions) -> Iterator[EventRow]:
+def _session(rng: random.Random, site: str, visit: Visit) -> Iterator[EventRow]:
     _, referrer, utm, campaigns, click, lift = rng.choices(SOURCES, [s[0] for s in SOURCES])[0]
-    landing = rng.choice(PAGES[:10])
     query = ""
     if utm:
         query = f"?utm_source={utm[0]}&utm_medium={utm[1]}&utm_campaign={rng.choice(campaigns)}"
         if click:
-            query += f"&{click}={uuid.UUID(int=rng.getrandbits(128)).hex[:20]}"
-    url, previous = f"{HOST}{landing}{query}", referrer
-    for step in range(rng.choices(range(1, 9), [30, 20, 15, 12, 9, 6, 5, 3])[0]):
-        yield _row(site, "pageview", url, previous, at, agent, ip, visitor_id, consent, gpc, dnt, sessions)
-        previous, at = url, at + timedelta(seconds=rng.randint(5, 240))
-        url = f"{HOST}{rng.choice(PAGES)}"
+            query += f"&{click}={_uuid(rng).hex[:20]}"
+    url, previous = f"{HOST}{rng.choice(PAGES[:10])}{query}", referrer
+    for _ in range(rng.choices(range(1, 9), [30, 20, 15, 12, 9, 6, 5, 3])[0]):
+        yield enrich(WireEvent(site=site, name="pageview", url=url, referrer=previous), visit)
+        previous, url = url, f"{HOST}{rng.choice(PAGES)}"
+        visit = msgspec.structs.replace(visit, received_at=visit.received_at + timedelta(seconds=rng.randint(5, 240)))
     for name, rate in CONVERSIONS:
         if rng.random() < rate * lift:
             props = {"service_line": rng.choice(SERVICE_LINES)} if name == "appointment_request" else {}
-            yield _row(site, name, previous, "", at, agent, ip, visitor_id, consent, gpc, dnt, sessions, props)
+            yield enrich(WireEvent(site=site, name=name, url=previous, props=props), visit)
 
 
-def _row(site, name, url, referrer, at, agent, ip, visitor_id, consent, gpc, dnt, sessions, props=None) -> EventRow:
-    event = WireEvent(site=site, name=name, url=url, referrer=referrer, gpc=gpc, dnt=dnt, props=props or {})
-    visit = Visit(received_at=at, client_ip=ip, user_agent=agent, visitor_id=visitor_id, consent=consent)
-    return enrich(event, visit, sessions)
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
 def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> int:

@@ -235,7 +235,7 @@ class Spools(NamedTuple):
             return Spool(directory / table, max_bytes=cap, segment_records=segment_records,
                          segment_seconds=segment_seconds)
 
-        consent_cap = max(2**20, max_bytes // 16)
+        consent_cap = max_bytes // 16
         return cls(events=spool("events", max_bytes - consent_cap), consent=spool("consent", consent_cap))
 
     def tables(self) -> dict[str, Spool]:

@@ -4,11 +4,11 @@ import asyncio
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from collector.enrich import Consent, Sessions, Visit, enrich
+from collector.enrich import Consent, Visit, enrich
 from collector.spool import Spools, read_segment
 from collector.wire import WireEvent
 from collector.writer import Writer
@@ -20,9 +20,8 @@ NOW = datetime.now(UTC)
 
 def _rows(count: int, site: str = "default"):
     visit = Visit(received_at=NOW, client_ip="192.0.2.1", user_agent="", visitor_id=uuid.uuid4(),
-                  consent=Consent(True, False))
-    sessions = Sessions(timedelta(minutes=30))
-    return [enrich(WireEvent(site=site, name="pageview", url=f"https://h.org/{i}", id=str(i)), visit, sessions)
+                  session_id=uuid.uuid4(), consent=Consent(True, False))
+    return [enrich(WireEvent(site=site, name="pageview", url=f"https://h.org/{i}", id=str(i)), visit)
             for i in range(count)]
 
 
@@ -107,16 +106,6 @@ def test_an_unreadable_segment_is_set_aside_not_dropped(make_spool, warehouse, s
     assert (spool_dir / "quarantine" / "00000000000000000002-1.seg").exists()
 
 
-def test_sessions_end_after_thirty_idle_minutes():
-    sessions, visitor = Sessions(timedelta(minutes=30)), uuid.uuid4()
-    first = sessions.session_for("default", visitor, NOW)
-    assert sessions.session_for("default", visitor, NOW + timedelta(minutes=29)) == first
-    assert sessions.session_for("default", visitor, NOW + timedelta(minutes=58)) == first
-    later = sessions.session_for("default", visitor, NOW + timedelta(minutes=89))
-    assert later != first
-    assert sessions.session_for("other-site", visitor, NOW) != first
-
-
 HOLD_OPEN = """
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
@@ -137,17 +126,6 @@ def test_a_segment_another_live_process_writes_is_left_alone(make_spool, spool_d
         writer.kill()
         writer.wait()
     assert [s.name for s in make_spool().segments()] == ["00000000000000000003-4242.seg"]
-
-
-def test_sessions_forget_idle_visitors_and_stay_bounded():
-    sessions = Sessions(timedelta(minutes=30), max_visitors=100)
-    for minute in range(200):
-        sessions.session_for("default", uuid.uuid4(), NOW + timedelta(minutes=minute))
-    assert len(sessions) <= 31  # only the last half hour's visitors are remembered
-    burst = Sessions(timedelta(minutes=30), max_visitors=100)
-    for _ in range(1000):
-        burst.session_for("default", uuid.uuid4(), NOW)
-    assert len(burst) == 100
 
 
 def test_segments_close_on_time_under_steady_traffic(make_spool):
