@@ -6,6 +6,7 @@ general-purpose limiters keep timers and locks per key and cost more than the re
 
 import math
 import time
+from ipaddress import ip_address
 
 import msgspec
 
@@ -33,6 +34,7 @@ class RateLimiter:
     def retry_after(self, client: str, now: float | None = None) -> int | None:
         """Count one request from `client`; None if allowed, else the seconds until its window ends."""
         now = time.monotonic() if now is None else now
+        client = _network(client)
         window = int(now // self._rate.seconds)
         if window != self._window or len(self._counts) > self._max_clients:
             self._window, self._counts = window, {}
@@ -41,3 +43,10 @@ class RateLimiter:
         if count <= self._rate.requests:
             return None
         return max(1, math.ceil((window + 1) * self._rate.seconds - now))
+
+
+def _network(address: str) -> str:
+    """IPv6 clients are counted per /64: one subscriber can hold billions of addresses."""
+    if ":" not in address:
+        return address
+    return ":".join(ip_address(address).exploded.split(":")[:4])

@@ -71,20 +71,21 @@ class Workers:
                 await asyncio.to_thread(process.wait, _STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
+                await asyncio.to_thread(process.wait)
 
     def _spawn(self) -> subprocess.Popen:
         fd = self._listening.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-m", "sluice.workers", str(fd)], stdin=subprocess.PIPE, pass_fds=[fd],
+            [sys.executable, "-m", "sluice.workers", str(fd), str(os.getpid())], stdin=subprocess.PIPE, pass_fds=[fd],
         )
         process.stdin.write(self._plan)
         process.stdin.close()
         return process
 
 
-def _run_worker(fd: int) -> None:
+def _run_worker(fd: int, parent: int) -> None:
+    _end_with_parent(parent)
     plan = msgspec.json.decode(sys.stdin.buffer.read(), type=WorkerPlan)
-    _end_with_parent()
     from sluice.logs import configure_logging
 
     configure_logging(plan.log_level)
@@ -98,12 +99,11 @@ def _run_worker(fd: int) -> None:
     uvloop.run(uvicorn.Server(config).serve(sockets=[socket.socket(fileno=fd)]))
 
 
-def _end_with_parent() -> None:
+def _end_with_parent(parent: int) -> None:
     """A worker whose main process is gone stops too (gracefully, so its spool segment is closed)."""
-    parent = os.getppid()
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGTERM)
+    if os.getppid() != parent:  # it went before the request above took effect
+        sys.exit(0)
 
 
 def _publish_metrics(path: Path) -> None:
@@ -116,4 +116,4 @@ def _publish_metrics(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    _run_worker(int(sys.argv[1]))
+    _run_worker(int(sys.argv[1]), int(sys.argv[2]))
