@@ -66,7 +66,7 @@ def run(tmp: Path, seconds: int, repeat: int) -> None:
         medians = {i: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for i, runs in results.items()}
         ceiling = medians[0]
         rows = [(name, connections, per, medians[i]) for i, (name, _, _, connections, per) in enumerate(loads)]
-        rss = sum(_peak_rss_mb(pid) for pid in [server.pid, *_children(server.pid)])
+        rss = [_peak_rss_mb(pid) for pid in [server.pid, *_children(server.pid)]]
         accepted = _metric(internal, "sluice_events_accepted_total")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -133,7 +133,7 @@ async def _paced(port: int, rate: int, seconds: int) -> dict:
             "p99": cuts[98] * 1000, "errors": errors}
 
 
-def _report(rows: list, ceiling: dict, paced: dict, rss: float, accepted: float) -> None:
+def _report(rows: list, ceiling: dict, paced: dict, rss: list[float], accepted: float) -> None:
     print(f"{'load':34} {'conns':>5} {'events/s':>10} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>7} {'ratio':>6}")
     for name, connections, per_request, result in rows:
         ratio = result["requests"] / ceiling["requests"]
@@ -141,7 +141,8 @@ def _report(rows: list, ceiling: dict, paced: dict, rss: float, accepted: float)
               f"{result['p50']:>7.2f} {result['p99']:>7.2f} {result['errors']:>7.0f} {ratio:>6.2f}")
     print(f"{'POST /collect, 1 event, paced':34} {32:>5} {paced['requests']:>10.0f} {paced['requests']:>9.0f} "
           f"{paced['p50']:>7.2f} {paced['p99']:>7.2f} {paced['errors']:>7} {'':>6}")
-    print(f"server peak RSS (main + workers, summed): {rss:.0f} MB; events acknowledged: {accepted:.0f}; "
+    parts = " + ".join(f"{mb:.0f}" for mb in rss)
+    print(f"server peak RSS, main + workers: {parts} = {sum(rss):.0f} MB; events acknowledged: {accepted:.0f}; "
           f"cores: {os.cpu_count()}")
 
 
