@@ -9,10 +9,16 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from argon2 import PasswordHasher
+
+from collector.accounts import AccountError, Accounts
+from collector.auth import SessionController, UsersController
 from collector.collect import MAX_BODY_BYTES, Collector, collect_endpoint, preflight, read_consent, record_consent
 from collector.health import internal_health, public_health
 from collector.metrics import MetricsController, request_metrics
+from collector.logins import Sessions, Throttle
 from collector.ops import OpsController
+from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.snippet import snippet
 from collector.spool import Spools
@@ -36,14 +42,25 @@ def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -
     )
 
 
-def internal_app(warehouse: Warehouse, ops_token: str) -> Litestar:
+def internal_app(warehouse: Warehouse, ops_token: str, hasher: PasswordHasher | None = None) -> Litestar:
     """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
+    state = {
+        "ops_token": ops_token,
+        "accounts": Accounts(warehouse, hasher),
+        "sessions": Sessions(),
+        "throttle": Throttle(),
+        "login_limiter": RateLimiter(Rate.parse("20/minute")),
+    }
     return Litestar(
-        route_handlers=[internal_health, MetricsController, OpsController],
+        route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
-        state=State({"ops_token": ops_token}),
+        state=State(state),
         middleware=[request_metrics("internal").middleware],
-        exception_handlers={WarehouseError: _warehouse_failed, ClickHouseError: _warehouse_failed},
+        exception_handlers={
+            WarehouseError: _warehouse_failed,
+            ClickHouseError: _warehouse_failed,
+            AccountError: _refused,
+        },
         logging_config=None,
         openapi_config=OpenAPIConfig(
             title="Sluice internal API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()]
@@ -56,3 +73,7 @@ def _warehouse_failed(request: Request, exc: Exception) -> Response:
     reason = first_line(exc)
     log.error("warehouse failure", extra={"path": request.url.path, "error": reason})
     return Response({"status_code": 503, "detail": f"warehouse failure: {reason}"}, status_code=503)
+
+
+def _refused(request: Request, exc: AccountError) -> Response:
+    return Response({"status_code": 400, "detail": str(exc)}, status_code=400)

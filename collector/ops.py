@@ -8,14 +8,16 @@ import hmac
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from collector import demo
+from collector.accounts import Account
+from collector.auth import NewUser, UserChange, apply_change
 from collector.settings import SiteId
 from warehouse import BrokenLink, Warehouse
 from warehouse.events import count_events
@@ -85,6 +87,19 @@ class OpsController(Controller):
         inserted = demo.load(warehouse, data.events, data.days, data.site, data.seed)
         warehouse.audit.record(_actor(request), "demo.seed", data.site, detail={"events": inserted, "days": data.days})
         return DemoSeeded(inserted=inserted)
+
+    @get("/users", sync_to_thread=True)
+    def list_users(self, request: Request) -> list[Account]:
+        return request.app.state.accounts.list()
+
+    @post("/users", sync_to_thread=True)
+    def add_user(self, request: Request, data: JSONBody[NewUser]) -> Account:
+        return request.app.state.accounts.add(data.username, data.role, data.password, _actor(request))
+
+    @patch("/users/{username:str}", sync_to_thread=True)
+    def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
+        state = request.app.state
+        return apply_change(state.accounts, state.sessions, username, data, _actor(request))
 
     @post("/audit/verify", sync_to_thread=True, status_code=200)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:

@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -12,6 +13,7 @@ import msgspec
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from tqdm import tqdm
 
+from collector.accounts import Role
 from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
 from sluice.logs import configure_logging
@@ -21,6 +23,7 @@ from warehouse import WarehouseError, WarehouseSettings, embedded_dsn
 from warehouse.errors import first_line
 
 _DEMO_CHUNK = 100_000
+_DEMO_ADMIN = "demo-admin"
 _FAILURES = (ClickHouseError, DataDirError, OpsError, ServeError, WarehouseError)
 _INVALID_CONFIG = 2
 
@@ -139,8 +142,10 @@ def up_command(demo: bool, demo_events: int, host: str | None, public_port: int 
     ctx = _context()
     plan = _plan(ctx, host, public_port, internal_port)
     site = ctx.config.sites[0].id
+    login = ""
     if demo:
         _seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True)
+        login = f"\n  demo login:         {_DEMO_ADMIN} / {_demo_admin()}   (admin; POST /api/session)"
     public = plan.public.local_url
     click.echo(
         f"""
@@ -148,7 +153,7 @@ Sluice is starting on {ctx.data_dir.path}
   add to your pages:  <script defer src="{public}/t.js" data-site="{site}"></script>
   events go to:       {public}/collect
   internal API:       {plan.internal.local_url}/api/schema/openapi.json
-  metrics:            {plan.internal.local_url}/metrics
+  metrics:            {plan.internal.local_url}/metrics{login}
 Stop with Ctrl+C.
 """
     )
@@ -171,6 +176,16 @@ def demo_seed_command(events: int, days: int, site: str | None) -> None:
     """Load realistic hospital traffic through the same enrichment as live events."""
     ctx = _context()
     _seed_demo(ctx, events=events, days=days, site=site or ctx.config.sites[0].id, only_if_empty=False)
+
+
+def _demo_admin() -> str:
+    """Create the demo admin, or give it a new password: only a hash is kept, so it is new each time."""
+    password = secrets.token_urlsafe(12)
+    if any(account["username"] == _DEMO_ADMIN for account in _call("GET", "/api/ops/users")):
+        _call("PATCH", f"/api/ops/users/{_DEMO_ADMIN}", json={"password": password, "role": "admin"})
+    else:
+        _call("POST", "/api/ops/users", json={"username": _DEMO_ADMIN, "role": "admin", "password": password})
+    return password
 
 
 def _seed_demo(ctx: _Context, *, events: int, days: int, site: str, only_if_empty: bool) -> None:
@@ -221,6 +236,73 @@ def config_check_command(file: Path | None) -> None:
     click.echo(f"{path}: valid")
 
 
+@cli.group("user")
+@global_options
+def user_group() -> None:
+    """Accounts of the dashboard and internal API."""
+
+
+_ROLES = click.Choice([role.value for role in Role])
+_password_stdin = click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+
+
+@user_group.command("add")
+@global_options
+@click.argument("name")
+@click.option("--role", type=_ROLES, required=True)
+@_password_stdin
+def user_add_command(name: str, role: str, password_stdin: bool) -> None:
+    """Create an account (password: at least 12 characters, not common, not the name)."""
+    account = _call("POST", "/api/ops/users", json={"username": name, "role": role,
+                                                      "password": _password(password_stdin)})
+    click.echo(f"added {account['username']} ({account['role']})")
+
+
+@user_group.command("list")
+@global_options
+def user_list_command() -> None:
+    """List accounts with their role and state."""
+    for account in _call("GET", "/api/ops/users"):
+        state = "disabled" if account["disabled"] else "active"
+        click.echo(f"{account['username']:24} {account['role']:11} {state:9} changed {account['changed_at']} "
+                   f"by {account['changed_by']}")
+
+
+@user_group.command("set-role")
+@global_options
+@click.argument("name")
+@click.argument("role", type=_ROLES)
+def user_set_role_command(name: str, role: str) -> None:
+    """Give an account another role (its open sessions end)."""
+    _call("PATCH", f"/api/ops/users/{name}", json={"role": role})
+    click.echo(f"{name} is now {role}")
+
+
+@user_group.command("disable")
+@global_options
+@click.argument("name")
+def user_disable_command(name: str) -> None:
+    """Disable an account (its open sessions end)."""
+    _call("PATCH", f"/api/ops/users/{name}", json={"disabled": True})
+    click.echo(f"{name} is disabled")
+
+
+@user_group.command("reset-password")
+@global_options
+@click.argument("name")
+@_password_stdin
+def user_reset_password_command(name: str, password_stdin: bool) -> None:
+    """Set a new password (and enable the account)."""
+    _call("PATCH", f"/api/ops/users/{name}", json={"password": _password(password_stdin)})
+    click.echo(f"password of {name} changed")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
 @cli.group("audit")
 @global_options
 def audit_group() -> None:
@@ -239,13 +321,13 @@ def audit_verify_command() -> None:
     raise _Failure(f"audit log broken at entry {broken['seq']}: {broken['reason']} ({result['checked']} entries before it verified)")
 
 
-def _call(method: str, path: str, *, migrate: bool = True, existing: bool = False) -> dict[str, Any]:
+def _call(method: str, path: str, *, json: Any = None, migrate: bool = True, existing: bool = False) -> Any:
     """Call the internal API, through the server if one holds the data dir."""
     ctx = _context()
 
-    async def call() -> dict[str, Any]:
+    async def call() -> Any:
         async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing) as client:
-            return checked(await client.request(method, path)).json()
+            return checked(await client.request(method, path, json=json)).json()
 
     return asyncio.run(call())
 

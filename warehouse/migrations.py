@@ -8,7 +8,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from warehouse.errors import MigrationError, first_line
-from warehouse.schema import AUDIT_LOG, CONSENT, EVENTS, SCHEMA_MIGRATIONS, Ddl
+from warehouse.schema import AUDIT_LOG, CONSENT, EVENTS, SCHEMA_MIGRATIONS, USERS, Ddl
 
 
 class Migration(msgspec.Struct, frozen=True):
@@ -31,6 +31,7 @@ def _deduplicated_inserts(ddl: Ddl) -> list[str]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, consent and audit log", _initial),
     Migration(2, "exactly-once inserts from the spool", _deduplicated_inserts),
+    Migration(3, "user accounts", lambda ddl: ddl.create(USERS)),
 )
 
 

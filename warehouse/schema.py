@@ -95,6 +95,19 @@ AUDIT_LOG = Table(
     order_by="seq",
 )
 
+USERS = Table(
+    name="users",
+    columns="""
+    username      String,
+    role          LowCardinality(String),
+    password_hash String,
+    disabled      Bool,
+    changed_at    DateTime64(6, 'UTC'),
+    changed_by    String
+    """,
+    order_by="(username, changed_at)",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     columns="""

@@ -1,0 +1,134 @@
+"""Logging in to the internal API, the role check every route makes, and account administration."""
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, JSONBody
+
+from collector.accounts import Account, AccountError, Accounts, Role
+from collector.logins import Sessions
+from warehouse import Warehouse
+
+ALL_ROLES = frozenset(Role)
+
+
+class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(max_length=64)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class Opened(msgspec.Struct, frozen=True):
+    token: str
+    username: str
+    role: Role
+    idle_seconds: int
+    absolute_seconds: int
+
+
+class NewUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    username: str
+    role: Role
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class UserChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+
+
+def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard: a live session whose role the route allows (`opt["roles"]`)."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    session = connection.app.state.sessions.find(token) if scheme.lower() == "bearer" and token else None
+    if session is None:
+        raise NotAuthorizedException(detail="log in first")
+    if session.role not in handler.opt.get("roles", ()):
+        raise PermissionDeniedException(detail=f"the {session.role} role cannot use this")
+    connection.state.session = session
+
+
+def actor(request: Request) -> str:
+    return f"user:{request.state.session.username}"
+
+
+class SessionController(Controller):
+    path = "/api/session"
+    tags = ["session"]
+
+    @post(status_code=201, sync_to_thread=True)
+    def log_in(self, request: Request, data: JSONBody[Credentials], warehouse: NamedDependency[Warehouse]) -> Response:
+        """Exchange a username and password for a session token."""
+        state = request.app.state
+        client = request.client.host if request.client else ""
+        wait = state.login_limiter.retry_after(client) or state.throttle.locked_for(data.username)
+        if wait:
+            warehouse.audit.record(f"user:{data.username}", "session.login", client, outcome="denied",
+                                   detail={"reason": "throttled"})
+            return Response({"detail": "too many attempts; try again later"}, status_code=429,
+                            headers={"retry-after": str(wait)})
+        account = state.accounts.authenticate(data.username, data.password)
+        if account is None:
+            locked = state.throttle.failed(data.username)
+            warehouse.audit.record(f"user:{data.username}", "session.lockout" if locked else "session.login", client,
+                                   outcome="failure")
+            return Response({"detail": "wrong username or password"}, status_code=401)
+        state.throttle.succeeded(data.username)
+        token = state.sessions.open(account.username, account.role)
+        warehouse.audit.record(f"user:{account.username}", "session.login", client)
+        return Response(Opened(token=token, username=account.username, role=account.role,
+                               idle_seconds=1800, absolute_seconds=43200), status_code=201)
+
+    @get(guards=[authorized], opt={"roles": ALL_ROLES}, sync_to_thread=False)
+    def whoami(self, request: Request) -> dict:
+        """The session's user and role."""
+        session = request.state.session
+        return {"username": session.username, "role": session.role}
+
+    @delete(guards=[authorized], opt={"roles": ALL_ROLES}, status_code=204, sync_to_thread=True)
+    def log_out(self, request: Request, warehouse: NamedDependency[Warehouse]) -> None:
+        """Revoke this session's token."""
+        request.app.state.sessions.close(request.headers["authorization"].partition(" ")[2])
+        warehouse.audit.record(actor(request), "session.logout", "session")
+
+
+class UsersController(Controller):
+    path = "/api/users"
+    tags = ["users"]
+    guards = [authorized]
+    opt = {"roles": {Role.ADMIN}}
+
+    @get(sync_to_thread=True)
+    def list_users(self, request: Request, warehouse: NamedDependency[Warehouse]) -> list[Account]:
+        users = request.app.state.accounts.list()
+        warehouse.audit.record(actor(request), "users.read", "users", detail={"rows": len(users)})
+        return users
+
+    @post(sync_to_thread=True)
+    def add_user(self, request: Request, data: JSONBody[NewUser]) -> Account:
+        return request.app.state.accounts.add(data.username, data.role, data.password, actor(request))
+
+    @patch("/{username:str}", sync_to_thread=True)
+    def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
+        return apply_change(request.app.state.accounts, request.app.state.sessions, username, data, actor(request))
+
+
+def apply_change(accounts: Accounts, sessions: Sessions, username: str, change: UserChange, by: str) -> Account:
+    """Role, disabling and password changes; each ends the user's open sessions."""
+    account = None
+    if change.role is not None:
+        account = accounts.set_role(username, change.role, by)
+    if change.password is not None:
+        account = accounts.reset_password(username, change.password, by)
+    if change.disabled:
+        account = accounts.disable(username, by)
+    if account is None:
+        raise AccountError("nothing to change: give role, disabled or password")
+    sessions.close_all(username)
+    return account
+
