@@ -1,0 +1,135 @@
+"""Logging in to the internal API, sessions, lockout and the role matrix."""
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from litestar.testing import TestClient
+
+from collector import internal_app
+from collector.accounts import Role
+from collector.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, Sessions, Throttle
+
+OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
+PASSWORD = "violet-Harbor-93-kite"
+
+
+@pytest.fixture
+def api(warehouse):
+    app = internal_app(warehouse, "ops", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    with TestClient(app) as client:
+        for role in Role:
+            client.post("/api/ops/users", json={"username": role.value, "role": role.value, "password": PASSWORD},
+                        headers=OPS).raise_for_status()
+        yield client
+
+
+def _login(api, username: str, password: str = PASSWORD):
+    return api.post("/api/session", json={"username": username, "password": password})
+
+
+def _bearer(api, username: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {_login(api, username).json()['token']}"}
+
+
+def test_logging_in_returns_a_token_for_that_user_and_role(api):
+    opened = _login(api, "analyst")
+    assert opened.status_code == 201
+    body = opened.json()
+    assert (body["username"], body["role"], body["idle_seconds"], body["absolute_seconds"]) == (
+        "analyst", "analyst", 1800, 43200)
+    me = api.get("/api/session", headers={"authorization": f"Bearer {body['token']}"})
+    assert me.json() == {"username": "analyst", "role": "analyst"}
+
+
+def test_an_unknown_user_and_a_wrong_password_get_the_same_answer(api):
+    unknown, wrong = _login(api, "nobody"), _login(api, "admin", PASSWORD + "!")
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json() == wrong.json() == {"detail": "wrong username or password"}
+
+
+def test_five_failures_lock_the_name_and_the_lock_is_audited(api, warehouse):
+    answers = [_login(api, "marketer", "wrong password!!").status_code for _ in range(5)]
+    locked = _login(api, "marketer")  # even the right password waits now
+    assert answers == [401] * 5
+    assert locked.status_code == 429 and 800 < int(locked.headers["retry-after"]) <= 900
+    actions = [(e.action, e.outcome) for e in warehouse.audit.entries() if e.actor == "user:marketer"]
+    assert ("session.lockout", "failure") in actions and ("session.login", "denied") in actions
+
+
+def test_logging_out_revokes_the_token(api, warehouse):
+    headers = _bearer(api, "compliance")
+    assert api.delete("/api/session", headers=headers).status_code == 204
+    assert api.get("/api/session", headers=headers).status_code == 401
+    assert [e.action for e in warehouse.audit.entries()][-2:] == ["session.login", "session.logout"]
+
+
+def test_disabling_a_user_ends_their_sessions(api):
+    marketer = _bearer(api, "marketer")
+    changed = api.patch("/api/users/marketer", json={"disabled": True}, headers=_bearer(api, "admin"))
+    assert changed.json()["disabled"] is True
+    assert api.get("/api/session", headers=marketer).status_code == 401
+    assert _login(api, "marketer").status_code == 401
+
+
+def test_a_weak_password_is_refused_with_the_rule(api):
+    refused = api.post("/api/users", json={"username": "carol", "role": "marketer", "password": "password1234"},
+                       headers=_bearer(api, "admin"))
+    assert refused.status_code == 400 and "common or easy to guess" in refused.json()["detail"]
+
+
+ENDPOINTS = [
+    ("GET", "/api/session", None),
+    ("DELETE", "/api/session", None),
+    ("GET", "/api/users", None),
+    ("POST", "/api/users", {"username": "newbie", "role": "marketer", "password": "amber-Glacier-27-fern"}),
+    ("PATCH", "/api/users/analyst", {"role": "analyst"}),
+    ("POST", "/api/ops/migrate", None),
+    ("GET", "/api/ops/users", None),
+]
+EXPECTED = {
+    # endpoint:            anonymous, marketer, analyst, compliance, admin
+    ("GET", "/api/session"): (401, 200, 200, 200, 200),
+    ("DELETE", "/api/session"): (401, 204, 204, 204, 204),
+    ("GET", "/api/users"): (401, 403, 403, 403, 200),
+    ("POST", "/api/users"): (401, 403, 403, 403, 201),
+    ("PATCH", "/api/users/analyst"): (401, 403, 403, 403, 200),
+    ("POST", "/api/ops/migrate"): (401, 401, 401, 401, 401),  # the ops token only, never a session
+    ("GET", "/api/ops/users"): (401, 401, 401, 401, 401),
+}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+def test_role_matrix(api, method, path, body):
+    who = [None, "marketer", "analyst", "compliance", "admin"]
+    got = []
+    for user in who:
+        headers = _bearer(api, user) if user else {}
+        got.append(api.request(method, path, json=body, headers=headers).status_code)
+        if method == "POST" and got[-1] == 201:
+            api.patch("/api/users/newbie", json={"disabled": True}, headers=_bearer(api, "admin"))
+    assert tuple(got) == EXPECTED[(method, path)]
+
+
+def test_sessions_end_after_30_idle_minutes_or_12_hours():
+    now = [0.0]
+    sessions = Sessions(clock=lambda: now[0])
+    idle, busy = sessions.open("a", "admin"), sessions.open("b", "admin")
+    now[0] = IDLE_SECONDS - 1
+    assert sessions.find(idle) and sessions.find(busy)
+    now[0] = 2 * IDLE_SECONDS - 1
+    assert sessions.find(idle)  # still in use: the idle timer restarted
+    now[0] = 3 * IDLE_SECONDS
+    assert sessions.find(idle) is None
+    for minute in range(1, ABSOLUTE_SECONDS // 600 + 2):
+        now[0] = minute * 600.0
+        alive = sessions.find(busy)
+    assert alive is None  # active all along, but past 12 hours
+
+
+def test_a_lock_ends_after_15_minutes():
+    now = [0.0]
+    throttle = Throttle(clock=lambda: now[0])
+    for _ in range(5):
+        throttle.failed("alice")
+    assert throttle.locked_for("alice") > 0
+    now[0] = 15 * 60 + 1
+    assert throttle.locked_for("alice") == 0
