@@ -4,6 +4,7 @@ import asyncio
 import functools
 import os
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -299,7 +300,7 @@ def user_reset_password_command(name: str, password_stdin: bool) -> None:
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\n")
+        return sys.stdin.readline().rstrip("\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 

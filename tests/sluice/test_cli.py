@@ -135,3 +135,22 @@ def test_unexpected_errors_are_one_line(runner, monkeypatch):
     result = runner.invoke(cli, ["migrate"])
     assert result.exit_code == 1
     assert result.output == "sluice: unexpected ZeroDivisionError: division by zero (set SLUICE_DEBUG=1 for details)\n"
+
+
+def test_user_commands_manage_accounts(sluice, runner, config_file, tmp_path):
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(cli, [*args, "--config", str(config_file), "--data-dir", str(tmp_path / "data")],
+                             input=input)
+
+    assert run("user", "add", "alice", "--role", "analyst", "--password-stdin",
+               input="violet-Harbor-93-kite\n").output == "added alice (analyst)\n"
+    prompted = run("user", "add", "bob", "--role", "marketer", input="amber-Glacier-27-fern\namber-Glacier-27-fern\n")
+    assert prompted.exit_code == 0 and "amber" not in prompted.output
+    weak = run("user", "add", "carol", "--role", "admin", "--password-stdin", input="password1234\n")
+    assert weak.exit_code == 1 and "common or easy to guess" in weak.output
+    assert run("user", "set-role", "alice", "compliance").exit_code == 0
+    assert run("user", "disable", "bob").exit_code == 0
+    assert run("user", "reset-password", "bob", "--password-stdin", input="sable-Orchid-58-moss\n").exit_code == 0
+    listed = run("user", "list").output.splitlines()
+    assert [line.split()[:3] for line in listed] == [["alice", "compliance", "active"], ["bob", "marketer", "active"]]
+    assert run("user", "disable", "nobody").exit_code == 1

@@ -1,7 +1,10 @@
 """`sluice up --demo`: the README's first command."""
 
+import re
 import signal
 import subprocess
+
+import httpx
 
 from tests.conftest import unused_port
 from tests.sluice.processes import SLUICE, env, stored_event_ids, wait_until_up
@@ -11,18 +14,25 @@ def _up(data_dir, public: int, internal: int) -> subprocess.Popen:
     return subprocess.Popen(
         [*SLUICE, "up", "--demo", "--demo-events", "3000", "--data-dir", str(data_dir), "--host", "127.0.0.1",
          "--public-port", str(public), "--internal-port", str(internal)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env() | {"PYTHONUNBUFFERED": "1"},
     )
 
 
 def _run_once(data_dir) -> tuple[str, str, int]:
+    """Start `sluice up --demo`, log in with the printed demo credentials, stop it."""
     public, internal = unused_port(), unused_port()
     process = _up(data_dir, public, internal)
-    wait_until_up(f"http://127.0.0.1:{public}/healthz", process)
+    wait_until_up(f"http://127.0.0.1:{internal}/healthz", process)
+    out = ""
+    while "Stop with Ctrl+C." not in out:
+        out += process.stdout.readline()
+    username, password = re.search(r"demo login:\s+(\S+) / (\S+)", out).groups()
+    login = httpx.post(f"http://127.0.0.1:{internal}/api/session", json={"username": username, "password": password})
+    assert login.status_code == 201 and login.json()["role"] == "admin"
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    rest, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    return out, err, public
+    return out + rest, err, public
 
 
 def test_up_seeds_demo_data_once_says_where_to_look_and_serves(tmp_path):
