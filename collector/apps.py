@@ -1,6 +1,7 @@
 """The two Litestar apps: the public listener browsers reach, and the internal one."""
 
 import logging
+from collections.abc import Sequence
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from litestar import Litestar, Request, Response
@@ -19,6 +20,7 @@ from collector.metrics import MetricsController, request_metrics
 from collector.logins import Sessions, Throttle
 from collector.ops import OpsController
 from collector.ratelimit import Rate, RateLimiter
+from collector.reports import ReportsController
 from collector.settings import CollectorSettings, Site
 from collector.snippet import snippet
 from collector.spool import Spools
@@ -42,17 +44,21 @@ def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -
     )
 
 
-def internal_app(warehouse: Warehouse, ops_token: str, hasher: PasswordHasher | None = None) -> Litestar:
+def internal_app(
+    warehouse: Warehouse, ops_token: str, sites: Sequence[str] = (), hasher: PasswordHasher | None = None
+) -> Litestar:
     """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
     state = {
         "ops_token": ops_token,
+        "sites": list(sites),
         "accounts": Accounts(warehouse, hasher),
         "sessions": Sessions(),
         "throttle": Throttle(),
         "login_limiter": RateLimiter(Rate.parse("20/minute")),
     }
     return Litestar(
-        route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController],
+        route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
+                        ReportsController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware],

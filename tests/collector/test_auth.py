@@ -14,7 +14,7 @@ PASSWORD = "violet-Harbor-93-kite"
 
 @pytest.fixture
 def api(warehouse):
-    app = internal_app(warehouse, "ops", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(warehouse, "ops", ["default"], PasswordHasher.from_parameters(profiles.CHEAPEST))
     with TestClient(app) as client:
         for role in Role:
             client.post("/api/ops/users", json={"username": role.value, "role": role.value, "password": PASSWORD},

@@ -1,0 +1,125 @@
+"""GET /api/reports/<name>: validated parameters, typed answers, and every read audited."""
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath
+
+from collector.accounts import Role
+from collector.auth import actor, authorized
+from warehouse import Warehouse
+from warehouse import reports as queries
+from warehouse.reports import FILTERS, ReportQuery
+
+MAX_DAYS = 400
+DEFAULT_DAYS = 30
+_MAX_VALUE = 256
+_REPORTS: dict[str, Callable[..., Any]] = {
+    "overview": queries.overview,
+    "timeseries": queries.timeseries,
+    "sources": queries.sources,
+    "campaigns": queries.campaigns,
+    "pages": queries.pages,
+    "entry-pages": queries.entry_pages,
+    "conversions": queries.conversions,
+    "devices": queries.devices,
+}
+
+
+class Report(msgspec.Struct, frozen=True):
+    report: str
+    site: str
+    start: date
+    end: date
+    filters: dict[str, str]
+    data: Any
+    previous: Any = None
+    """The same report for the period before, when `compare` is asked for."""
+
+
+class ReportsController(Controller):
+    path = "/api/reports"
+    tags = ["reports"]
+    guards = [authorized]
+    opt = {"roles": frozenset(Role)}
+
+    @get("/realtime", sync_to_thread=True)
+    def realtime(self, request: Request, warehouse: NamedDependency[Warehouse]) -> dict:
+        """The last 30 minutes."""
+        site = _site(request)
+        data = queries.realtime(warehouse.client, site)
+        _audit(warehouse, request, "realtime", {"site": site}, len(data["pages"]))
+        return data
+
+    @get("/funnel", sync_to_thread=True)
+    def funnel(self, request: Request, warehouse: NamedDependency[Warehouse]) -> Report:
+        """Sessions reaching each step in order; `step` repeated, event names or page paths."""
+        query = _query(request)
+        steps = request.query_params.getall("step", [])
+        if not 2 <= len(steps) <= 6 or any(not step or len(step) > _MAX_VALUE for step in steps):
+            raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
+        return _answer(warehouse, request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps))
+
+    @get("/{name:str}", sync_to_thread=True)
+    def report(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Report:
+        """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
+        run = _REPORTS.get(name)
+        if run is None:
+            raise NotFoundException(f"no report {name!r}; there are {', '.join([*_REPORTS, 'funnel', 'realtime'])}")
+        return _answer(warehouse, request, name, _query(request), lambda q: run(warehouse.client, q))
+
+
+def _answer(warehouse: Warehouse, request: Request, name: str, query: ReportQuery, run: Callable) -> Report:
+    data = run(query)
+    previous = run(query.previous()) if request.query_params.get("compare") in ("1", "true") else None
+    rows = len(data) if isinstance(data, list) else 1
+    _audit(warehouse, request, name, msgspec.to_builtins(query) | {"compare": previous is not None}, rows)
+    return Report(report=name, site=query.site, start=query.start, end=query.end, filters=query.filters,
+                  data=data, previous=previous)
+
+
+def _query(request: Request) -> ReportQuery:
+    params = request.query_params
+    today = datetime.now(UTC).date()
+    end = _date(params.get("to"), "to") or today
+    start = _date(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise ValidationException("'from' must not be after 'to'")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ValidationException(f"a report covers at most {MAX_DAYS} days")
+    filters = {}
+    for text in params.getall("filter", []):
+        key, _, value = text.partition(":")
+        if key not in FILTERS:
+            raise ValidationException(f"cannot filter on {key!r}; the filters are {', '.join(FILTERS)}")
+        if not value or len(value) > _MAX_VALUE:
+            raise ValidationException(f"a filter value is 1 to {_MAX_VALUE} characters, as in {key}:value")
+        filters[key] = value
+    return ReportQuery(site=_site(request), start=start, end=end, filters=filters)
+
+
+def _site(request: Request) -> str:
+    known = request.app.state.sites
+    site = request.query_params.get("site") or (known[0] if known else "")
+    if site not in known:
+        raise ValidationException(f"unknown site {site!r}; the sites are {', '.join(known)}")
+    return site
+
+
+def _date(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(f"'{name}' must be a date like 2026-11-01") from None
+
+
+def _audit(warehouse: Warehouse, request: Request, name: str, parameters: dict, rows: int) -> None:
+    warehouse.audit.record(actor(request), "report.read", f"/api/reports/{name}",
+                           detail={"parameters": parameters, "rows": rows})

@@ -1,0 +1,133 @@
+"""The reports API on demo traffic: right numbers, validated parameters, audited reads."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from litestar.testing import TestClient
+
+from collector import demo, internal_app
+from collector.accounts import Role
+from warehouse import WarehouseSettings, open_warehouse
+
+OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
+PASSWORD = "violet-Harbor-93-kite"
+REPORTS = ["overview", "timeseries", "sources", "campaigns", "pages", "entry-pages", "conversions", "devices"]
+
+
+@pytest.fixture(scope="module")
+def seeded(engine_path):
+    """One database of demo traffic shared by this module's read-only tests."""
+    database = f"reports_{uuid.uuid4().hex[:8]}"
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    demo.load(warehouse, 20_000, days=30, site="main", seed=5)
+    yield warehouse
+    warehouse.client.command(f"DROP DATABASE `{database}`")
+    warehouse.close()
+
+
+@pytest.fixture(scope="module")
+def api(seeded):
+    app = internal_app(seeded, "ops", ["main", "clinic"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    with TestClient(app) as client:
+        client.post("/api/ops/users", json={"username": "mia", "role": "marketer", "password": PASSWORD},
+                    headers=OPS).raise_for_status()
+        token = client.post("/api/session", json={"username": "mia", "password": PASSWORD}).json()["token"]
+        client.headers["authorization"] = f"Bearer {token}"
+        yield client
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_every_report_answers_for_the_default_30_days(api, name):
+    answer = api.get(f"/api/reports/{name}", params={"site": "main"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["report"] == name and body["site"] == "main" and body["data"]
+    today = datetime.now(UTC).date()
+    assert (body["start"], body["end"]) == (str(today - timedelta(days=29)), str(today))
+
+
+def test_the_overview_adds_up(api, seeded):
+    data = api.get("/api/reports/overview", params={"site": "main"}).json()["data"]
+    start = datetime.now(UTC).date() - timedelta(days=29)
+    events = seeded.client.command("SELECT count() FROM events WHERE toDate(timestamp) >= {start:Date}",
+                                   parameters={"start": start})
+    assert data["pageviews"] + data["conversions"] == events
+    assert data["visitors"] <= data["sessions"] <= data["pageviews"]
+    assert 0 < data["bounce_rate"] < 1 and 0 < data["conversion_rate"] < 1
+
+
+def test_sessions_are_credited_to_the_source_of_their_first_event(api):
+    sources = {row["source"]: row for row in api.get("/api/reports/sources", params={"site": "main"}).json()["data"]}
+    assert "www.example-hospital.org" not in sources  # moving between pages is not a source
+    assert {"google", "facebook", "(direct)", "www.google.com"} <= sources.keys()
+    campaigns = api.get("/api/reports/campaigns", params={"site": "main"}).json()["data"]
+    assert sum(row["conversions"] for row in campaigns) > 0
+
+
+def test_a_filter_selects_sessions_and_compare_adds_the_previous_period(api):
+    everyone = api.get("/api/reports/overview", params={"site": "main"}).json()["data"]
+    answer = api.get("/api/reports/overview",
+                     params={"site": "main", "filter": ["device_type:mobile", "utm_source:google"], "compare": "1"})
+    body = answer.json()
+    assert body["filters"] == {"device_type": "mobile", "utm_source": "google"}
+    assert 0 < body["data"]["sessions"] < everyone["sessions"]
+    assert body["data"]["pageviews"] > body["data"]["sessions"]  # whole sessions, not only the landing events
+    assert body["previous"] is not None
+
+
+def test_a_funnel_counts_sessions_reaching_each_step(api):
+    steps = ["/services/cardiology", "appointment_request"]
+    data = api.get("/api/reports/funnel", params={"site": "main", "step": steps}).json()["data"]
+    assert [row["step"] for row in data] == steps
+    assert data[0]["sessions"] > data[1]["sessions"] > 0
+
+
+def test_realtime_shows_the_last_30_minutes(api):
+    data = api.get("/api/reports/realtime", params={"site": "main"}).json()
+    assert set(data) == {"visitors", "pageviews", "pages"}
+
+
+@pytest.mark.parametrize(
+    ("params", "complaint"),
+    [
+        ({"filter": "site'; DROP TABLE events; --:x"}, "cannot filter on"),
+        ({"filter": "path:" + "a" * 300}, "1 to 256 characters"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "at most 400 days"),
+        ({"from": "2026-02-01", "to": "2026-01-01"}, "must not be after"),
+        ({"from": "yesterday"}, "a date like"),
+        ({"site": "elsewhere"}, "unknown site"),
+        ({"filter": "utm_source:x' OR '1'='1"}, None),  # a value is only ever a bound parameter
+    ],
+)
+def test_hostile_parameters_are_refused_with_400_or_bound_harmlessly(api, seeded, params, complaint):
+    answer = api.get("/api/reports/overview", params={"site": "main"} | params)
+    if complaint:
+        assert answer.status_code == 400 and complaint in answer.text
+    else:
+        assert answer.status_code == 200 and answer.json()["data"]["sessions"] == 0
+    assert seeded.client.command("SELECT count() FROM events") > 0
+
+
+def test_an_unknown_report_is_404_and_anonymous_readers_401(api):
+    assert api.get("/api/reports/secrets").status_code == 404
+    assert api.get("/api/reports/overview", headers={"authorization": ""}).status_code == 401
+
+
+def test_every_read_is_audited_with_parameters_and_rows(api, seeded):
+    api.get("/api/reports/pages", params={"site": "main", "filter": "device_type:desktop"})
+    entry = [e for e in seeded.audit.entries() if e.action == "report.read"][-1]
+    assert entry.actor == "user:mia" and entry.resource == "/api/reports/pages"
+    assert '"device_type":"desktop"' in entry.detail and '"rows":' in entry.detail
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_reads_aggregate_reports(seeded, role):
+    app = internal_app(seeded, "ops", ["main"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    with TestClient(app) as client:
+        client.post("/api/ops/users", json={"username": f"r-{role.value}", "role": role.value, "password": PASSWORD},
+                    headers=OPS)
+        token = client.post("/api/session", json={"username": f"r-{role.value}", "password": PASSWORD}).json()["token"]
+        answer = client.get("/api/reports/overview", headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 200

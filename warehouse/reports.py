@@ -1,0 +1,177 @@
+"""The reports marketers read: every query here, parameters bound by the server, limits on each.
+
+Conversions are the events other than page views. A session is credited to the source and
+campaign of its first event: its UTM source, else its referrer's host, else "(direct)". Filters
+select sessions: those with an event that matches every filter.
+"""
+
+from datetime import date, timedelta
+from typing import Any
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+# Dimensions a report may be filtered on; the keys are what the API accepts.
+FILTERS = {
+    "utm_source": "utm_source", "utm_medium": "utm_medium", "utm_campaign": "utm_campaign",
+    "device_type": "device_type", "browser": "browser", "os": "os", "path": "path",
+    "referrer_host": "referrer_host", "name": "name",
+}
+_LIMITS = {"max_execution_time": 10, "max_result_rows": 100_000, "result_overflow_mode": "throw"}
+_SOURCE = "if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)'))"
+
+
+class ReportQuery(msgspec.Struct, frozen=True, kw_only=True):
+    site: str
+    start: date
+    end: date
+    """Inclusive."""
+    filters: dict[str, str] = {}
+
+    def previous(self) -> "ReportQuery":
+        """The period of the same length just before this one."""
+        length = self.end - self.start + timedelta(days=1)
+        return msgspec.structs.replace(self, start=self.start - length, end=self.end - length)
+
+
+class Overview(msgspec.Struct, frozen=True):
+    visitors: int
+    sessions: int
+    pageviews: int
+    bounce_rate: float
+    session_seconds: float
+    conversions: int
+    conversion_rate: float
+
+
+def overview(client: Client, query: ReportQuery) -> Overview:
+    row = _rows(client, f"""
+        SELECT uniqExact(visitor_id), count(), sum(views), avgOrNull(views = 1), avgOrNull(seconds), sum(converted),
+               avgOrNull(converted > 0)
+        FROM (
+            SELECT any(visitor_id) AS visitor_id, countIf(name = 'pageview') AS views,
+                   dateDiff('second', min(timestamp), max(timestamp)) AS seconds,
+                   countIf(name != 'pageview') AS converted
+            FROM events WHERE {_where(query)} GROUP BY session_id
+        )""", query)[0]
+    visitors, sessions, pageviews, bounce, seconds, conversions, rate = row
+    return Overview(visitors=visitors, sessions=sessions, pageviews=pageviews, bounce_rate=round(bounce or 0, 4),
+                    session_seconds=round(seconds or 0, 1), conversions=conversions,
+                    conversion_rate=round(rate or 0, 4))
+
+
+def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    return _table(client, f"""
+        SELECT toDate(timestamp) AS day, uniqExact(visitor_id) AS visitors, countIf(name = 'pageview') AS pageviews,
+               countIf(name != 'pageview') AS conversions
+        FROM events WHERE {_where(query)} GROUP BY day ORDER BY day WITH FILL FROM {{start:Date}} TO {{end:Date}} + 1""",
+                  query)
+
+
+def sources(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    return _table(client, f"""
+        SELECT source, uniqExact(visitor_id) AS visitors, count() AS sessions, sum(converted) AS conversions
+        FROM ({_sessions(query)}) GROUP BY source ORDER BY visitors DESC, source LIMIT 100""", query)
+
+
+def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    return _table(client, f"""
+        SELECT campaign, source, medium, count() AS sessions, sum(converted) AS conversions
+        FROM ({_sessions(query)}) WHERE campaign != ''
+        GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign LIMIT 100""", query)
+
+
+def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    return _table(client, f"""
+        SELECT path, count() AS pageviews, uniqExact(visitor_id) AS visitors
+        FROM events WHERE {_where(query)} AND name = 'pageview' GROUP BY path ORDER BY pageviews DESC, path LIMIT 100""",
+                  query)
+
+
+def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    return _table(client, f"""
+        SELECT entry AS path, count() AS sessions FROM (
+            SELECT argMin(path, timestamp) AS entry FROM events
+            WHERE {_where(query)} AND name = 'pageview' GROUP BY session_id
+        ) GROUP BY path ORDER BY sessions DESC, path LIMIT 100""", query)
+
+
+def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    """Conversions by name and by the campaign and source of the session they happened in."""
+    return _table(client, f"""
+        SELECT e.name AS conversion, s.campaign AS campaign, s.source AS source, count() AS conversions,
+               uniqExact(e.visitor_id) AS visitors
+        FROM events AS e INNER JOIN ({_sessions(query)}) AS s ON e.session_id = s.session_id
+        WHERE {_where(query, "e.")} AND e.name != 'pageview'
+        GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion LIMIT 200""", query)
+
+
+def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    return _table(client, f"""
+        SELECT device_type, browser, os, uniqExact(visitor_id) AS visitors, count() AS events
+        FROM events WHERE {_where(query)} GROUP BY device_type, browser, os ORDER BY visitors DESC LIMIT 200""", query)
+
+
+def funnel(client: Client, query: ReportQuery, steps: list[str]) -> list[dict[str, Any]]:
+    """Sessions reaching each step in order (an event name, or a page path starting with /)."""
+    conditions = ", ".join(
+        f"path = {{step{i}:String}} AND name = 'pageview'" if step.startswith("/") else f"name = {{step{i}:String}}"
+        for i, step in enumerate(steps)
+    )
+    parameters = {f"step{i}": step for i, step in enumerate(steps)}
+    reached = _rows(client, f"""
+        SELECT level, count() FROM (
+            SELECT windowFunnel(86400)(toDateTime(timestamp), {conditions}) AS level
+            FROM events WHERE {_where(query)} GROUP BY session_id
+        ) GROUP BY level""", query, parameters)
+    by_level = dict(reached)
+    return [{"step": step, "sessions": sum(n for level, n in by_level.items() if level > i)}
+            for i, step in enumerate(steps)]
+
+
+def realtime(client: Client, site: str) -> dict[str, Any]:
+    """The last 30 minutes, on receive time: who is on the site now."""
+    where = "site = {site:String} AND received_at >= now64(3) - INTERVAL 30 MINUTE"
+    visitors, pageviews = client.query(
+        f"SELECT uniqExact(visitor_id), countIf(name = 'pageview') FROM events WHERE {where}",
+        parameters={"site": site}, settings=_LIMITS).result_rows[0]
+    top = client.query(
+        f"SELECT path, count() AS pageviews FROM events WHERE {where} AND name = 'pageview' "
+        "GROUP BY path ORDER BY pageviews DESC, path LIMIT 10", parameters={"site": site}, settings=_LIMITS)
+    return {"visitors": visitors, "pageviews": pageviews,
+            "pages": [dict(zip(top.column_names, row, strict=True)) for row in top.result_rows]}
+
+
+def _sessions(query: ReportQuery) -> str:
+    """One row per session: its visitor, first-event attribution and number of conversions."""
+    return f"""
+        SELECT session_id, any(visitor_id) AS visitor_id, argMin({_SOURCE}, timestamp) AS source,
+               argMin(utm_campaign, timestamp) AS campaign, argMin(utm_medium, timestamp) AS medium,
+               countIf(name != 'pageview') AS converted
+        FROM events WHERE {_where(query)} GROUP BY session_id"""
+
+
+def _where(query: ReportQuery, table: str = "") -> str:
+    if not query.filters:
+        return _period(table)
+    matching = " AND ".join(f"{FILTERS[key]} = {{filter_{key}:String}}" for key in sorted(query.filters))
+    return f"{_period(table)} AND {table}session_id IN (SELECT session_id FROM events WHERE {_period()} AND {matching})"
+
+
+def _period(table: str = "") -> str:
+    return f"{table}site = {{site:String}} AND toDate({table}timestamp) BETWEEN {{start:Date}} AND {{end:Date}}"
+
+
+def _parameters(query: ReportQuery) -> dict[str, Any]:
+    return {"site": query.site, "start": query.start, "end": query.end} | {
+        f"filter_{key}": value for key, value in query.filters.items()
+    }
+
+
+def _rows(client: Client, sql: str, query: ReportQuery, extra: dict[str, Any] | None = None) -> list[tuple]:
+    return client.query(sql, parameters=_parameters(query) | (extra or {}), settings=_LIMITS).result_rows
+
+
+def _table(client: Client, sql: str, query: ReportQuery) -> list[dict[str, Any]]:
+    result = client.query(sql, parameters=_parameters(query), settings=_LIMITS)
+    return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
