@@ -20,6 +20,7 @@ from collector.metrics import MetricsController, request_metrics
 from collector.logins import Sessions, Throttle
 from collector.ops import OpsController
 from collector.ratelimit import Rate, RateLimiter
+from collector.compliance import ComplianceController
 from collector.reports import ReportsController
 from collector.settings import CollectorSettings, Site
 from collector.snippet import snippet
@@ -58,7 +59,7 @@ def internal_app(
     }
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
-                        ReportsController],
+                        ReportsController, ComplianceController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware],

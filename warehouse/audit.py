@@ -99,6 +99,30 @@ class AuditLog:
                 expected_seq, prev_hash, checked = entry.seq + 1, entry.hash, checked + 1
         return ChainReport(checked=checked)
 
+    def search(self, *, actor: str = "", action: str = "", outcome: str = "", since: datetime | None = None,
+               until: datetime | None = None, offset: int = 0, limit: int = 100) -> tuple[list[AuditEntry], int]:
+        """Entries matching every given filter, newest first, and how many match in all."""
+        clauses, parameters = ["1"], {}
+        for name, value in (("actor", actor), ("action", action), ("outcome", outcome)):
+            if value:
+                clauses.append(f"{name} = {{{name}:String}}")
+                parameters[name] = value
+        if since:
+            clauses.append("time >= {since:DateTime64(6)}")
+            parameters["since"] = since
+        if until:
+            clauses.append("time < {until:DateTime64(6)}")
+            parameters["until"] = until
+        where = " AND ".join(clauses)
+        settings = {"max_execution_time": 10}
+        total = self._client.query(f"SELECT count() FROM audit_log WHERE {where}", parameters=parameters,
+                                   settings=settings).result_rows[0][0]
+        rows = self._client.query(
+            f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE {where} ORDER BY seq DESC"
+            " LIMIT {limit:UInt32} OFFSET {offset:UInt64}",
+            parameters=parameters | {"limit": limit, "offset": offset}, settings=settings).result_rows
+        return [AuditEntry(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], total
+
     def _read_head(self) -> tuple[int, str]:
         rows = self._client.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").result_rows
         return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)

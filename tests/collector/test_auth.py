@@ -84,6 +84,8 @@ ENDPOINTS = [
     ("PATCH", "/api/users/analyst", {"role": "analyst"}),
     ("POST", "/api/ops/migrate", None),
     ("GET", "/api/ops/users", None),
+    ("GET", "/api/audit", None),
+    ("GET", "/api/reports/overview", None),
 ]
 EXPECTED = {
     # endpoint:            anonymous, marketer, analyst, compliance, admin
@@ -94,6 +96,8 @@ EXPECTED = {
     ("PATCH", "/api/users/analyst"): (401, 403, 403, 403, 200),
     ("POST", "/api/ops/migrate"): (401, 401, 401, 401, 401),  # the ops token only, never a session
     ("GET", "/api/ops/users"): (401, 401, 401, 401, 401),
+    ("GET", "/api/audit"): (401, 403, 403, 200, 200),
+    ("GET", "/api/reports/overview"): (401, 200, 200, 200, 200),
 }
 
 
@@ -133,3 +137,17 @@ def test_a_lock_ends_after_15_minutes():
     assert throttle.locked_for("alice") > 0
     now[0] = 15 * 60 + 1
     assert throttle.locked_for("alice") == 0
+
+
+def test_compliance_reads_the_audit_log_filtered_and_paged(api):
+    headers = _bearer(api, "compliance")
+    _login(api, "nobody")  # a failure to find
+    failures = api.get("/api/audit", params={"action": "session.login", "outcome": "failure", "actor": "user:nobody"},
+                       headers=headers).json()
+    assert failures["total"] >= 1 and all(e["outcome"] == "failure" for e in failures["entries"])
+    first = api.get("/api/audit", params={"page_size": 2}, headers=headers).json()
+    second = api.get("/api/audit", params={"page_size": 2, "page": 2}, headers=headers).json()
+    assert len(first["entries"]) == 2 and first["entries"][0]["seq"] > second["entries"][0]["seq"]
+    assert api.get("/api/audit", params={"page_size": 10_000}, headers=headers).status_code == 400
+    latest = api.get("/api/audit", params={"page_size": 1}, headers=headers).json()["entries"][0]
+    assert latest["action"] == "audit.read" and latest["actor"] == "user:compliance"  # reading is audited too
