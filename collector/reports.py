@@ -1,11 +1,13 @@
 """GET /api/reports/<name>: validated parameters, typed answers, and every read audited."""
 
+import csv
+import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
@@ -65,6 +67,22 @@ class ReportsController(Controller):
             raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
         return _answer(warehouse, request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps))
 
+    @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv")
+    def export(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Response:
+        """A table report as CSV; the export is audited as such."""
+        run = _REPORTS.get(name)
+        data = run(warehouse.client, query := _query(request)) if run else None
+        if not isinstance(data, list):
+            raise NotFoundException(f"no table report {name!r}")
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: _cell(value) for key, value in row.items()} for row in data)
+        warehouse.audit.record(actor(request), "report.export", f"/api/reports/{name}/csv",
+                               detail={"parameters": msgspec.to_builtins(query), "rows": len(data)})
+        return Response(out.getvalue(), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+
     @get("/{name:str}", sync_to_thread=True)
     def report(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Report:
         """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
@@ -118,6 +136,13 @@ def _date(text: str | None, name: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise ValidationException(f"'{name}' must be a date like 2026-11-01") from None
+
+
+def _cell(value: Any) -> Any:
+    """Spreadsheets run cells that start with these; a page path or referrer could carry one."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _audit(warehouse: Warehouse, request: Request, name: str, parameters: dict, rows: int) -> None:

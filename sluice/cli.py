@@ -15,6 +15,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from tqdm import tqdm
 
 from collector.accounts import Role
+from sluice import dashboard
 from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
 from sluice.logs import configure_logging
@@ -138,7 +139,9 @@ def serve_command(host: str | None, public_port: int | None, internal_port: int 
 @listener_options
 @click.option("--demo", is_flag=True, help="Seed demo events over the last 90 days first, once.")
 @click.option("--demo-events", type=click.IntRange(1), default=1_000_000, show_default=True)
-def up_command(demo: bool, demo_events: int, host: str | None, public_port: int | None, internal_port: int | None) -> None:
+@click.option("--dashboard-port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | None, public_port: int | None,
+               internal_port: int | None) -> None:
     """Start Sluice: optionally seed demo data, say where to look, then serve."""
     ctx = _context()
     plan = _plan(ctx, host, public_port, internal_port)
@@ -146,7 +149,7 @@ def up_command(demo: bool, demo_events: int, host: str | None, public_port: int 
     login = ""
     if demo:
         _seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True)
-        login = f"\n  demo login:         {_DEMO_ADMIN} / {_demo_admin()}   (admin; POST /api/session)"
+        login = f"\n  demo login:         {_DEMO_ADMIN} / {_demo_admin()}   (admin)"
     public = plan.public.local_url
     click.echo(
         f"""
@@ -154,12 +157,30 @@ Sluice is starting on {ctx.data_dir.path}
   add to your pages:  <script defer src="{public}/t.js" data-site="{site}"></script>
   events go to:       {public}/collect
   internal API:       {plan.internal.local_url}/api/schema/openapi.json
+  dashboard:          http://127.0.0.1:{dashboard_port}
   metrics:            {plan.internal.local_url}/metrics{login}
 Stop with Ctrl+C.
 """
     )
     configure_logging(ctx.config.server.log_level)
-    serve(plan)
+    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url)
+    try:
+        serve(plan)
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+
+
+@cli.command("dashboard")
+@global_options
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--address", default="0.0.0.0", show_default=True, help="Address the dashboard listens on.")
+@click.option("--api", "api_url", help="Internal API URL (default: this config's internal listener).")
+def dashboard_command(port: int, address: str, api_url: str | None) -> None:
+    """Run the dashboard, a client of the internal API."""
+    ctx = _context()
+    url = api_url or _plan(ctx, None, None, None).internal.local_url
+    os.execvpe(sys.executable, dashboard.command(port, address), os.environ | {"SLUICE_API_URL": url})
 
 
 @cli.group("demo")

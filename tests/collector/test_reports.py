@@ -131,3 +131,14 @@ def test_every_role_reads_aggregate_reports(seeded, role):
         token = client.post("/api/session", json={"username": f"r-{role.value}", "password": PASSWORD}).json()["token"]
         answer = client.get("/api/reports/overview", headers={"authorization": f"Bearer {token}"})
     assert answer.status_code == 200
+
+
+def test_a_csv_export_is_audited_and_defuses_spreadsheet_formulas(api, seeded):
+    answer = api.get("/api/reports/pages/csv", params={"site": "main"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    lines = answer.text.splitlines()
+    assert lines[0] == "path,pageviews,visitors" and len(lines) > 5
+    assert [e.action for e in seeded.audit.entries()][-1] == "report.export"
+    from collector.reports import _cell
+
+    assert _cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")" and _cell(5) == 5

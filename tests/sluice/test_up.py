@@ -13,6 +13,7 @@ from tests.sluice.processes import SLUICE, env, stored_event_ids, wait_until_up
 def _up(data_dir, public: int, internal: int) -> subprocess.Popen:
     return subprocess.Popen(
         [*SLUICE, "up", "--demo", "--demo-events", "3000", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+         "--dashboard-port", str(unused_port()),
          "--public-port", str(public), "--internal-port", str(internal)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env() | {"PYTHONUNBUFFERED": "1"},
     )

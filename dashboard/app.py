@@ -1,0 +1,26 @@
+"""The Sluice dashboard: `streamlit run dashboard/app.py` (or `sluice dashboard`).
+
+The session token lives only in Streamlit's server-side session state; the browser never sees it.
+"""
+
+import streamlit as st
+
+from dashboard.client import Api
+from dashboard.pages import PAGES, pages_for
+
+st.set_page_config(page_title="Sluice", layout="wide")
+
+api: Api = st.session_state.setdefault("api", Api())
+role = st.session_state.get("role")
+
+if role is None:
+    navigation = st.navigation([st.Page("app_pages/login.py", title="Log in", default=True)])
+else:
+    with st.sidebar:
+        st.caption(f"{st.session_state['username']} ({role})")
+        if st.button("Log out"):
+            api.log_out()
+            st.session_state.clear()
+            st.rerun()
+    navigation = st.navigation([st.Page(path, title=title, url_path=slug) for slug, title, path in pages_for(role)])
+navigation.run()

@@ -1,0 +1,60 @@
+"""The dashboard's only way to data: the internal API over HTTP, with the user's session token."""
+
+import os
+
+import httpx
+
+DEFAULT_API = "http://127.0.0.1:8401"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class Api:
+    def __init__(self, base_url: str | None = None, token: str | None = None) -> None:
+        self.base_url = base_url or os.environ.get("SLUICE_API_URL", DEFAULT_API)
+        self.token = token
+
+    def log_in(self, username: str, password: str) -> dict:
+        session = self._send("POST", "/api/session", json={"username": username, "password": password})
+        self.token = session["token"]
+        return session
+
+    def log_out(self) -> None:
+        if self.token:
+            try:
+                self._send("DELETE", "/api/session")
+            except ApiError:
+                pass
+            self.token = None
+
+    def get(self, path: str, **params) -> dict:
+        return self._send("GET", path, params=params)
+
+    def post(self, path: str, body: dict) -> dict:
+        return self._send("POST", path, json=body)
+
+    def patch(self, path: str, body: dict) -> dict:
+        return self._send("PATCH", path, json=body)
+
+    def text(self, path: str, **params) -> str:
+        return self._send("GET", path, params=params, raw=True)
+
+    def _send(self, method: str, path: str, raw: bool = False, **kwargs):
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiError(503, f"the Sluice API at {self.base_url} is not answering ({exc})") from None
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, str(detail))
+        if response.status_code == 204:
+            return None
+        return response.text if raw else response.json()

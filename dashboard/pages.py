@@ -1,0 +1,72 @@
+"""Which pages each role sees, and what every page shares: access checks, filters, tables."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.client import Api, ApiError
+
+EVERYONE = {"marketer", "analyst", "compliance", "admin"}
+# (url slug, title, script, roles)
+PAGES = [
+    ("overview", "Overview", "app_pages/overview.py", EVERYONE),
+    ("acquisition", "Acquisition", "app_pages/acquisition.py", EVERYONE),
+    ("content", "Content", "app_pages/content.py", EVERYONE),
+    ("conversions", "Conversions and funnels", "app_pages/conversions.py", EVERYONE),
+    ("audience", "Audience", "app_pages/audience.py", EVERYONE),
+    ("realtime", "Realtime", "app_pages/realtime.py", EVERYONE),
+    ("compliance", "Compliance", "app_pages/compliance.py", {"compliance", "admin"}),
+    ("admin", "Admin", "app_pages/admin.py", {"admin"}),
+]
+
+
+def pages_for(role: str) -> list[tuple[str, str, str]]:
+    return [(slug, title, path) for slug, title, path, roles in PAGES if role in roles]
+
+
+def api() -> Api:
+    """The signed-in user's API client; a page reached without one goes back to the login."""
+    client = st.session_state.get("api")
+    if client is None or client.token is None:
+        st.warning("Please log in.")
+        st.stop()
+    return client
+
+
+def fetch(path: str, **params):
+    """Call the API; its answer on access (401/403) or input (400) is shown, not a traceback."""
+    try:
+        return api().get(path, **params)
+    except ApiError as exc:
+        if exc.status == 401:
+            st.session_state.clear()
+            st.warning("Your session has ended. Please log in again.")
+        else:
+            st.error(exc)
+        st.stop()
+
+
+def period() -> dict:
+    """Site and date range chosen in the sidebar, as report parameters."""
+    with st.sidebar:
+        today = date.today()
+        chosen = st.date_input("Period", value=(today - timedelta(days=29), today), max_value=today)
+        compare = st.checkbox("Compare with the previous period", value=True)
+        site = st.text_input("Site", value=st.session_state.get("site", ""), help="Empty: the first site")
+    start, end = chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (chosen, chosen)
+    params = {"from": str(start), "to": str(end)}
+    if site:
+        params["site"] = site
+    if compare:
+        params["compare"] = "1"
+    return params
+
+
+def table(rows: list[dict], download: str | None = None, params: dict | None = None) -> None:
+    """A report table (text shown as text, never as HTML), with an audited CSV download."""
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if download:
+        st.download_button(f"Download {download} as CSV", data=lambda: api().text(f"/api/reports/{download}/csv",
+                                                                                      **(params or {})),
+                           file_name=f"{download}.csv", mime="text/csv", key=f"csv-{download}")

@@ -1,0 +1,94 @@
+"""The dashboard in Streamlit's AppTest: login, and pages by role."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.client import Api
+from dashboard.pages import pages_for
+from tests.dashboard.conftest import PASSWORD
+
+APP = str(Path(__file__).parents[2] / "dashboard" / "app.py")
+
+
+def _app(api_url: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.session_state["api"] = Api(api_url)
+    return app.run()
+
+
+def _log_in(app: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    app.text_input[0].input(username)
+    app.text_input[1].input(password)
+    return app.button[0].click().run()
+
+
+def test_the_login_page_comes_first(api_url):
+    app = _app(api_url)
+    assert not app.exception
+    assert [t.value for t in app.title] == ["Sluice"]
+
+
+def test_a_wrong_password_is_refused_on_the_page(api_url):
+    app = _log_in(_app(api_url), "marketer", "not-the-password")
+    assert "wrong username or password" in app.error[0].value
+    assert "role" not in app.session_state
+
+
+def test_logging_in_opens_the_overview_with_its_figures(api_url):
+    app = _log_in(_app(api_url), "marketer")
+    assert not app.exception
+    assert app.session_state["role"] == "marketer"
+    assert [t.value for t in app.title] == ["Overview"]
+    assert [m.label for m in app.metric][:3] == ["Visitors", "Sessions", "Page views"]
+    assert int(app.metric[0].value.replace(",", "")) > 0
+
+
+@pytest.mark.parametrize(
+    ("role", "sees", "does_not_see"),
+    [
+        ("marketer", {"Overview", "Realtime"}, {"Compliance", "Admin"}),
+        ("analyst", {"Audience"}, {"Compliance", "Admin"}),
+        ("compliance", {"Compliance", "Overview"}, {"Admin"}),
+        ("admin", {"Compliance", "Admin", "Overview"}, set()),
+    ],
+)
+def test_navigation_lists_only_the_roles_pages(role, sees, does_not_see):
+    titles = {title for _, title, _ in pages_for(role)}
+    assert sees <= titles and not (does_not_see & titles)
+
+
+def test_a_page_outside_the_role_is_not_registered_at_all(api_url):
+    app = _log_in(_app(api_url), "marketer")
+    with pytest.raises(ValueError, match="Could not find a navigation page") as refused:
+        app.switch_page("app_pages/compliance.py")
+    assert "overview.py" in str(refused.value) and "admin.py" not in str(refused.value)
+
+
+def test_the_compliance_page_shows_the_audit_log(api_url):
+    app = _log_in(_app(api_url), "compliance")
+    app.switch_page("app_pages/compliance.py").run()
+    assert not app.exception
+    assert [t.value for t in app.title] == ["Compliance: audit log"]
+    assert any("entries match" in caption.value for caption in app.caption)
+    assert len(app.dataframe) == 1
+
+
+@pytest.mark.parametrize(("slug", "title", "path"), pages_for("admin"))
+def test_every_page_renders_for_an_admin(api_url, slug, title, path):
+    app = _log_in(_app(api_url), "admin")
+    app.switch_page(path).run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.title[0].value.startswith(title.split(" ")[0])
+
+
+def test_logging_out_revokes_the_token_and_returns_to_the_login(api_url):
+    app = _log_in(_app(api_url), "analyst")
+    api = app.session_state["api"]
+    token = api.token
+    app.sidebar.button[0].click().run()
+    assert [t.value for t in app.title] == ["Sluice"]
+    assert httpx.get(f"{api_url}/api/session", headers={"authorization": f"Bearer {token}"}).status_code == 401
