@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.client import Api
 from dashboard.pages import pages_for
-from tests.dashboard.conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 APP = str(Path(__file__).parents[2] / "dashboard" / "app.py")
 
