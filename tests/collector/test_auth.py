@@ -76,33 +76,40 @@ def test_a_weak_password_is_refused_with_the_rule(api):
     assert refused.status_code == 400 and "common or easy to guess" in refused.json()["detail"]
 
 
-ENDPOINTS = [
-    ("GET", "/api/session", None),
-    ("DELETE", "/api/session", None),
-    ("GET", "/api/users", None),
-    ("POST", "/api/users", {"username": "newbie", "role": "marketer", "password": "amber-Glacier-27-fern"}),
-    ("PATCH", "/api/users/analyst", {"role": "analyst"}),
-    ("POST", "/api/ops/migrate", None),
-    ("GET", "/api/ops/users", None),
-    ("GET", "/api/audit", None),
-    ("GET", "/api/reports/overview", None),
+NEW_USER = {"username": "newbie", "role": "marketer", "password": "amber-Glacier-27-fern"}
+EVERYONE = (401, 200, 200, 200, 200)
+OPS_ONLY = (401, 401, 401, 401, 401)  # the ops token, never a session
+# (method, route, concrete path, body, answers to: anonymous, marketer, analyst, compliance, admin)
+MATRIX = [
+    ("GET", "/api/session", "/api/session", None, EVERYONE),
+    ("DELETE", "/api/session", "/api/session", None, (401, 204, 204, 204, 204)),
+    ("POST", "/api/session", "/api/session", {"username": "x", "password": "y"}, (401,) * 5),  # wrong login
+    ("GET", "/api/users", "/api/users", None, (401, 403, 403, 403, 200)),
+    ("POST", "/api/users", "/api/users", NEW_USER, (401, 403, 403, 403, 201)),
+    ("PATCH", "/api/users/{username:str}", "/api/users/analyst", {"role": "analyst"}, (401, 403, 403, 403, 200)),
+    ("GET", "/api/audit", "/api/audit", None, (401, 403, 403, 200, 200)),
+    ("GET", "/api/reports/{name:str}", "/api/reports/overview", None, EVERYONE),
+    ("GET", "/api/reports/{name:str}/csv", "/api/reports/pages/csv", None, EVERYONE),
+    ("GET", "/api/reports/funnel", "/api/reports/funnel?step=/a&step=b", None, EVERYONE),
+    ("GET", "/api/reports/realtime", "/api/reports/realtime", None, EVERYONE),
+    ("POST", "/api/ops/migrate", "/api/ops/migrate", None, OPS_ONLY),
+    ("POST", "/api/ops/audit/verify", "/api/ops/audit/verify", None, OPS_ONLY),
+    ("POST", "/api/ops/demo/seed", "/api/ops/demo/seed", {"events": 1}, OPS_ONLY),
+    ("GET", "/api/ops/users", "/api/ops/users", None, OPS_ONLY),
+    ("POST", "/api/ops/users", "/api/ops/users", NEW_USER, OPS_ONLY),
+    ("PATCH", "/api/ops/users/{username:str}", "/api/ops/users/analyst", {"role": "analyst"}, OPS_ONLY),
 ]
-EXPECTED = {
-    # endpoint:            anonymous, marketer, analyst, compliance, admin
-    ("GET", "/api/session"): (401, 200, 200, 200, 200),
-    ("DELETE", "/api/session"): (401, 204, 204, 204, 204),
-    ("GET", "/api/users"): (401, 403, 403, 403, 200),
-    ("POST", "/api/users"): (401, 403, 403, 403, 201),
-    ("PATCH", "/api/users/analyst"): (401, 403, 403, 403, 200),
-    ("POST", "/api/ops/migrate"): (401, 401, 401, 401, 401),  # the ops token only, never a session
-    ("GET", "/api/ops/users"): (401, 401, 401, 401, 401),
-    ("GET", "/api/audit"): (401, 403, 403, 200, 200),
-    ("GET", "/api/reports/overview"): (401, 200, 200, 200, 200),
-}
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
-def test_role_matrix(api, method, path, body):
+def test_the_matrix_covers_every_api_endpoint(warehouse):
+    app = internal_app(warehouse, "ops", ["default"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    routes = {(method, route.path) for route in app.routes if route.path.startswith("/api/")
+              and not route.path.startswith("/api/schema") for method in route.methods - {"OPTIONS", "HEAD"}}
+    assert routes == {(method, route) for method, route, *_ in MATRIX}
+
+
+@pytest.mark.parametrize(("method", "route", "path", "body", "expected"), MATRIX)
+def test_role_matrix(api, method, route, path, body, expected):
     who = [None, "marketer", "analyst", "compliance", "admin"]
     got = []
     for user in who:
@@ -110,7 +117,7 @@ def test_role_matrix(api, method, path, body):
         got.append(api.request(method, path, json=body, headers=headers).status_code)
         if method == "POST" and got[-1] == 201:
             api.patch("/api/users/newbie", json={"disabled": True}, headers=_bearer(api, "admin"))
-    assert tuple(got) == EXPECTED[(method, path)]
+    assert tuple(got) == expected
 
 
 def test_sessions_end_after_30_idle_minutes_or_12_hours():
