@@ -56,15 +56,38 @@ class Accounts:
         return self._change(username, actor, create=True, role=role, password_hash=self._hasher.hash(password),
                             disabled=False)
 
+    def change(self, username: str, actor: str, *, role: Role | None = None, disabled: bool | None = None,
+               password: str | None = None) -> Account:
+        """Apply every given change as one, or none if any breaks a rule. A new password enables the account."""
+        changes: dict = {}
+        if password is not None:
+            check_password(password, username)
+            changes |= {"password_hash": self._hasher.hash(password), "disabled": False}
+        if role is not None:
+            changes["role"] = role
+        if disabled is not None:
+            changes["disabled"] = disabled
+        if not changes:
+            raise AccountError("nothing to change: give role, disabled or password")
+        self._keep_an_admin(username, changes)
+        return self._change(username, actor, **changes)
+
     def set_role(self, username: str, role: Role, actor: str) -> Account:
-        return self._change(username, actor, role=role)
+        return self.change(username, actor, role=role)
 
     def disable(self, username: str, actor: str) -> Account:
-        return self._change(username, actor, disabled=True)
+        return self.change(username, actor, disabled=True)
 
     def reset_password(self, username: str, password: str, actor: str) -> Account:
-        check_password(password, username)
-        return self._change(username, actor, password_hash=self._hasher.hash(password), disabled=False)
+        return self.change(username, actor, password=password)
+
+    def _keep_an_admin(self, username: str, changes: dict) -> None:
+        demoted = changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("disabled") is True
+        if not demoted:
+            return
+        others = [a for a in self.list() if a.role == Role.ADMIN and not a.disabled and a.username != username]
+        if not others and any(a.username == username and a.role == Role.ADMIN for a in self.list()):
+            raise AccountError("that would leave no enabled admin; make another admin first")
 
     def authenticate(self, username: str, password: str) -> Account | None:
         """The account if the password is right and the account enabled; None otherwise, in similar time."""

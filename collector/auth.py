@@ -66,17 +66,17 @@ class SessionController(Controller):
         """Exchange a username and password for a session token."""
         state = request.app.state
         client = request.client.host if request.client else ""
-        wait = state.login_limiter.retry_after(client) or state.throttle.locked_for(data.username)
+        was_locked = state.throttle.locked(data.username)
+        wait = state.login_limiter.retry_after(client) or state.throttle.attempt(data.username)
         if wait:
-            warehouse.audit.record(f"user:{data.username}", "session.login", client, outcome="denied",
-                                   detail={"reason": "throttled"})
+            locks_now = not was_locked and state.throttle.locked(data.username)
+            warehouse.audit.record(f"user:{data.username}", "session.lockout" if locks_now else "session.login",
+                                   client, outcome="denied", detail={"reason": "throttled"})
             return Response({"detail": "too many attempts; try again later"}, status_code=429,
                             headers={"retry-after": str(wait)})
         account = state.accounts.authenticate(data.username, data.password)
         if account is None:
-            locked = state.throttle.failed(data.username)
-            warehouse.audit.record(f"user:{data.username}", "session.lockout" if locked else "session.login", client,
-                                   outcome="failure")
+            warehouse.audit.record(f"user:{data.username}", "session.login", client, outcome="failure")
             return Response({"detail": "wrong username or password"}, status_code=401)
         state.throttle.succeeded(data.username)
         token = state.sessions.open(account.username, account.role)
@@ -115,20 +115,14 @@ class UsersController(Controller):
 
     @patch("/{username:str}", sync_to_thread=True)
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
+        if username == request.state.session.username:
+            raise AccountError("another admin (or `sluice user` on the server) changes your own account")
         return apply_change(request.app.state.accounts, request.app.state.sessions, username, data, actor(request))
 
 
 def apply_change(accounts: Accounts, sessions: Sessions, username: str, change: UserChange, by: str) -> Account:
-    """Role, disabling and password changes; each ends the user's open sessions."""
-    account = None
-    if change.role is not None:
-        account = accounts.set_role(username, change.role, by)
-    if change.password is not None:
-        account = accounts.reset_password(username, change.password, by)
-    if change.disabled:
-        account = accounts.disable(username, by)
-    if account is None:
-        raise AccountError("nothing to change: give role, disabled or password")
+    """Role, disabling and password changes, all or none; a change ends the user's open sessions."""
+    account = accounts.change(username, by, role=change.role, disabled=change.disabled, password=change.password)
     sessions.close_all(username)
     return account
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import threading
 import time
 from collections.abc import Callable
 
@@ -21,67 +22,88 @@ class Session(msgspec.Struct, kw_only=True):
 
 
 class Sessions:
-    """Open sessions, by the hash of their token: a leaked memory dump holds no usable token."""
+    """Open sessions, by the hash of their token: a leaked memory dump holds no usable token.
+
+    Requests run in threads, so every change holds the lock; expired sessions are swept at each login.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._open: dict[str, Session] = {}
+        self._lock = threading.Lock()
 
     def open(self, username: str, role: str) -> str:
         token = secrets.token_urlsafe(32)
         now = self._clock()
-        self._open[_digest(token)] = Session(username=username, role=role, opened=now, seen=now)
+        with self._lock:
+            self._open = {key: s for key, s in self._open.items() if not _expired(s, now)}
+            self._open[_digest(token)] = Session(username=username, role=role, opened=now, seen=now)
         return token
 
     def find(self, token: str) -> Session | None:
         """The live session for `token`, its idle timer restarted; None once idle or too old."""
-        key = _digest(token)
-        session = self._open.get(key)
-        now = self._clock()
-        if session is None:
-            return None
-        if now - session.seen > IDLE_SECONDS or now - session.opened > ABSOLUTE_SECONDS:
-            del self._open[key]
-            return None
-        session.seen = now
-        return session
+        key, now = _digest(token), self._clock()
+        with self._lock:
+            session = self._open.get(key)
+            if session is None:
+                return None
+            if _expired(session, now):
+                del self._open[key]
+                return None
+            session.seen = now
+            return session
 
     def close(self, token: str) -> Session | None:
-        return self._open.pop(_digest(token), None)
+        with self._lock:
+            return self._open.pop(_digest(token), None)
 
     def close_all(self, username: str) -> None:
         """End a user's sessions, as when they are disabled or change role."""
-        for key in [key for key, session in self._open.items() if session.username == username]:
-            del self._open[key]
+        with self._lock:
+            self._open = {key: s for key, s in self._open.items() if s.username != username}
 
 
 class Throttle:
-    """After five failed logins for a name, that name is locked for 15 minutes (known or not)."""
+    """Five failed logins for a name lock it for 15 minutes, whether the name exists or not.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    An attempt counts before its password is checked, so parallel guesses cannot slip past the limit.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_names: int = 100_000) -> None:
         self._clock = clock
-        self._failures: dict[str, list[float]] = {}
+        self._max_names = max_names
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
 
-    def locked_for(self, username: str) -> int:
-        """Seconds until `username` may try again; 0 if it may now."""
-        recent = self._recent(username)
-        if len(recent) < MAX_FAILURES:
+    def attempt(self, username: str) -> int:
+        """Count an attempt for `username`; 0 if it may go ahead, else the seconds it must wait."""
+        now = self._clock()
+        with self._lock:
+            until = self._locked_until.get(username, 0.0)
+            if until > now:
+                return max(1, int(until - now) + 1)
+            if len(self._failures) > self._max_names:  # a flood of names: forget the counts, keep the locks
+                self._failures.clear()
+                self._locked_until = {n: t for n, t in self._locked_until.items() if t > now}
+            self._failures[username] = self._failures.get(username, 0) + 1
+            if self._failures[username] > MAX_FAILURES:
+                self._locked_until[username] = now + LOCK_SECONDS
+                self._failures.pop(username)
+                return LOCK_SECONDS
             return 0
-        return max(1, int(recent[-1] + LOCK_SECONDS - self._clock()) + 1)
-
-    def failed(self, username: str) -> bool:
-        """Count a failure; True if it locks the name."""
-        recent = self._recent(username)
-        recent.append(self._clock())
-        self._failures[username] = recent[-MAX_FAILURES:]
-        return len(recent) >= MAX_FAILURES
 
     def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)
+        with self._lock:
+            self._failures.pop(username, None)
 
-    def _recent(self, username: str) -> list[float]:
-        now = self._clock()
-        return [t for t in self._failures.get(username, []) if now - t < LOCK_SECONDS]
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            return self._locked_until.get(username, 0.0) > self._clock()
+
+
+def _expired(session: Session, now: float) -> bool:
+    return now - session.seen > IDLE_SECONDS or now - session.opened > ABSOLUTE_SECONDS
 
 
 def _digest(token: str) -> str:
