@@ -1,6 +1,7 @@
 """The two Litestar apps: the public listener browsers reach, and the internal one."""
 
 import logging
+import secrets
 from collections.abc import Sequence
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -50,6 +51,7 @@ def internal_app(
 ) -> Litestar:
     """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
     state = {
+        "warehouse": warehouse,
         "ops_token": ops_token,
         "sites": list(sites),
         "accounts": Accounts(warehouse, hasher),
@@ -76,10 +78,11 @@ def internal_app(
 
 
 def _warehouse_failed(request: Request, exc: Exception) -> Response:
-    """The warehouse's own message is safe to show (DSNs are redacted); a bare 500 would hide it."""
-    reason = first_line(exc)
-    log.error("warehouse failure", extra={"path": request.url.path, "error": reason})
-    return Response({"status_code": 503, "detail": f"warehouse failure: {reason}"}, status_code=503)
+    """Operators (the ops token) get the warehouse's reason; other users a reference to the logged one."""
+    reason, reference = first_line(exc), secrets.token_hex(4)
+    log.error("warehouse failure", extra={"path": request.url.path, "error": reason, "reference": reference})
+    shown = reason if request.url.path.startswith("/api/ops/") else f"see the server log, reference {reference}"
+    return Response({"status_code": 503, "detail": f"warehouse failure: {shown}"}, status_code=503)
 
 
 def _refused(request: Request, exc: AccountError) -> Response:

@@ -49,6 +49,8 @@ def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if session is None:
         raise NotAuthorizedException(detail="log in first")
     if session.role not in handler.opt.get("roles", ()):
+        connection.app.state.warehouse.audit.record(f"user:{session.username}", "access.denied",
+                                                    connection.url.path, outcome="denied")
         raise PermissionDeniedException(detail=f"the {session.role} role cannot use this")
     connection.state.session = session
 

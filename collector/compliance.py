@@ -50,5 +50,7 @@ class ComplianceController(Controller):
         entries, total = warehouse.audit.search(actor=actor_name, action=action, outcome=outcome, since=since,
                                                 until=until, offset=(page - 1) * page_size, limit=page_size)
         warehouse.audit.record(actor(request), "audit.read", "/api/audit", detail={
-            "parameters": {"actor": actor_name, "action": action, "outcome": outcome, "page": page}, "rows": len(entries)})
+            "parameters": {"actor": actor_name, "action": action, "outcome": outcome, "since": str(since or ""),
+                           "until": str(until or ""), "page": page, "page_size": page_size},
+            "rows": len(entries)})
         return AuditPage(entries=entries, page=page, page_size=page_size, total=total)

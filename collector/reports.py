@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,8 +20,8 @@ from warehouse import reports as queries
 from warehouse.reports import FILTERS, ReportQuery
 
 MAX_DAYS = 400
+_EARLIEST = date(2000, 1, 1)
 DEFAULT_DAYS = 30
-_MAX_VALUE = 256
 _REPORTS: dict[str, Callable[..., Any]] = {
     "overview": queries.overview,
     "timeseries": queries.timeseries,
@@ -63,17 +64,18 @@ class ReportsController(Controller):
         """Sessions reaching each step in order; `step` repeated, event names or page paths."""
         query = _query(request)
         steps = request.query_params.getall("step", [])
-        if not 2 <= len(steps) <= 6 or any(not step or len(step) > _MAX_VALUE for step in steps):
+        valid = [re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps]
+        if not 2 <= len(steps) <= 6 or not all(valid):
             raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
-        return _answer(warehouse, request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps))
+        return _answer(warehouse, request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps),
+                       {"steps": steps})
 
     @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv")
     def export(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Response:
         """A table report as CSV; the export is audited as such."""
-        run = _REPORTS.get(name)
-        data = run(warehouse.client, query := _query(request)) if run else None
-        if not isinstance(data, list):
+        if name not in _REPORTS or name == "overview":
             raise NotFoundException(f"no table report {name!r}")
+        data = _REPORTS[name](warehouse.client, query := _query(request))
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
         writer.writeheader()
@@ -92,11 +94,13 @@ class ReportsController(Controller):
         return _answer(warehouse, request, name, _query(request), lambda q: run(warehouse.client, q))
 
 
-def _answer(warehouse: Warehouse, request: Request, name: str, query: ReportQuery, run: Callable) -> Report:
+def _answer(warehouse: Warehouse, request: Request, name: str, query: ReportQuery, run: Callable,
+            extra: dict | None = None) -> Report:
     data = run(query)
     previous = run(query.previous()) if request.query_params.get("compare") in ("1", "true") else None
     rows = len(data) if isinstance(data, list) else 1
-    _audit(warehouse, request, name, msgspec.to_builtins(query) | {"compare": previous is not None}, rows)
+    _audit(warehouse, request, name, msgspec.to_builtins(query) | {"compare": previous is not None} | (extra or {}),
+           rows)
     return Report(report=name, site=query.site, start=query.start, end=query.end, filters=query.filters,
                   data=data, previous=previous)
 
@@ -108,6 +112,8 @@ def _query(request: Request) -> ReportQuery:
     start = _date(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise ValidationException("'from' must not be after 'to'")
+    if start < _EARLIEST or end > today + timedelta(days=1):
+        raise ValidationException(f"dates run from {_EARLIEST} to tomorrow")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationException(f"a report covers at most {MAX_DAYS} days")
     filters = {}
@@ -115,8 +121,8 @@ def _query(request: Request) -> ReportQuery:
         key, _, value = text.partition(":")
         if key not in FILTERS:
             raise ValidationException(f"cannot filter on {key!r}; the filters are {', '.join(FILTERS)}")
-        if not value or len(value) > _MAX_VALUE:
-            raise ValidationException(f"a filter value is 1 to {_MAX_VALUE} characters, as in {key}:value")
+        if not re.fullmatch(FILTERS[key], value):
+            raise ValidationException(f"{key}:{value[:40]!r} is not a value {key} can have")
         filters[key] = value
     return ReportQuery(site=_site(request), start=start, end=end, filters=filters)
 

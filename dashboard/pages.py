@@ -67,6 +67,7 @@ def table(rows: list[dict], download: str | None = None, params: dict | None = N
     """A report table (text shown as text, never as HTML), with an audited CSV download."""
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if download:
-        st.download_button(f"Download {download} as CSV", data=lambda: api().text(f"/api/reports/{download}/csv",
-                                                                                      **(params or {})),
+        client = api()  # the download runs outside this session's script run: capture the client now
+        st.download_button(f"Download {download} as CSV",
+                           data=lambda: client.text(f"/api/reports/{download}/csv", **(params or {})),
                            file_name=f"{download}.csv", mime="text/csv", key=f"csv-{download}")

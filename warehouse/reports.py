@@ -11,11 +11,12 @@ from typing import Any
 import msgspec
 from clickhouse_connect.driver.client import Client
 
-# Dimensions a report may be filtered on; the keys are what the API accepts.
+_WORDS = r"^[\w .:/+-]{1,200}$"
+# Dimensions a report may be filtered on (the keys are what the API accepts), each with the values it allows.
 FILTERS = {
-    "utm_source": "utm_source", "utm_medium": "utm_medium", "utm_campaign": "utm_campaign",
-    "device_type": "device_type", "browser": "browser", "os": "os", "path": "path",
-    "referrer_host": "referrer_host", "name": "name",
+    "utm_source": _WORDS, "utm_medium": _WORDS, "utm_campaign": _WORDS, "device_type": r"^[a-z]{1,20}$",
+    "browser": _WORDS, "os": _WORDS, "path": r"^/[\w./~%-]{0,250}$", "referrer_host": r"^[A-Za-z0-9.-]{1,253}$",
+    "name": r"^[A-Za-z0-9_.:-]{1,64}$",
 }
 _LIMITS = {"max_execution_time": 10, "max_result_rows": 100_000, "result_overflow_mode": "throw"}
 _SOURCE = "if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)'))"
@@ -154,7 +155,7 @@ def _sessions(query: ReportQuery) -> str:
 def _where(query: ReportQuery, table: str = "") -> str:
     if not query.filters:
         return _period(table)
-    matching = " AND ".join(f"{FILTERS[key]} = {{filter_{key}:String}}" for key in sorted(query.filters))
+    matching = " AND ".join(f"{key} = {{filter_{key}:String}}" for key in sorted(query.filters))
     return f"{_period(table)} AND {table}session_id IN (SELECT session_id FROM events WHERE {_period()} AND {matching})"
 
 

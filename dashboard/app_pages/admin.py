@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 import streamlit as st
 
 from dashboard.client import ApiError
@@ -21,7 +23,7 @@ with st.form("disable-user"):
     name = st.text_input("Username to disable")
     if st.form_submit_button("Disable"):
         try:
-            api().patch(f"/api/users/{name}", {"disabled": True})
+            api().patch(f"/api/users/{quote(name, safe='')}", {"disabled": True})
             st.success(f"disabled {name}")
         except ApiError as exc:
             st.error(exc)

@@ -78,6 +78,13 @@ def test_disabling_a_user_ends_their_sessions(api):
     assert _login(api, "marketer").status_code == 401
 
 
+def test_a_refusal_by_role_is_audited(api, warehouse):
+    assert api.get("/api/audit", headers=_bearer(api, "marketer")).status_code == 403
+    last = list(warehouse.audit.entries())[-1]
+    assert (last.actor, last.action, last.resource, last.outcome) == ("user:marketer", "access.denied", "/api/audit",
+                                                                      "denied")
+
+
 def test_a_weak_password_is_refused_with_the_rule(api):
     refused = api.post("/api/users", json={"username": "carol", "role": "marketer", "password": "password1234"},
                        headers=_bearer(api, "admin"))
