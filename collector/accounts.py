@@ -1,6 +1,7 @@
 """Accounts: one role each, Argon2id password hashes, and the rules a password must meet."""
 
 import re
+import threading
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -41,6 +42,8 @@ class Accounts:
     def __init__(self, warehouse: Warehouse, hasher: PasswordHasher | None = None) -> None:
         self._warehouse = warehouse
         self._hasher = hasher or PasswordHasher()
+        # Each hash takes 64 MiB with the defaults: a burst of logins must not take the box's memory.
+        self._hashing = threading.BoundedSemaphore(4)
         # Checked when a user is unknown, so that answer takes as long as a wrong password.
         self._decoy = self._hasher.hash("not a password of anyone's")
 
@@ -93,7 +96,8 @@ class Accounts:
         """The account if the password is right and the account enabled; None otherwise, in similar time."""
         record = find_user(self._warehouse.client, username)
         try:
-            self._hasher.verify(record.password_hash if record else self._decoy, password)
+            with self._hashing:
+                self._hasher.verify(record.password_hash if record else self._decoy, password)
         except (VerificationError, InvalidHashError):
             return None
         if record is None or record.disabled:

@@ -18,7 +18,13 @@ FILTERS = {
     "browser": _WORDS, "os": _WORDS, "path": r"^/[\w./~%-]{0,250}$", "referrer_host": r"^[A-Za-z0-9.-]{1,253}$",
     "name": r"^[A-Za-z0-9_.:-]{1,64}$",
 }
-_LIMITS = {"max_execution_time": 10, "max_result_rows": 100_000, "result_overflow_mode": "throw"}
+_LIMITS = {
+    "max_execution_time": 10,
+    "max_result_rows": 100_000,
+    "result_overflow_mode": "throw",
+    "max_memory_usage": 2 * 2**30,
+    "max_rows_to_read": 500_000_000,
+}
 _SOURCE = "if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)'))"
 
 
