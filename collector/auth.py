@@ -55,6 +55,18 @@ def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     connection.state.session = session
 
 
+FORWARDED_CLIENT = "sluice-client-ip"
+
+
+def _login_client(request: Request) -> str:
+    """Who is logging in: the address the dashboard forwards, believed from this machine only."""
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get(FORWARDED_CLIENT, "")[:64]
+    if forwarded and (peer.startswith("127.") or peer == "::1"):
+        return forwarded
+    return peer
+
+
 def actor(request: Request) -> str:
     return f"user:{request.state.session.username}"
 
@@ -67,7 +79,7 @@ class SessionController(Controller):
     def log_in(self, request: Request, data: JSONBody[Credentials], warehouse: NamedDependency[Warehouse]) -> Response:
         """Exchange a username and password for a session token."""
         state = request.app.state
-        client = request.client.host if request.client else ""
+        client = _login_client(request)
         was_locked = state.throttle.locked(data.username)
         wait = state.login_limiter.retry_after(client) or state.throttle.attempt(data.username)
         if wait:

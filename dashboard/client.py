@@ -18,8 +18,11 @@ class Api:
         self.base_url = base_url or os.environ.get("SLUICE_API_URL", DEFAULT_API)
         self.token = token
 
-    def log_in(self, username: str, password: str) -> dict:
-        session = self._send("POST", "/api/session", json={"username": username, "password": password})
+    def log_in(self, username: str, password: str, client_ip: str | None = None) -> dict:
+        """Open a session; `client_ip`, the browser's address, lets the API limit and audit per person."""
+        headers = {"sluice-client-ip": client_ip} if client_ip else {}
+        session = self._send("POST", "/api/session", json={"username": username, "password": password},
+                             headers=headers)
         self.token = session["token"]
         return session
 
@@ -43,8 +46,8 @@ class Api:
     def text(self, path: str, **params) -> str:
         return self._send("GET", path, params=params, raw=True)
 
-    def _send(self, method: str, path: str, raw: bool = False, **kwargs):
-        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+    def _send(self, method: str, path: str, raw: bool = False, headers: dict | None = None, **kwargs):
+        headers = (headers or {}) | ({"authorization": f"Bearer {self.token}"} if self.token else {})
         try:
             response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
         except httpx.TransportError as exc:

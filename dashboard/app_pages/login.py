@@ -9,7 +9,8 @@ with st.form("login"):
     submitted = st.form_submit_button("Log in")
 if submitted:
     try:
-        session = st.session_state["api"].log_in(username, password)
+        browser = st.context.ip_address
+        session = st.session_state["api"].log_in(username, password, browser if isinstance(browser, str) else None)
     except ApiError as exc:
         st.error(exc)
     else:

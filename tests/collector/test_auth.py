@@ -78,6 +78,18 @@ def test_disabling_a_user_ends_their_sessions(api):
     assert _login(api, "marketer").status_code == 401
 
 
+def test_logins_through_the_dashboard_are_limited_and_audited_per_browser(warehouse):
+    from collector.auth import _login_client
+
+    class _Request:
+        def __init__(self, peer: str, forwarded: str) -> None:
+            self.client = type("Client", (), {"host": peer})()
+            self.headers = {"sluice-client-ip": forwarded}
+
+    assert _login_client(_Request("127.0.0.1", "198.51.100.7")) == "198.51.100.7"
+    assert _login_client(_Request("203.0.113.5", "198.51.100.7")) == "203.0.113.5"  # only from this machine
+
+
 def test_a_refusal_by_role_is_audited(api, warehouse):
     assert api.get("/api/audit", headers=_bearer(api, "marketer")).status_code == 403
     last = list(warehouse.audit.entries())[-1]
