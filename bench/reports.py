@@ -20,15 +20,10 @@ from tqdm import tqdm
 
 from collector import demo, internal_app
 from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
-from warehouse import reports as queries
+from collector.reports import REPORTS
 from warehouse.reports import ReportQuery
 
 PASSWORD = "violet-Harbor-93-kite"
-DIRECT = {
-    "overview": queries.overview, "timeseries": queries.timeseries, "sources": queries.sources,
-    "campaigns": queries.campaigns, "pages": queries.pages, "entry-pages": queries.entry_pages,
-    "conversions": queries.conversions, "devices": queries.devices,
-}
 
 
 def main() -> None:
@@ -60,7 +55,7 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
               f"{repeat} calls each (after one warm-up)")
         print(f"{'report':14} {'api p50':>8} {'api p95':>8} {'sql p50':>8} {'sql p95':>8} {'ratio':>6}   ms")
         worst = 0.0
-        for name, direct in DIRECT.items():
+        for name, direct in REPORTS.items():
             api = _times(lambda: client.get(f"/api/reports/{name}", params={"site": "main"}).raise_for_status(),
                          repeat)
             sql = _times(lambda: direct(warehouse.client, query), repeat)

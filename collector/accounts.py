@@ -88,8 +88,9 @@ class Accounts:
         demoted = changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("disabled") is True
         if not demoted:
             return
-        others = [a for a in self.list() if a.role == Role.ADMIN and not a.disabled and a.username != username]
-        if not others and any(a.username == username and a.role == Role.ADMIN for a in self.list()):
+        accounts = self.list()
+        others = [a for a in accounts if a.role == Role.ADMIN and not a.disabled and a.username != username]
+        if not others and any(a.username == username and a.role == Role.ADMIN for a in accounts):
             raise AccountError("that would leave no enabled admin; make another admin first")
 
     def authenticate(self, username: str, password: str) -> Account | None:

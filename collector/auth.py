@@ -11,7 +11,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from collector.accounts import Account, AccountError, Accounts, Role
-from collector.logins import Sessions
+from collector.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, Sessions
 from warehouse import Warehouse
 
 ALL_ROLES = frozenset(Role)
@@ -96,7 +96,7 @@ class SessionController(Controller):
         token = state.sessions.open(account.username, account.role)
         warehouse.audit.record(f"user:{account.username}", "session.login", client)
         return Response(Opened(token=token, username=account.username, role=account.role,
-                               idle_seconds=1800, absolute_seconds=43200), status_code=201)
+                               idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
 
     @get(guards=[authorized], opt={"roles": ALL_ROLES}, sync_to_thread=False)
     def whoami(self, request: Request) -> dict:

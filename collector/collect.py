@@ -70,20 +70,19 @@ async def _collect(request: Request) -> ASGIResponse:
         return _reject("too_large", 413, {"error": f"the body is over {MAX_BODY_BYTES} bytes"}, request)
     try:
         events = decode_events(body)
-        for index, event in enumerate(events):
-            if event.site != events[0].site:
+        site = _check_site(collector, events[0].site, origin, "[0].site")
+        for index, event in enumerate(events[1:], 1):
+            if event.site != site.id:
                 raise InvalidInput(f"[{index}].site", "a batch holds the events of one site")
-            _check_site(collector, event.site, origin, f"[{index}].site")
         visitor_id, new_visitor = _visitor(request)
         session_id = _session(request)
-        site = collector.sites[events[0].site]
         visit = Visit(
             received_at=datetime.now(UTC),
             client_ip=client_ip,
             user_agent=request.headers.get("user-agent", "")[:1024],
             visitor_id=visitor_id,
             session_id=session_id,
-            consent=_consent_in_force(request, site),
+            consent=_consent_in_force(request, site)[0],
             gpc=request.headers.get("sec-gpc") == "1",
             dnt=request.headers.get("dnt") == "1",
         )
@@ -140,16 +139,13 @@ async def read_consent(request: Request, site: FromQuery[str] = "default") -> AS
     """The consent in force for this browser: its recorded choice, else the site's default."""
     collector: Collector = request.app.state.collector
     try:
-        _check_site(collector, site, request.headers.get("origin"), "site")
+        known = _check_site(collector, site, request.headers.get("origin"), "site")
     except _Forbidden as exc:
         return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field}, request)
     except InvalidInput as exc:
         return _reject("invalid", 400, {"error": "invalid request", "field": exc.field, "rule": exc.rule}, request)
-    recorded = _recorded_consent(request, site)
-    consent = recorded[0] if recorded else _default_consent(collector.sites[site])
-    body = _consent_body(site, consent.analytics, consent.ads, recorded[1] if recorded else "",
-                         "recorded" if recorded else "default")
-    return _answer(body, 200, _cors(request))
+    consent, policy, source = _consent_in_force(request, known)
+    return _answer(_consent_body(site, consent.analytics, consent.ads, policy, source), 200, _cors(request))
 
 
 @route("/consent", http_method=["OPTIONS"], status_code=HTTP_204_NO_CONTENT)
@@ -206,12 +202,14 @@ def _refuse_early(request: Request, collector: Collector, client_ip: str) -> ASG
     return None
 
 
-def _check_site(collector: Collector, site_id: str, origin: str | None, field: str) -> None:
+def _check_site(collector: Collector, site_id: str, origin: str | None, field: str) -> Site:
+    """The site, if it exists and `origin` may send for it."""
     site = collector.sites.get(site_id)
     if site is None:
         raise InvalidInput(field, f"unknown site {site_id!r}")
     if not site.allows(origin):
         raise _Forbidden(field)
+    return site
 
 
 def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
@@ -259,9 +257,10 @@ def _default_consent(site: Site) -> Consent:
     return Consent(analytics=granted, ads=granted)
 
 
-def _consent_in_force(request: Request, site: Site) -> Consent:
+def _consent_in_force(request: Request, site: Site) -> tuple[Consent, str, str]:
+    """The consent in force, its policy version, and whether it was recorded or is the site's default."""
     recorded = _recorded_consent(request, site.id)
-    return recorded[0] if recorded else _default_consent(site)
+    return (*recorded, "recorded") if recorded else (_default_consent(site), "", "default")
 
 
 def _consent_body(site: str, analytics: bool, ads: bool, policy_version: str, source: str) -> dict:

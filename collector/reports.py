@@ -13,8 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
 
-from collector.accounts import Role
-from collector.auth import actor, authorized
+from collector.auth import ALL_ROLES, actor, authorized
 from warehouse import Warehouse
 from warehouse import reports as queries
 from warehouse.reports import FILTERS, ReportQuery
@@ -22,7 +21,7 @@ from warehouse.reports import FILTERS, ReportQuery
 MAX_DAYS = 400
 _EARLIEST = date(2000, 1, 1)
 DEFAULT_DAYS = 30
-_REPORTS: dict[str, Callable[..., Any]] = {
+REPORTS: dict[str, Callable[..., Any]] = {
     "overview": queries.overview,
     "timeseries": queries.timeseries,
     "sources": queries.sources,
@@ -49,7 +48,7 @@ class ReportsController(Controller):
     path = "/api/reports"
     tags = ["reports"]
     guards = [authorized]
-    opt = {"roles": frozenset(Role)}
+    opt = {"roles": ALL_ROLES}
 
     @get("/realtime", sync_to_thread=True)
     def realtime(self, request: Request, warehouse: NamedDependency[Warehouse]) -> dict:
@@ -73,9 +72,9 @@ class ReportsController(Controller):
     @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv")
     def export(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Response:
         """A table report as CSV; the export is audited as such."""
-        if name not in _REPORTS or name == "overview":
+        if name not in REPORTS or name == "overview":
             raise NotFoundException(f"no table report {name!r}")
-        data = _REPORTS[name](warehouse.client, query := _query(request))
+        data = REPORTS[name](warehouse.client, query := _query(request))
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
         writer.writeheader()
@@ -88,9 +87,9 @@ class ReportsController(Controller):
     @get("/{name:str}", sync_to_thread=True)
     def report(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Report:
         """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
-        run = _REPORTS.get(name)
+        run = REPORTS.get(name)
         if run is None:
-            raise NotFoundException(f"no report {name!r}; there are {', '.join([*_REPORTS, 'funnel', 'realtime'])}")
+            raise NotFoundException(f"no report {name!r}; there are {', '.join([*REPORTS, 'funnel', 'realtime'])}")
         return _answer(warehouse, request, name, _query(request), lambda q: run(warehouse.client, q))
 
 

@@ -22,6 +22,7 @@ from typing import NamedTuple, TypeVar
 
 import msgspec
 
+from collector.settings import CollectorSettings
 from warehouse.events import encode_rows
 
 log = logging.getLogger("sluice.spool")
@@ -237,6 +238,12 @@ class Spools(NamedTuple):
 
         consent_cap = max_bytes // 16
         return cls(events=spool("events", max_bytes - consent_cap), consent=spool("consent", consent_cap))
+
+    @classmethod
+    def configured(cls, directory: Path, settings: CollectorSettings) -> "Spools":
+        """The spools as the collector's settings size them."""
+        return cls.open(directory, max_bytes=settings.spool_max_mb * 2**20, segment_records=settings.batch_max_events,
+                        segment_seconds=settings.batch_max_seconds)
 
     def tables(self) -> dict[str, Spool]:
         return self._asdict()

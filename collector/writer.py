@@ -8,7 +8,7 @@ from pathlib import Path
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from collector import metrics
-from collector.spool import Spool, Spools, complete_lines
+from collector.spool import Spools, complete_lines
 from warehouse import Warehouse
 from warehouse.events import UnreadableRows, insert_lines
 

@@ -6,7 +6,7 @@ The session token lives only in Streamlit's server-side session state; the brows
 import streamlit as st
 
 from dashboard.client import Api
-from dashboard.pages import PAGES, pages_for
+from dashboard.pages import pages_for
 
 st.set_page_config(page_title="Sluice", layout="wide")
 

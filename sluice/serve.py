@@ -91,9 +91,7 @@ def serve(plan: Plan) -> None:
         warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve")
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
-        spools = Spools.open(data_dir.path / "spool", max_bytes=plan.collector.spool_max_mb * 2**20,
-                             segment_records=plan.collector.batch_max_events,
-                             segment_seconds=plan.collector.batch_max_seconds)
+        spools = Spools.configured(data_dir.path / "spool", plan.collector)
         internal = (internal_app(warehouse, token, [site.id for site in plan.sites]), sockets[1], plan.internal)
         if plan.public_workers:
             bindings, workers = [internal], _workers(plan, spools, sockets[0])

@@ -89,9 +89,7 @@ def _run_worker(fd: int, parent: int) -> None:
     from sluice.logs import configure_logging
 
     configure_logging(plan.log_level)
-    spools = Spools.open(Path(plan.spool_dir), max_bytes=plan.collector.spool_max_mb * 2**20,
-                         segment_records=plan.collector.batch_max_events,
-                         segment_seconds=plan.collector.batch_max_seconds)
+    spools = Spools.configured(Path(plan.spool_dir), plan.collector)
     app = public_app(plan.collector, plan.sites, spools)
     _publish_metrics(Path(plan.metrics_dir) / f"{os.getpid()}.json")
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", proxy_headers=False,

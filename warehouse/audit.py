@@ -17,7 +17,6 @@ from clickhouse_connect.driver.client import Client
 
 Outcome = Literal["success", "failure", "denied"]
 GENESIS = "0" * 64
-_COLUMNS = ["seq", "time", "actor", "action", "resource", "outcome", "detail", "prev_hash", "hash"]
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +30,13 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     """Canonical JSON of the entry's details."""
     prev_hash: str
     hash: str
+
+
+_COLUMNS = list(AuditEntry.__struct_fields__)
+
+
+def _entry(row: tuple) -> AuditEntry:
+    return AuditEntry(**dict(zip(_COLUMNS, row, strict=True)))
 
 
 class BrokenLink(msgspec.Struct, frozen=True):
@@ -86,7 +92,7 @@ class AuditLog:
         """Every entry in chain order, streamed."""
         with self._client.query_rows_stream(f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY seq") as rows:
             for row in rows:
-                yield AuditEntry(**dict(zip(_COLUMNS, row, strict=True)))
+                yield _entry(row)
 
     def verify(self) -> ChainReport:
         """Re-walk the chain from the first entry and report the first broken link."""
@@ -121,7 +127,7 @@ class AuditLog:
             f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE {where} ORDER BY seq DESC"
             " LIMIT {limit:UInt32} OFFSET {offset:UInt64}",
             parameters=parameters | {"limit": limit, "offset": offset}, settings=settings).result_rows
-        return [AuditEntry(**dict(zip(_COLUMNS, row, strict=True))) for row in rows], total
+        return [_entry(row) for row in rows], total
 
     def _read_head(self) -> tuple[int, str]:
         rows = self._client.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").result_rows

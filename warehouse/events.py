@@ -65,15 +65,6 @@ class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
     source: str
 
 
-class ConsentState(msgspec.Struct, frozen=True):
-    analytics: bool
-    ads: bool
-    policy_version: str
-    recorded_at: datetime
-
-
-EVENT_COLUMNS = tuple(EventRow.__struct_fields__)
-CONSENT_COLUMNS = tuple(ConsentRow.__struct_fields__)
 _lines = msgspec.json.Encoder()
 
 
@@ -107,18 +98,5 @@ def insert_lines(client: Client, table: str, lines: bytes, token: str) -> None:
         raise
 
 
-def current_consent(client: Client, site: str, visitor_id: UUID) -> ConsentState | None:
-    """The visitor's latest recorded choice for the site, if any."""
-    rows = client.query(
-        "SELECT argMax(analytics, recorded_at), argMax(ads, recorded_at), argMax(policy_version, recorded_at),"
-        " max(recorded_at) FROM consent WHERE site = {site:String} AND visitor_id = {visitor:UUID}"
-        " HAVING count() > 0",
-        parameters={"site": site, "visitor": visitor_id},
-    ).result_rows
-    return ConsentState(*rows[0]) if rows else None
-
-
-def count_events(client: Client, site: str | None = None) -> int:
-    if site is None:
-        return client.command("SELECT count() FROM events")
-    return client.command("SELECT count() FROM events WHERE site = {site:String}", parameters={"site": site})
+def count_events(client: Client) -> int:
+    return client.command("SELECT count() FROM events")

@@ -228,3 +228,9 @@ def test_the_snippet_is_small_and_first_party(make_public):
     assert not re.search(r"https?://", source.split("*/", 1)[1]), "the snippet names no other host"
     for needed in ("sendBeacon", "keepalive", "text/plain", "globalPrivacyControl", "doNotTrack", "pushState", "track"):
         assert needed in source
+
+
+def test_every_parsed_user_agent_field_has_its_column():
+    from collector.useragent import Agent
+
+    assert set(Agent.__struct_fields__) <= set(EventRow.__struct_fields__)
