@@ -12,7 +12,8 @@ import msgspec
 from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
 from warehouse import Warehouse
-from warehouse.events import EventRow, encode_rows, insert_lines
+from warehouse.events import EventRow, encode_rows
+from warehouse.sessions import store_events
 
 HOST = "https://www.example-hospital.org"
 SERVICE_LINES = ["cardiology", "orthopaedics", "oncology", "maternity", "neurology", "paediatrics", "urology"]
@@ -115,7 +116,7 @@ def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> 
             if pending:
                 pending.result()
             lines = encode_rows(batch)
-            pending = inserter.submit(insert_lines, warehouse.client, "events", lines, token=f"demo-{uuid.uuid4()}")
+            pending = inserter.submit(store_events, warehouse.client, lines, token=f"demo-{uuid.uuid4()}")
             inserted += len(batch)
         if pending:
             pending.result()

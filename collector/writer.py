@@ -11,6 +11,7 @@ from collector import metrics
 from collector.spool import Spools, complete_lines
 from warehouse import Warehouse
 from warehouse.events import UnreadableRows, insert_lines
+from warehouse.sessions import store_events
 
 log = logging.getLogger("sluice.writer")
 _MAX_BACKOFF = 30.0
@@ -76,7 +77,11 @@ class Writer:
         lines = complete_lines(segment)
         started = time.perf_counter()
         # The segment's name is the token: a replay after a crash inserts nothing twice.
-        insert_lines(self._warehouse.client, table, lines, token=f"{table}:{segment.stem}")
+        token = f"{table}:{segment.stem}"
+        if table == "events":
+            store_events(self._warehouse.client, lines, token)
+        else:
+            insert_lines(self._warehouse.client, table, lines, token)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         if table == "events":
             metrics.EVENTS_STORED.inc(lines.count(b"\n"))

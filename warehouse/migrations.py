@@ -8,7 +8,10 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from warehouse.errors import MigrationError, first_line
-from warehouse.schema import AUDIT_LOG, CONSENT, EVENTS, SCHEMA_MIGRATIONS, USERS, Ddl
+from warehouse.schema import (
+    AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, SCHEMA_MIGRATIONS, SESSIONS, USERS, Ddl,
+)
+from warehouse.sessions import BACKFILL
 
 
 class Migration(msgspec.Struct, frozen=True):
@@ -27,11 +30,24 @@ def _deduplicated_inserts(ddl: Ddl) -> list[str]:
     return [] if ddl.cluster else [ddl.alter(EVENTS, setting), ddl.alter(CONSENT, setting)]
 
 
+def _rollups(ddl: Ddl) -> list[str]:
+    """Sessions and daily page counts for fast reports, filled from the events stored so far."""
+    dedup = [] if ddl.cluster else [ddl.alter(SESSIONS, "MODIFY SETTING non_replicated_deduplication_window = 10000")]
+    return [
+        *ddl.create(SESSIONS), *dedup, *ddl.create(DAILY_EVENTS),
+        f"INSERT INTO `{ddl.database}`.`{SESSIONS.name}` {BACKFILL.format(events=f'`{ddl.database}`.`events`')}",
+        f"INSERT INTO `{ddl.database}`.`{DAILY_EVENTS.name}` "
+        f"{DAILY_EVENTS_VIEW.format(events=f'`{ddl.database}`.`events`')}",
+        ddl.create_view("daily_events_view", DAILY_EVENTS, EVENTS, DAILY_EVENTS_VIEW),
+    ]
+
+
 # Append only: a released migration never changes, a new version follows it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, consent and audit log", _initial),
     Migration(2, "exactly-once inserts from the spool", _deduplicated_inserts),
     Migration(3, "user accounts", lambda ddl: ddl.create(USERS)),
+    Migration(4, "session and daily rollups", _rollups),
 )
 
 
@@ -62,12 +78,14 @@ def applied_versions(client: Client) -> list[int]:
 
 def _reconcile_retention(client: Client, ddl: Ddl) -> None:
     """Retention lives in the schema as TTLs; a changed setting alters them in place."""
-    stored = client.query(
-        "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {name:String}",
-        parameters={"db": ddl.database, "name": ddl.storage_name(EVENTS)},
-    ).result_rows[0][0]
-    if not all(marker in stored for marker in ddl.retention_markers()):
-        _run(client, ddl.events_retention(), "retention change")
+    for table in (EVENTS, SESSIONS, DAILY_EVENTS):
+        stored = client.query(
+            "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {name:String}",
+            parameters={"db": ddl.database, "name": ddl.storage_name(table)},
+        ).result_rows[0][0]
+        if not all(marker in stored for marker in ddl.retention_markers(table)):
+            _run(client, ddl.retention(), "retention change")
+            return
 
 
 def _run(client: Client, statements: list[str], what: str) -> None:

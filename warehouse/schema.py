@@ -16,6 +16,8 @@ class Table(msgspec.Struct, frozen=True, kw_only=True):
     partition_by: str = ""
     ttl: str = ""
     settings: str = ""
+    engine: str = "MergeTree"
+    """A MergeTree family engine, with its parameters after the name (`VersionedCollapsingMergeTree(sign, version)`)."""
     shard_key: str | None = _ALL_NODES
 
 
@@ -78,6 +80,61 @@ CONSENT = Table(
     order_by="(site, visitor_id, recorded_at)",
     shard_key="cityHash64(visitor_id)",
 )
+
+# One row per session, kept by the writer: a changed session is a cancelling row (sign -1) for its
+# last state and a new row (sign +1) with a higher version, so reports sum `sign` and never group by session.
+SESSIONS = Table(
+    name="sessions",
+    columns="""
+    site        LowCardinality(String),
+    day         Date,
+    session_id  UUID,
+    visitor_id  UUID,
+    started     DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    ended       DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    pageviews   UInt32,
+    events      UInt32,
+    conversions UInt32,
+    source      LowCardinality(String),
+    medium      LowCardinality(String),
+    campaign    LowCardinality(String),
+    entry_path  String CODEC(ZSTD(3)),
+    device_type LowCardinality(String),
+    browser     LowCardinality(String),
+    os          LowCardinality(String),
+    is_bot      Bool,
+    sign        Int8,
+    version     UInt32
+    """,
+    engine="VersionedCollapsingMergeTree(sign, version)",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, session_id)",
+    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    shard_key="cityHash64(visitor_id)",
+)
+
+# Events per day, name and page with their visitors, kept by a materialized view on `events`.
+DAILY_EVENTS = Table(
+    name="daily_events",
+    columns="""
+    site     LowCardinality(String),
+    day      Date,
+    name     LowCardinality(String),
+    path     String CODEC(ZSTD(3)),
+    events   SimpleAggregateFunction(sum, UInt64),
+    visitors AggregateFunction(uniq, UUID)
+    """,
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, name, path)",
+    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    shard_key="rand()",
+)
+DAILY_EVENTS_VIEW = """
+    SELECT site, toDate(timestamp) AS day, name, path, count() AS events, uniqState(visitor_id) AS visitors
+    FROM {events} GROUP BY site, day, name, path"""
+
+ROLLUPS = (SESSIONS, DAILY_EVENTS)
 
 AUDIT_LOG = Table(
     name="audit_log",
@@ -147,6 +204,12 @@ class Ddl(msgspec.Struct, frozen=True, kw_only=True):
             )
         return statements
 
+    def create_view(self, name: str, target: Table, source: Table, select: str) -> str:
+        """A materialized view feeding `target` from each insert into `source`, on every node's local tables."""
+        query = select.format(**{source.name: f"`{self.database}`.`{self.storage_name(source)}`"})
+        return (f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{self.database}`.`{name}`{self._on_cluster}\n"
+                f"TO `{self.database}`.`{self.storage_name(target)}` AS{query}")
+
     def storage_name(self, table: Table) -> str:
         """The table that holds the rows: `<name>_local` behind a Distributed table, else the name."""
         if self.cluster and table.shard_key is not _ALL_NODES:
@@ -156,19 +219,21 @@ class Ddl(msgspec.Struct, frozen=True, kw_only=True):
     def alter(self, table: Table, action: str) -> str:
         return f"ALTER TABLE `{self.database}`.`{self.storage_name(table)}`{self._on_cluster} {action}"
 
-    def events_retention(self) -> list[str]:
-        """ALTERs that bring the events table's TTLs to the configured retention."""
+    def retention(self) -> list[str]:
+        """ALTERs that bring every table's TTLs to the configured retention."""
         return [
             self.alter(EVENTS, f"MODIFY TTL {self._format(EVENTS.ttl)}"),
             self.alter(
                 EVENTS,
                 f"MODIFY COLUMN client_ip IPv6 TTL toDateTime(received_at) + INTERVAL {self.ip_retention_days} DAY",
             ),
+            *(self.alter(rollup, f"MODIFY TTL {self._format(rollup.ttl)}") for rollup in ROLLUPS),
         ]
 
-    def retention_markers(self) -> tuple[str, str]:
-        """How ClickHouse spells the configured TTL intervals in a stored CREATE query."""
-        return f"toIntervalMonth({self.retention_months})", f"toIntervalDay({self.ip_retention_days})"
+    def retention_markers(self, table: Table) -> tuple[str, ...]:
+        """How ClickHouse spells the configured TTL intervals in the stored CREATE query of `table`."""
+        months = f"toIntervalMonth({self.retention_months})"
+        return (months, f"toIntervalDay({self.ip_retention_days})") if table is EVENTS else (months,)
 
     @property
     def _on_cluster(self) -> str:
@@ -176,9 +241,11 @@ class Ddl(msgspec.Struct, frozen=True, kw_only=True):
 
     def _engine(self, table: Table) -> str:
         if not self.cluster:
-            return "MergeTree"
+            return table.engine
+        name, _, parameters = table.engine.partition("(")
         shard = "{shard}/" if table.shard_key is not _ALL_NODES else ""
-        return f"ReplicatedMergeTree('/clickhouse/tables/{shard}{{database}}/{{table}}', '{{replica}}')"
+        replication = f"'/clickhouse/tables/{shard}{{database}}/{{table}}', '{{replica}}'"
+        return f"Replicated{name}({replication}{', ' + parameters if parameters else ')'}"
 
     def _clauses(self, table: Table) -> str:
         parts = [

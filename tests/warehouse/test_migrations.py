@@ -29,7 +29,7 @@ def _insert_event(warehouse: Warehouse, *, timestamp: datetime, received_at: dat
 
 
 def test_migrating_creates_every_table_and_records_each_version(warehouse):
-    assert {"events", "consent", "audit_log", "schema_migrations"} <= _tables(warehouse)
+    assert {"events", "consent", "audit_log", "schema_migrations", "sessions", "daily_events"} <= _tables(warehouse)
     assert applied_versions(warehouse.client) == [m.version for m in MIGRATIONS]
 
 
@@ -46,6 +46,20 @@ def test_each_migration_run_is_audited(warehouse):
     entries = [e for e in warehouse.audit.entries() if e.action == "warehouse.migrate"]
     assert [e.actor for e in entries] == ["test", "ops:alice"]
     assert msgspec.json.decode(entries[0].detail) == {"applied": [m.version for m in MIGRATIONS]}
+
+
+def test_the_rollups_are_filled_from_events_stored_before_they_existed(warehouse):
+    """A warehouse from before the rollups gets them filled when it is migrated."""
+    warehouse.client.command("DROP VIEW daily_events_view")
+    for table in ("sessions", "daily_events"):
+        warehouse.client.command(f"DROP TABLE {table}")
+    warehouse.client.command("DELETE FROM schema_migrations WHERE version = 4")
+    now = datetime.now(UTC)
+    _insert_event(warehouse, timestamp=now, received_at=now, ip="192.0.2.1")
+    _insert_event(warehouse, timestamp=now + timedelta(seconds=5), received_at=now, ip="192.0.2.1")
+    assert [m.version for m in warehouse.migrate("test")] == [4]
+    assert warehouse.client.query("SELECT pageviews, sign FROM sessions").result_rows == [(2, 1)]
+    assert warehouse.client.command("SELECT sum(events) FROM daily_events") == 2
 
 
 def test_events_table_has_the_columns_reports_need(warehouse):
@@ -84,9 +98,12 @@ def test_changing_retention_settings_alters_the_ttls_in_place(warehouse, warehou
     now = datetime.now(UTC)
     _insert_event(warehouse, timestamp=now - timedelta(days=100), received_at=now - timedelta(days=10), ip="192.0.2.1")
     shorter = msgspec.structs.replace(warehouse_settings, retention_months=3, ip_retention_days=7)
+    assert warehouse.client.command("SELECT count() FROM daily_events") == 1
     reopened = open_warehouse(shorter, migrate_as="test")
-    reopened.client.command("OPTIMIZE TABLE events FINAL")
-    assert reopened.client.command("SELECT count() FROM events") == 0
+    for table in ("events", "daily_events"):
+        reopened.client.command(f"OPTIMIZE TABLE {table} FINAL")
+        assert reopened.client.command(f"SELECT count() FROM {table}") == 0, table
     create = reopened.client.command("SHOW CREATE TABLE events")
     assert "toIntervalMonth(3)" in create and "toIntervalDay(7)" in create
+    assert "toIntervalMonth(3)" in reopened.client.command("SHOW CREATE TABLE sessions")
     reopened.close()
