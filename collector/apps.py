@@ -22,6 +22,7 @@ from collector.logins import Sessions, Throttle
 from collector.ops import OpsController
 from collector.ratelimit import Rate, RateLimiter
 from collector.compliance import ComplianceController
+from collector.explore import ExploreController
 from collector.reports import ReportsController
 from collector.settings import CollectorSettings, Site
 from collector.snippet import snippet
@@ -58,10 +59,11 @@ def internal_app(
         "sessions": Sessions(),
         "throttle": Throttle(),
         "login_limiter": RateLimiter(Rate.parse("20/minute")),
+        "pseudonym_key": secrets.token_bytes(32),
     }
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
-                        ReportsController, ComplianceController],
+                        ReportsController, ExploreController, ComplianceController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware],

@@ -61,7 +61,7 @@ class ReportsController(Controller):
     @get("/funnel", sync_to_thread=True)
     def funnel(self, request: Request, warehouse: NamedDependency[Warehouse]) -> Report:
         """Sessions reaching each step in order; `step` repeated, event names or page paths."""
-        query = _query(request)
+        query = report_query(request)
         steps = request.query_params.getall("step", [])
         valid = [re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps]
         if not 2 <= len(steps) <= 6 or not all(valid):
@@ -74,7 +74,7 @@ class ReportsController(Controller):
         """A table report as CSV; the export is audited as such."""
         if name not in REPORTS or name == "overview":
             raise NotFoundException(f"no table report {name!r}")
-        data = REPORTS[name](warehouse.client, query := _query(request))
+        data = REPORTS[name](warehouse.client, query := report_query(request))
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
         writer.writeheader()
@@ -90,7 +90,7 @@ class ReportsController(Controller):
         run = REPORTS.get(name)
         if run is None:
             raise NotFoundException(f"no report {name!r}; there are {', '.join([*REPORTS, 'funnel', 'realtime'])}")
-        return _answer(warehouse, request, name, _query(request), lambda q: run(warehouse.client, q))
+        return _answer(warehouse, request, name, report_query(request), lambda q: run(warehouse.client, q))
 
 
 def _answer(warehouse: Warehouse, request: Request, name: str, query: ReportQuery, run: Callable,
@@ -104,7 +104,8 @@ def _answer(warehouse: Warehouse, request: Request, name: str, query: ReportQuer
                   data=data, previous=previous)
 
 
-def _query(request: Request) -> ReportQuery:
+def report_query(request: Request) -> ReportQuery:
+    """Site, period and filters of a report request, validated."""
     params = request.query_params
     today = datetime.now(UTC).date()
     end = _date(params.get("to"), "to") or today

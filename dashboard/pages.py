@@ -16,6 +16,7 @@ PAGES = [
     ("conversions", "Conversions and funnels", "app_pages/conversions.py", EVERYONE),
     ("audience", "Audience", "app_pages/audience.py", EVERYONE),
     ("realtime", "Realtime", "app_pages/realtime.py", EVERYONE),
+    ("explore", "Explore events", "app_pages/explore.py", {"analyst", "admin"}),
     ("compliance", "Compliance", "app_pages/compliance.py", {"compliance", "admin"}),
     ("admin", "Admin", "app_pages/admin.py", {"admin"}),
 ]

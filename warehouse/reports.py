@@ -7,8 +7,12 @@ filter, looked up in the events table. Visitor counts are `uniq` (exact below 65
 within about 1 % above).
 """
 
-from datetime import date, timedelta
+import hashlib
+import hmac
+from datetime import date, datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Any
+from uuid import UUID
 
 import msgspec
 from clickhouse_connect.driver.client import Client
@@ -201,3 +205,59 @@ def _rows(client: Client, sql: str, query: ReportQuery, extra: dict[str, Any] | 
 def _table(client: Client, sql: str, query: ReportQuery) -> list[dict[str, Any]]:
     result = client.query(sql, parameters=_parameters(query), settings=_LIMITS)
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+
+class MaskedEvent(msgspec.Struct, frozen=True):
+    """One event for exploration: what it did, never who did it."""
+
+    time: datetime
+    name: str
+    path: str
+    referrer_host: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    click_id_type: str
+    browser: str
+    os: str
+    device_type: str
+    is_bot: bool
+    consent_ads: bool
+    gpc: bool
+    dnt: bool
+    props: dict[str, str]
+    visitor: str
+    """A keyed hash of the visitor id: the same within one key, unlinkable to the cookie."""
+    session: str
+    network: str
+    """The client's network: IPv4 /24 or IPv6 /48; empty once the address is cleared."""
+
+
+def masked_events(
+    client: Client, query: ReportQuery, key: bytes, offset: int, limit: int
+) -> tuple[list[MaskedEvent], int]:
+    """Events of the period, newest first, with identifiers masked; and how many there are."""
+    fields = [f for f in MaskedEvent.__struct_fields__ if f not in ("time", "visitor", "session", "network")]
+    result = client.query(f"""
+        SELECT timestamp, {", ".join(fields)}, visitor_id, session_id, client_ip FROM events WHERE {_where(query)}
+        ORDER BY timestamp DESC LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}""",
+                          parameters=_parameters(query) | {"limit": limit, "offset": offset}, settings=_LIMITS)
+    total = _rows(client, f"SELECT count() FROM events WHERE {_where(query)}", query)[0][0]
+    events = [
+        MaskedEvent(row[0], *row[1:-3], visitor=_pseudonym(key, row[-3]), session=_pseudonym(key, row[-2]),
+                    network=_network(row[-1]))
+        for row in result.result_rows
+    ]
+    return events, total
+
+
+def _pseudonym(key: bytes, identifier: UUID) -> str:
+    return hmac.new(key, identifier.bytes, hashlib.sha256).hexdigest()[:16]
+
+
+def _network(address: IPv4Address | IPv6Address) -> str:
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_unspecified:  # cleared after the configured days
+        return ""
+    return str(ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False))

@@ -119,6 +119,7 @@ MATRIX = [
     ("GET", "/api/reports/{name:str}/csv", "/api/reports/pages/csv", None, EVERYONE),
     ("GET", "/api/reports/funnel", "/api/reports/funnel?step=/a&step=b", None, EVERYONE),
     ("GET", "/api/reports/realtime", "/api/reports/realtime", None, EVERYONE),
+    ("GET", "/api/events", "/api/events", None, (401, 403, 200, 403, 200)),
     ("POST", "/api/ops/migrate", "/api/ops/migrate", None, OPS_ONLY),
     ("POST", "/api/ops/audit/verify", "/api/ops/audit/verify", None, OPS_ONLY),
     ("POST", "/api/ops/demo/seed", "/api/ops/demo/seed", {"events": 1}, OPS_ONLY),

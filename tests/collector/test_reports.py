@@ -58,6 +58,29 @@ def test_the_overview_adds_up(api, seeded):
     assert 0 < data["bounce_rate"] < 1 and 0 < data["conversion_rate"] < 1
 
 
+def test_the_rollups_give_what_the_raw_events_give(api, seeded):
+    """Over a period holding every event, session and page reports equal the same sums over raw events."""
+    today = datetime.now(UTC).date()
+    period = {"site": "main", "from": str(today - timedelta(days=40)), "to": str(today)}
+    overview = api.get("/api/reports/overview", params=period).json()["data"]
+    sessions = """SELECT session_id, any(visitor_id) AS visitor, countIf(name = 'pageview') AS views,
+                         countIf(name != 'pageview') AS converted,
+                         argMin(if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
+                                timestamp) AS source
+                  FROM events GROUP BY session_id"""
+    raw = seeded.client.query(f"SELECT uniqExact(visitor), count(), sum(views), round(avg(views = 1), 4), "
+                              f"sum(converted) FROM ({sessions})").result_rows[0]
+    assert (overview["visitors"], overview["sessions"], overview["pageviews"], overview["bounce_rate"],
+            overview["conversions"]) == raw
+    by_source = seeded.client.query(f"SELECT source, count(), sum(converted) FROM ({sessions}) GROUP BY source")
+    reported = api.get("/api/reports/sources", params=period).json()["data"]
+    assert {(r["source"], r["sessions"], r["conversions"]) for r in reported} == set(by_source.result_rows)
+    by_page = seeded.client.query("SELECT path, count(), uniqExact(visitor_id) FROM events WHERE name = 'pageview' "
+                                  "GROUP BY path")
+    reported = api.get("/api/reports/pages", params=period).json()["data"]
+    assert {(r["path"], r["pageviews"], r["visitors"]) for r in reported} == set(by_page.result_rows)
+
+
 def test_sessions_are_credited_to_the_source_of_their_first_event(api):
     sources = {row["source"]: row for row in api.get("/api/reports/sources", params={"site": "main"}).json()["data"]}
     assert "www.example-hospital.org" not in sources  # moving between pages is not a source

@@ -49,9 +49,9 @@ def test_logging_in_opens_the_overview_with_its_figures(api_url):
 @pytest.mark.parametrize(
     ("role", "sees", "does_not_see"),
     [
-        ("marketer", {"Overview", "Realtime"}, {"Compliance", "Admin"}),
-        ("analyst", {"Audience"}, {"Compliance", "Admin"}),
-        ("compliance", {"Compliance", "Overview"}, {"Admin"}),
+        ("marketer", {"Overview", "Realtime"}, {"Compliance", "Admin", "Explore events"}),
+        ("analyst", {"Audience", "Explore events"}, {"Compliance", "Admin"}),
+        ("compliance", {"Compliance", "Overview"}, {"Admin", "Explore events"}),
         ("admin", {"Compliance", "Admin", "Overview"}, set()),
     ],
 )
@@ -74,6 +74,15 @@ def test_the_compliance_page_shows_the_audit_log(api_url):
     assert [t.value for t in app.title] == ["Compliance: audit log"]
     assert any("entries match" in caption.value for caption in app.caption)
     assert len(app.dataframe) == 1
+
+
+def test_an_analyst_explores_events_with_masked_identifiers(api_url):
+    app = _log_in(_app(api_url), "analyst")
+    app.switch_page("app_pages/explore.py").run()
+    assert not app.exception and not app.error
+    events = app.dataframe[0].value
+    assert len(events) > 0 and {"visitor", "session", "network"} <= set(events.columns)
+    assert events["network"].str.fullmatch(r"(\d+\.){3}0/24|").all()
 
 
 @pytest.mark.parametrize(("slug", "title", "path"), pages_for("admin"))

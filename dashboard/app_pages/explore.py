@@ -1,0 +1,17 @@
+import streamlit as st
+
+from dashboard.pages import fetch, period, table
+
+st.title("Explore events")
+st.caption("Single events with identifiers masked: visitors and sessions are pseudonyms, addresses their network.")
+params = period()
+params.pop("compare", None)
+left, middle, right = st.columns(3)
+filters = {"name": left.text_input("Event name", placeholder="appointment_request"),
+           "path": middle.text_input("Page path", placeholder="/services/cardiology"),
+           "utm_campaign": right.text_input("Campaign")}
+page = st.number_input("Page", min_value=1, value=1)
+found = fetch("/api/events", **params, filter=[f"{key}:{value}" for key, value in filters.items() if value],
+              page=page, page_size=100)
+st.caption(f"{found['total']:,} events in sessions that match")
+table(found["events"])
