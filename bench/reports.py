@@ -8,19 +8,24 @@ table alone (the baseline, no rollups) in the same run, and the ratio of their m
 """
 
 import argparse
+import socket
 import statistics
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import uvicorn
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
+from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
 from collector import demo, internal_app
 from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 from collector.reports import REPORTS
+from dashboard.client import Api
 
 PASSWORD = "violet-Harbor-93-kite"
 # Each report on the raw events table alone: the baseline the rollups are measured against.
@@ -93,7 +98,35 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
             worst = max(worst, api[1])
             print(f"{name:14} {api[0]:8.1f} {api[1]:8.1f} {sql[0]:8.1f} {sql[1]:8.1f} {api[0] / sql[0]:6.2f}")
         print(f"worst api p95: {worst:.1f} ms (target < 100 ms)")
+    render = _overview_render_times(app, repeat)
+    print(f"dashboard overview page (30 days, compared with the previous 30; KPIs and chart): "
+          f"p50 {render[0]:.0f} ms, p95 {render[1]:.0f} ms (target < 1000 ms)")
     warehouse.close()
+
+
+def _overview_render_times(app, repeat: int) -> tuple[float, float]:
+    """The dashboard's overview script run (its API calls, figures and chart) against the API on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        page = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard" / "app.py"), default_timeout=60)
+        page.session_state["api"] = Api(f"http://127.0.0.1:{port}")
+        page.run()
+        page.text_input[0].input("bench")
+        page.text_input[1].input(PASSWORD)
+        page.button[0].click().run()
+        assert page.title[0].value == "Overview" and not page.exception, "the dashboard did not log in"
+        return _times(lambda: page.switch_page("app_pages/overview.py").run(), repeat)
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def _times(call, repeat: int) -> tuple[float, float]:
