@@ -19,12 +19,13 @@ BACKFILL = """
     SELECT site, toDate(min(timestamp)) AS day, session_id, any(visitor_id) AS visitor_id, min(timestamp) AS started,
            max(timestamp) AS ended, countIf(name = 'pageview') AS pageviews, count() AS events,
            countIf(name != 'pageview') AS conversions,
-           argMin(if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')), timestamp)
+           argMin(if(e.utm_source != '', e.utm_source, if(referrer_host != '', referrer_host, '(direct)')), timestamp)
                AS source,
-           argMin(utm_medium, timestamp) AS medium, argMin(utm_campaign, timestamp) AS campaign,
+           argMin(e.utm_source, timestamp) AS utm_source, argMin(utm_medium, timestamp) AS medium,
+           argMin(utm_campaign, timestamp) AS campaign, argMin(e.utm_content, timestamp) AS content,
            argMinIf(path, timestamp, name = 'pageview') AS entry_path, any(device_type) AS device_type,
            any(browser) AS browser, any(os) AS os, max(is_bot) AS is_bot, 1 AS sign, count() AS version
-    FROM {events} GROUP BY site, session_id"""
+    FROM {events} AS e GROUP BY site, session_id"""
 # A session's events all arrive within a day of its start unless a client clock is a day off.
 _SESSION_DAYS = timedelta(days=1)
 
@@ -42,8 +43,11 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     events: int
     conversions: int
     source: str
+    """Its UTM source, else its referrer's host, else "(direct)"."""
+    utm_source: str
     medium: str
     campaign: str
+    content: str
     entry_path: str
     device_type: str
     browser: str
@@ -67,6 +71,7 @@ class _Event(msgspec.Struct, frozen=True):
     utm_source: str
     utm_medium: str
     utm_campaign: str
+    utm_content: str
     device_type: str
     browser: str
     os: str
@@ -107,11 +112,13 @@ def fold(old: SessionRow | None, events: list[_Event]) -> SessionRow:
     if old is None:
         old = SessionRow(site=first.site, day=first.timestamp.date(), session_id=first.session_id,
                          visitor_id=first.visitor_id, started=first.timestamp, ended=first.timestamp, pageviews=0,
-                         events=0, conversions=0, source="", medium="", campaign="", entry_path="",
+                         events=0, conversions=0, source="", utm_source="", medium="", campaign="", content="",
+                         entry_path="",
                          device_type=first.device_type, browser=first.browser, os=first.os, is_bot=False)
     if first.timestamp <= old.started:  # new, or a late event from before what was known of it
         old = msgspec.structs.replace(old, day=first.timestamp.date(), started=first.timestamp, source=_source(first),
-                                      medium=first.utm_medium, campaign=first.utm_campaign)
+                                      utm_source=first.utm_source, medium=first.utm_medium,
+                                      campaign=first.utm_campaign, content=first.utm_content)
     entry = old.entry_path
     if first_view is not None and (not entry or first_view.timestamp <= old.started):
         entry = first_view.path
