@@ -124,7 +124,7 @@ DAILY_EVENTS = Table(
     name     LowCardinality(String),
     path     String CODEC(ZSTD(3)),
     events   SimpleAggregateFunction(sum, UInt64),
-    visitors AggregateFunction(uniq, UUID)
+    visitors AggregateFunction(uniqCombined(12), UUID)
     """,
     engine="AggregatingMergeTree",
     partition_by="toYYYYMM(day)",
@@ -133,7 +133,7 @@ DAILY_EVENTS = Table(
     shard_key="rand()",
 )
 DAILY_EVENTS_VIEW = """
-    SELECT site, toDate(timestamp) AS day, name, path, count() AS events, uniqState(visitor_id) AS visitors
+    SELECT site, toDate(timestamp) AS day, name, path, count() AS events, uniqCombinedState(12)(visitor_id) AS visitors
     FROM {events} GROUP BY site, day, name, path"""
 
 ROLLUPS = (SESSIONS, DAILY_EVENTS)

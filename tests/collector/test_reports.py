@@ -68,17 +68,19 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
                          argMin(if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
                                 timestamp) AS source
                   FROM events GROUP BY session_id"""
-    raw = seeded.client.query(f"SELECT uniqExact(visitor), count(), sum(views), round(avg(views = 1), 4), "
-                              f"sum(converted) FROM ({sessions})").result_rows[0]
-    assert (overview["visitors"], overview["sessions"], overview["pageviews"], overview["bounce_rate"],
-            overview["conversions"]) == raw
+    visitors, *raw = seeded.client.query(f"SELECT uniqExact(visitor), count(), sum(views), round(avg(views = 1), 4), "
+                                         f"sum(converted) FROM ({sessions})").result_rows[0]
+    assert [overview["sessions"], overview["pageviews"], overview["bounce_rate"], overview["conversions"]] == raw
+    assert overview["visitors"] == pytest.approx(visitors, rel=0.03)  # an estimate
     by_source = seeded.client.query(f"SELECT source, count(), sum(converted) FROM ({sessions}) GROUP BY source")
     reported = api.get("/api/reports/sources", params=period).json()["data"]
     assert {(r["source"], r["sessions"], r["conversions"]) for r in reported} == set(by_source.result_rows)
     by_page = seeded.client.query("SELECT path, count(), uniqExact(visitor_id) FROM events WHERE name = 'pageview' "
                                   "GROUP BY path")
-    reported = api.get("/api/reports/pages", params=period).json()["data"]
-    assert {(r["path"], r["pageviews"], r["visitors"]) for r in reported} == set(by_page.result_rows)
+    reported = {r["path"]: r for r in api.get("/api/reports/pages", params=period).json()["data"]}
+    assert {path: row["pageviews"] for path, row in reported.items()} == {p: n for p, n, _ in by_page.result_rows}
+    for path, _, visitors in by_page.result_rows:
+        assert reported[path]["visitors"] == pytest.approx(visitors, rel=0.03)
 
 
 def test_sessions_are_credited_to_the_source_of_their_first_event(api):

@@ -1,0 +1,111 @@
+"""Conversion cells of one window, computed in one query: what the forwarder may release.
+
+Only non-bot conversions of visitors with ads consent in force and no GPC or DNT signal count.
+Each conversion goes to the visitor's last non-direct session that started within the lookback;
+each visitor then counts in one cell per signal (that of their last conversion in the window),
+with conversions and value clamped, so one person moves a cell by a bounded amount.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+NONE = "(none)"
+OTHER = "(other)"
+# Where each dimension comes from: the attributed session (t) or the conversion event (c).
+_SOURCES = {
+    "utm_source": "t.utm_source", "utm_medium": "t.medium", "utm_campaign": "t.campaign", "utm_content": "t.content",
+    "site": "c.site", "device_type": "c.device_type",
+}
+_COUNTED = "NOT is_bot AND consent_ads AND NOT gpc AND NOT dnt"
+_LIMITS = {"max_execution_time": 60, "max_memory_usage": 4 * 2**30}
+
+
+class SignalSpec(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    event: str
+    dimensions: tuple[str, ...]
+    value_property: str = ""
+    value_cap: float = 0.0
+
+
+class Cell(msgspec.Struct, frozen=True, kw_only=True):
+    signal: str
+    dimensions: dict[str, str]
+    visitors: int
+    conversions: int
+    value: float
+
+
+def window_cells(client: Client, start: datetime, end: datetime, signals: list[SignalSpec],
+                 patterns: dict[str, str], lookback_days: int, max_per_visitor: int) -> list[Cell]:
+    """Every cell of every signal with conversions in [start, end), true counts, sorted."""
+    if not signals:
+        return []
+    dimensions = sorted({d for s in signals for d in s.dimensions})
+    parameters: dict[str, Any] = {"start": start, "end": end, "lookback": lookback_days, "per_visitor": max_per_visitor,
+                                  "events": [s.event for s in signals]}
+    signal_of, value_of, cap_of = [], [], []
+    for i, spec in enumerate(signals):
+        parameters |= {f"event{i}": spec.event, f"name{i}": spec.name, f"prop{i}": spec.value_property,
+                       f"cap{i}": spec.value_cap}
+        signal_of += [f"c.name = {{event{i}:String}}", f"{{name{i}:String}}"]
+        value_of += [f"c.name = {{event{i}:String}}",
+                     f"toFloat64OrZero(c.props[{{prop{i}:String}}])" if spec.value_property else "0."]
+        cap_of += [f"signal = {{name{i}:String}}", f"{{cap{i}:Float64}}"]
+    # A conversion whose last campaign session started before the lookback has no campaign.
+    direct = "t.started < c.timestamp - INTERVAL {lookback:UInt16} DAY"
+    columns = []
+    for d in dimensions:
+        parameters[f"has_{d}"] = [s.name for s in signals if d in s.dimensions]
+        source = f"if({direct}, '', {_SOURCES[d]})" if _SOURCES[d].startswith("t.") else _SOURCES[d]
+        value = f"if({source} = '', '{NONE}', {source})"
+        if d in patterns:
+            parameters[f"pattern_{d}"] = patterns[d]
+            value = f"if(match({value}, {{pattern_{d}:String}}) OR {value} = '{NONE}', {value}, '{OTHER}')"
+        columns.append(f"if(signal IN {{has_{d}:Array(String)}}, {value}, '') AS {d}")
+    dims = ", ".join(dimensions) or "signal"
+    result = client.query(f"""
+        SELECT signal, {", ".join(dimensions) + "," if dimensions else ""} count() AS visitors,
+               sum(conversions) AS conversions, sum(value) AS value
+        FROM (
+            SELECT visitor_id, signal, {", ".join(f"argMax({d}, timestamp) AS {d}" for d in dimensions) + ","
+                                        if dimensions else ""}
+                   least(count(), {{per_visitor:UInt32}}) AS conversions,
+                   least(sum(value), multiIf({", ".join(cap_of)}, 0.)) AS value
+            FROM (
+                SELECT c.visitor_id AS visitor_id, c.timestamp AS timestamp,
+                       multiIf({", ".join(signal_of)}, '') AS signal,
+                       multiIf({", ".join(value_of)}, 0.) AS value,
+                       {", ".join(columns) or "1 AS unused"}
+                FROM (SELECT visitor_id, timestamp, name, site, device_type, props FROM events
+                      WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}}
+                        AND name IN {{events:Array(String)}} AND {_COUNTED}) AS c
+                ASOF LEFT JOIN (
+                    SELECT visitor_id, started, utm_source, medium, campaign, content FROM sessions
+                    WHERE day BETWEEN toDate({{start:DateTime}}) - {{lookback:UInt16}} AND toDate({{end:DateTime}})
+                      AND sign = 1 AND source != '(direct)'
+                ) AS t ON c.visitor_id = t.visitor_id AND c.timestamp >= t.started
+            )
+            GROUP BY visitor_id, signal
+        )
+        GROUP BY signal, {dims} ORDER BY signal, {dims}""", parameters=parameters, settings=_LIMITS)
+    cells = []
+    for row in result.result_rows:
+        signal, *values, visitors, conversions, value = row
+        spec = next(s for s in signals if s.name == signal)
+        named = dict(zip(dimensions, values, strict=True))
+        cells.append(Cell(signal=signal, dimensions={d: named[d] for d in spec.dimensions}, visitors=visitors,
+                          conversions=conversions, value=round(value, 2)))
+    return cells
+
+
+def window_identifiers(client: Client, start: datetime, end: datetime, events: list[str]) -> set[str]:
+    """The raw identifiers of the window's conversions: no request may carry any of them."""
+    rows = client.query("""
+        SELECT DISTINCT arrayJoin([toString(visitor_id), toString(session_id), click_id]) FROM events
+        WHERE timestamp >= {start:DateTime} AND timestamp < {end:DateTime} AND name IN {events:Array(String)}""",
+                        parameters={"start": start, "end": end, "events": events}, settings=_LIMITS).result_rows
+    return {row[0] for row in rows if row[0]}
