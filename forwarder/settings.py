@@ -33,7 +33,7 @@ class _Destination(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     id: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="a destination id")]
     signals: list[Name] = []
     """The signal names sent here; empty: every signal."""
-    dimensions: list[Dimension] = ["utm_source", "utm_campaign"]
+    dimensions: list[Dimension] = msgspec.field(default_factory=lambda: ["utm_source", "utm_campaign"])
 
 
 class MetaDestination(_Destination, tag="meta"):

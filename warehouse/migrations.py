@@ -9,7 +9,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from warehouse.errors import MigrationError, first_line
 from warehouse.schema import (
-    AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, SCHEMA_MIGRATIONS, SESSIONS, USERS, Ddl,
+    AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, OUTBOX, SCHEMA_MIGRATIONS, SESSIONS, USERS, Ddl,
 )
 from warehouse.sessions import BACKFILL
 
@@ -48,6 +48,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "exactly-once inserts from the spool", _deduplicated_inserts),
     Migration(3, "user accounts", lambda ddl: ddl.create(USERS)),
     Migration(4, "session and daily rollups", _rollups),
+    Migration(5, "forwarder outbox", lambda ddl: ddl.create(OUTBOX)),
 )
 
 

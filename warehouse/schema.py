@@ -138,6 +138,31 @@ DAILY_EVENTS_VIEW = """
 
 ROLLUPS = (SESSIONS, DAILY_EVENTS)
 
+# The forwarder's outbox: every state a cell goes through is a new row; the latest one holds.
+OUTBOX = Table(
+    name="outbox",
+    columns="""
+    key             String,
+    destination     LowCardinality(String),
+    signal          LowCardinality(String),
+    window_start    DateTime('UTC'),
+    window_end      DateTime('UTC'),
+    cell            Map(LowCardinality(String), String),
+    visitors        UInt32,
+    conversions     UInt32,
+    value           Float64,
+    state           LowCardinality(String),
+    reason          String,
+    attempts        UInt16,
+    next_attempt_at DateTime64(3, 'UTC'),
+    policy          String,
+    epsilon         Float64,
+    recorded_at     DateTime64(6, 'UTC')
+    """,
+    partition_by="toYYYYMM(window_start)",
+    order_by="(destination, window_start, key, recorded_at)",
+)
+
 AUDIT_LOG = Table(
     name="audit_log",
     columns="""

@@ -1,0 +1,113 @@
+"""The egress guard: the last check on every request before it leaves the box.
+
+A request passes only if its URL and header names are exactly what its adapter declared, its
+body decodes into the adapter's schema (unknown fields refused), and no text in it looks like
+an identifier: an email, phone number, IP address, URL, SSN, record number, date of birth or
+ZIP code, or any raw visitor, session or click id of the window's events.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgspec
+
+# The window's own bounds and the adapter's fixed words are not from events; every other string is checked.
+DETECTORS: dict[str, re.Pattern[str]] = {
+    "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    "a URL": re.compile(r"(?i)\b(?:https?://|www\.)\S+"
+                        r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co|us|uk|de|health)\b"),
+    "an IP address": re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b"),
+    "a social security number": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
+    "a phone number": re.compile(r"(?<![\w-])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w-])"),
+    "a date of birth": re.compile(r"\b(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b"
+                                r"|\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)?\d{2}\b"),
+    "a record number": re.compile(r"(?i)\b(?:mrn|mr#|record|patient|acct|account)\W{0,3}\w*\d"
+                                r"|(?<![\w-])\d{6,12}(?![\w-])"),
+    "a ZIP code": re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"),
+}
+_TOKENS = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class Request(msgspec.Struct, frozen=True, kw_only=True):
+    """One outgoing request, exactly as it will be sent."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    secrets: frozenset[str] = frozenset()
+    """Credential values inside the URL or headers: never recorded."""
+
+    def recorded(self) -> dict[str, Any]:
+        """The request as the audit log keeps it: every byte, credentials replaced by a marker."""
+        def hide(text: str) -> str:
+            for secret in self.secrets:
+                text = text.replace(secret, "[credential]")
+            return text
+
+        return {"method": self.method, "url": hide(self.url),
+                "headers": {name: hide(value) for name, value in self.headers.items()},
+                "body": self.body.decode("utf-8")}
+
+
+class Blocked(Exception):
+    """A request the guard stopped; nothing was sent."""
+
+
+class Shape(msgspec.Struct, frozen=True, kw_only=True):
+    """What an adapter declares its requests to be."""
+
+    url: str
+    headers: dict[str, str]
+    """Header name -> the pattern its value must match in full: values made from config or keys, never events."""
+    schema: Any
+    """The body's type: msgspec Structs that forbid unknown fields."""
+    decode: Callable[[bytes], Any] = msgspec.json.decode
+    """Bytes to the document checked against `schema` (JSON unless the adapter says otherwise)."""
+
+
+def check(request: Request, shape: Shape, *, allowed: set[str], identifiers: set[str]) -> None:
+    """Raise `Blocked` with the reason unless the request is exactly what may leave.
+
+    `allowed` are strings the forwarder made itself (window bounds, timestamps); `identifiers`, raw ids.
+    """
+    if request.url != shape.url:
+        raise Blocked(f"the URL is not the destination's own: {request.recorded()['url']}")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    if headers.keys() != shape.headers.keys():
+        raise Blocked(f"unexpected headers: {sorted(headers.keys() ^ shape.headers.keys())}")
+    for name, value in headers.items():
+        if not re.fullmatch(shape.headers[name], value):
+            raise Blocked(f"header {name} is not of its declared form")
+    try:
+        document = shape.decode(request.body)
+        msgspec.convert(document, shape.schema, strict=shape.decode is msgspec.json.decode)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError) as exc:
+        raise Blocked(f"the body does not match its schema: {exc}") from None
+    for text in _strings(document):
+        found = "" if text in allowed else _finding(text, identifiers)
+        if found:
+            raise Blocked(f"{found} in {text[:80]!r}")
+
+
+def _finding(text: str, identifiers: set[str]) -> str:
+    for name, pattern in DETECTORS.items():
+        if pattern.search(text):
+            return f"a value that looks like {name}"
+    if any(token in identifiers for token in _TOKENS.findall(text)):
+        return "a raw identifier of the window's events"
+    return ""
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a decoded JSON document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)

@@ -1,0 +1,288 @@
+"""Running the forwarder: close windows into outbox records, then deliver them, guarded and recorded.
+
+A window is prepared once for every destination (one aggregation query, one noise draw per
+cell), so destinations agree and a re-run finds the same cells. Delivery sends each destination's
+pending records in batches; each request is checked by the guard and written to the audit log,
+byte for byte, before it leaves, and its answer after.
+"""
+
+import os
+import random
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from forwarder.adapters.base import Adapter, Item, Outcome, generated_strings
+from forwarder.adapters.csvfile import CsvAdapter
+from forwarder.adapters.ga4 import Ga4Adapter
+from forwarder.adapters.meta import MetaAdapter
+from forwarder.adapters.tiktok import TikTokAdapter
+from forwarder.adapters.webhook import WebhookAdapter
+from forwarder.guard import Blocked, Request, check
+from forwarder.release import Decision, Noise, laplace, release
+from forwarder.settings import (
+    CsvDestination, Destination, ForwarderSettings, Ga4Destination, MetaDestination, TikTokDestination,
+    WebhookDestination,
+)
+from warehouse import Warehouse
+from warehouse.conversions import SignalSpec, window_cells, window_identifiers
+from warehouse.outbox import FINAL, Outbox, OutboxRecord, State, cell_key
+
+ACTOR = "forwarder"
+_MAX_BACKOFF = 3600.0
+
+
+class MissingCredential(Exception):
+    """A destination's credential is not in the environment."""
+
+
+class Planned(msgspec.Struct, frozen=True, kw_only=True):
+    """A request the forwarder would send (dry run) or sent, with the guard's verdict."""
+
+    destination: str
+    keys: list[str]
+    request: dict
+    blocked: str = ""
+
+
+class Run(msgspec.Struct, kw_only=True):
+    """What one run did: the cells of its windows and the requests."""
+
+    decisions: dict[datetime, list[Decision]] = {}
+    requests: list[Planned] = []
+    outcomes: dict[str, int] = {}
+
+
+class Forwarder:
+    def __init__(self, warehouse: Warehouse, settings: ForwarderSettings, exports: Path, *,
+                 http: httpx.Client | None = None, env: Mapping[str, str] = os.environ,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), noise: Noise = laplace) -> None:
+        self._warehouse = warehouse
+        self._settings = settings
+        self._exports = exports
+        self._http = http or httpx.Client()
+        self._env = env
+        self._clock = clock
+        self._noise = noise
+        self._outbox = Outbox(warehouse.client)
+        self._preparing = threading.Lock()
+
+    @property
+    def settings(self) -> ForwarderSettings:
+        return self._settings
+
+    def window_length(self) -> timedelta:
+        return timedelta(days=1) if self._settings.window == "day" else timedelta(hours=1)
+
+    def windows_due(self) -> list[datetime]:
+        """Starts of the closed windows (end plus lateness passed) within the backfill period."""
+        length, now = self.window_length(), self._clock()
+        closed_before = now - timedelta(minutes=self._settings.lateness_minutes)
+        start = _floor(closed_before, length) - length
+        earliest = now - timedelta(days=self._settings.backfill_days)
+        starts = []
+        while start >= _floor(earliest, length):
+            starts.append(start)
+            start -= length
+        return sorted(starts)
+
+    def record_policy(self) -> None:
+        """Audit the policy when its version is new: every change is on record."""
+        version = self._settings.version()
+        latest, _ = self._warehouse.audit.search(action="forward.policy", limit=1)
+        if not latest or version not in latest[0].resource:
+            self._warehouse.audit.record(ACTOR, "forward.policy", f"policy {version}",
+                                         detail={"policy": msgspec.to_builtins(self._settings)})
+
+    def decide(self, start: datetime) -> list[Decision]:
+        """The window's cells and whether each may be released (true counts, or noisy with epsilon)."""
+        s = self._settings
+        signals = [SignalSpec(name=x.name, event=x.event, dimensions=s.dimensions(x.name),
+                              value_property=x.value_property, value_cap=x.value_cap) for x in s.signals]
+        cells = window_cells(self._warehouse.client, start, start + self.window_length(), signals, s.patterns,
+                             s.lookback_days, s.max_conversions_per_visitor)
+        return release(cells, k=s.k, epsilon=s.epsilon, max_per_visitor=s.max_conversions_per_visitor,
+                       value_caps={x.name: x.value_cap for x in s.signals}, noise=self._noise)
+
+    def prepare(self, start: datetime) -> None:
+        """Record the window's cells for every destination, once."""
+        with self._preparing:
+            if start in self._outbox.prepared([start]):
+                return
+            version, end = self._settings.version(), start + self.window_length()
+            records = [
+                OutboxRecord(key=cell_key(d.id, decision.cell.signal, start, decision.cell.dimensions),
+                             destination=d.id, signal=decision.cell.signal, window_start=start, window_end=end,
+                             cell=decision.cell.dimensions, visitors=decision.visitors,
+                             conversions=decision.conversions, value=decision.value,
+                             state=State.PENDING if decision.released else State.SUPPRESSED,
+                             reason=decision.reason, policy=version, epsilon=self._settings.epsilon)
+                for decision in self.decide(start)
+                for d in self._settings.destinations if self._settings.sends(d, decision.cell.signal)
+            ]
+            if records:
+                self._outbox.append(records, token=f"prepare:{start.isoformat()}:{version}")
+            self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}", detail={
+                "policy": version, "released": sum(r.state == State.PENDING for r in records),
+                "suppressed": sum(r.state == State.SUPPRESSED for r in records)})
+
+    def run(self, destination: str | None = None, window: datetime | None = None, dry_run: bool = False) -> Run:
+        """Prepare due windows (or `window`) and deliver; a dry run only shows what would go."""
+        starts = [window] if window else self.windows_due()
+        targets = [d for d in self._settings.destinations if destination in (None, d.id)]
+        if destination and not targets:
+            raise ValueError(f"no destination {destination!r}; there are "
+                             f"{', '.join(d.id for d in self._settings.destinations) or 'none'}")
+        run = Run()
+        if dry_run:
+            for start in starts:
+                run.decisions[start] = decisions = self.decide(start)
+                for target in targets:
+                    run.requests += self._dry(target, start, decisions)
+            return run
+        self.record_policy()
+        for start in starts:
+            self.prepare(start)
+        for target in targets:
+            self._deliver(target, starts, run)
+        return run
+
+    def run_destination(self, destination: str) -> None:
+        """The scheduled job of one destination."""
+        self.run(destination)
+
+    def _deliver(self, destination: Destination, starts: list[datetime], run: Run) -> None:
+        adapter = self._adapter(destination)
+        now = self._clock()
+        due = []
+        for record in self._outbox.current(destination.id, windows=starts):
+            if record.state in FINAL:
+                continue
+            if now - record.window_end > adapter.max_age:
+                self._mark([record], State.DEAD, f"older than {destination.type} accepts", run)
+            elif record.state == State.SENDING and not adapter.deduplicates:
+                self._mark([record], State.DEAD, f"answer lost in an interruption; {destination.type} does not "
+                                                 "drop repeated events, so it is not sent again", run)
+            elif record.state != State.FAILED or _utc(record.next_attempt_at) <= now:
+                due.append(record)
+        by_batch: dict[tuple[str, datetime], list[OutboxRecord]] = {}
+        for record in due:
+            by_batch.setdefault((record.signal, _utc(record.window_start)), []).append(record)
+        identifiers: dict[datetime, set[str]] = {}
+        for (_, start), batch in by_batch.items():
+            if start not in identifiers:
+                identifiers[start] = self._identifiers(start)
+            for i in range(0, len(batch), adapter.batch_size):
+                self._send(destination, adapter, batch[i:i + adapter.batch_size], identifiers[start], run)
+
+    def _send(self, destination: Destination, adapter: Adapter, records: list[OutboxRecord], identifiers: set[str],
+              run: Run) -> None:
+        items = [_item(r) for r in records]
+        request = adapter.build(items)
+        keys = [r.key for r in records]
+        try:
+            _guard(adapter, request, items, identifiers)
+        except Blocked as exc:
+            self._warehouse.audit.record(ACTOR, "forward.blocked", destination.id, outcome="denied",
+                                         detail={"keys": keys, "reason": str(exc)})
+            self._mark(records, State.BLOCKED, str(exc), run)
+            run.requests.append(Planned(destination=destination.id, keys=keys, request=request.recorded(),
+                                        blocked=str(exc)))
+            return
+        self._warehouse.audit.record(ACTOR, "forward.request", destination.id,
+                                     detail={"keys": keys, "request": request.recorded()})
+        self._mark(records, State.SENDING, "", run, count=False)
+        outcome = adapter.deliver(request, self._http)
+        self._warehouse.audit.record(ACTOR, "forward.response", destination.id,
+                                     outcome="success" if outcome.ok else "failure",
+                                     detail={"keys": keys, "status": outcome.status, "body": outcome.body,
+                                             "reason": outcome.reason})
+        run.requests.append(Planned(destination=destination.id, keys=keys, request=request.recorded()))
+        self._settle(records, outcome, run)
+
+    def _settle(self, records: list[OutboxRecord], outcome: Outcome, run: Run) -> None:
+        if outcome.ok:
+            self._mark(records, State.SENT, "", run)
+            return
+        attempts = records[0].attempts + 1
+        if not outcome.retryable or attempts >= self._settings.max_attempts:
+            self._mark(records, State.DEAD, outcome.reason, run, attempts=attempts)
+            return
+        pause = outcome.retry_after or min(_MAX_BACKOFF, 30 * 2 ** attempts) * random.uniform(0.5, 1.5)
+        self._mark(records, State.FAILED, outcome.reason, run, attempts=attempts,
+                   next_attempt_at=self._clock() + timedelta(seconds=pause))
+
+    def _mark(self, records: list[OutboxRecord], state: State, reason: str, run: Run, count: bool = True,
+              **changes) -> None:
+        self._outbox.append([msgspec.structs.replace(r, state=state, reason=reason, **changes) for r in records])
+        if count:
+            run.outcomes[state] = run.outcomes.get(state, 0) + len(records)
+
+    def _identifiers(self, start: datetime) -> set[str]:
+        return window_identifiers(self._warehouse.client, start, start + self.window_length(),
+                                  [s.event for s in self._settings.signals])
+
+    def _dry(self, destination: Destination, start: datetime, decisions: list[Decision]) -> list[Planned]:
+        adapter = self._adapter(destination, dry_run=True)
+        released = [d for d in decisions if d.released and self._settings.sends(destination, d.cell.signal)]
+        items = [Item(key=cell_key(destination.id, d.cell.signal, start, d.cell.dimensions), signal=d.cell.signal,
+                      window_start=start, window_end=start + self.window_length(), dimensions=d.cell.dimensions,
+                      visitors=d.visitors, conversions=d.conversions, value=d.value) for d in released]
+        identifiers = self._identifiers(start) if items else set()
+        planned = []
+        for signal in sorted({i.signal for i in items}):
+            of_signal = [i for i in items if i.signal == signal]
+            for batch in (of_signal[i:i + adapter.batch_size] for i in range(0, len(of_signal), adapter.batch_size)):
+                request = adapter.build(batch)
+                try:
+                    _guard(adapter, request, batch, identifiers)
+                    blocked = ""
+                except Blocked as exc:
+                    blocked = str(exc)
+                planned.append(Planned(destination=destination.id, keys=[x.key for x in batch],
+                                       request=request.recorded(), blocked=blocked))
+        return planned
+
+    def _adapter(self, destination: Destination, dry_run: bool = False) -> Adapter:
+        def secret(name: str) -> str:
+            value = self._env.get(name, "")
+            if not value and not dry_run:
+                raise MissingCredential(f"destination {destination.id!r}: set the environment variable {name}")
+            return value or "dry-run-credential"
+
+        match destination:
+            case MetaDestination():
+                return MetaAdapter(destination, secret(destination.access_token_env))
+            case Ga4Destination():
+                return Ga4Adapter(destination, secret(destination.api_secret_env))
+            case TikTokDestination():
+                return TikTokAdapter(destination, secret(destination.access_token_env))
+            case WebhookDestination():
+                return WebhookAdapter(destination, secret(destination.secret_env))
+            case CsvDestination():
+                return CsvAdapter(destination, Path(destination.directory) if destination.directory else self._exports)
+        raise TypeError(f"no adapter for {type(destination).__name__}")
+
+
+def _guard(adapter: Adapter, request: Request, items: list[Item], identifiers: set[str]) -> None:
+    allowed = set().union(*(generated_strings(item) for item in items))
+    check(request, adapter.shape(items), allowed=allowed, identifiers=identifiers)
+
+
+def _item(record: OutboxRecord) -> Item:
+    return Item(key=record.key, signal=record.signal, window_start=_utc(record.window_start),
+                window_end=_utc(record.window_end), dimensions=dict(record.cell), visitors=record.visitors,
+                conversions=record.conversions, value=record.value)
+
+
+def _floor(moment: datetime, length: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((moment - epoch) // length) * length
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,87 @@
+"""A warehouse with two days of demo traffic, fake ad platforms, and a forwarder between them."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import msgspec
+import pytest
+
+from collector import demo
+from forwarder.runner import Forwarder
+from forwarder.settings import ForwarderSettings
+from warehouse import WarehouseSettings, open_warehouse
+
+NOW = datetime.now(UTC)
+YESTERDAY = datetime.combine(NOW.date() - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+ENV = {"META_TOKEN": "meta-secret-token", "GA4_SECRET": "ga4secret", "TIKTOK_TOKEN": "tiktok-secret",
+       "HOOK_SECRET": "hook-secret"}
+POLICY = {
+    "signals": [{"event": "appointment_request", "name": "Lead"}, {"event": "contact_form", "name": "Contact"}],
+    "destinations": [
+        {"type": "meta", "id": "meta", "dataset_id": "1234567890", "access_token_env": "META_TOKEN"},
+        {"type": "ga4", "id": "ga4", "measurement_id": "G-TEST1234", "api_secret_env": "GA4_SECRET"},
+        {"type": "tiktok", "id": "tiktok", "event_source_id": "CABCDEFGH12345", "access_token_env": "TIKTOK_TOKEN"},
+        {"type": "webhook", "id": "hook", "url": "https://hooks.example-hospital.org/sluice", "secret_env": "HOOK_SECRET"},
+        {"type": "csv", "id": "mmm"},
+    ],
+}
+
+
+class Platforms:
+    """Fake ad platforms: records every request and answers as each platform does."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.answers: list[httpx.Response] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.answers:
+            return self.answers.pop(0)
+        if request.url.host == "graph.facebook.com":
+            return httpx.Response(200, json={"events_received": len(json.loads(request.content)["data"])})
+        if request.url.host == "business-api.tiktok.com":
+            return httpx.Response(200, json={"code": 0, "message": "OK"})
+        return httpx.Response(204 if request.url.host == "www.google-analytics.com" else 200)
+
+    def to(self, host: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.host == host]
+
+
+@pytest.fixture(scope="module")
+def traffic(engine_path):
+    """Two days of demo traffic, shared read-only; each test gets its own outbox by a fresh database copy."""
+    database = f"fwd_{uuid.uuid4().hex[:8]}"
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    demo.load(warehouse, 40_000, days=2, site="main", seed=11)
+    yield warehouse
+    warehouse.client.command(f"DROP DATABASE `{database}`")
+    warehouse.close()
+
+
+@pytest.fixture
+def clean(traffic):
+    """The shared traffic with an empty outbox and audit log, restored after the test."""
+    yield traffic
+    traffic.client.command("TRUNCATE TABLE outbox")
+
+
+@pytest.fixture
+def platforms() -> Platforms:
+    return Platforms()
+
+
+def settings(**changes) -> ForwarderSettings:
+    return msgspec.convert(POLICY | changes, ForwarderSettings)
+
+
+@pytest.fixture
+def make_forwarder(clean, platforms, tmp_path):
+    def make(policy: ForwarderSettings | None = None, **kwargs) -> Forwarder:
+        options = {"http": httpx.Client(transport=httpx.MockTransport(platforms)), "env": ENV,
+                   "clock": lambda: NOW} | kwargs
+        return Forwarder(clean, policy or settings(), tmp_path / "exports", **options)
+
+    return make

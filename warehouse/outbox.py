@@ -1,0 +1,96 @@
+"""The forwarder's outbox: one record per (destination, signal, window, cell), append-only.
+
+A record's state changes by appending a newer row; the latest row of a key is its state.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+from warehouse.events import encode_rows, insert_lines
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    """A request with this cell went out and no answer was recorded: a crash, if it stays so."""
+    SENT = "sent"
+    FAILED = "failed"
+    """Refused for a reason the platform says may pass; tried again after `next_attempt_at`."""
+    BLOCKED = "blocked"
+    SUPPRESSED = "suppressed"
+    DEAD = "dead"
+
+
+FINAL = frozenset({State.SENT, State.BLOCKED, State.SUPPRESSED, State.DEAD})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class OutboxRecord(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    """Deterministic, and the platform's event id: a re-sent cell is recognised as the same."""
+    destination: str
+    signal: str
+    window_start: datetime
+    window_end: datetime
+    cell: dict[str, str]
+    visitors: int
+    conversions: int
+    value: float
+    state: State
+    reason: str = ""
+    attempts: int = 0
+    next_attempt_at: datetime = _EPOCH
+    policy: str = ""
+    epsilon: float = 0.0
+    """The privacy budget the cell's signal spent in its window (0: no noise)."""
+    recorded_at: datetime = _EPOCH
+
+
+def cell_key(destination: str, signal: str, window_start: datetime, cell: dict[str, str]) -> str:
+    text = msgspec.json.encode([destination, signal, window_start.isoformat(), sorted(cell.items())])
+    return hashlib.sha256(text).hexdigest()[:32]
+
+
+class Outbox:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def append(self, records: Sequence[OutboxRecord], token: str | None = None) -> None:
+        """Add records (new cells or new states), stamped now; one insert, so all or none."""
+        now = datetime.now(UTC)
+        stamped = [msgspec.structs.replace(r, recorded_at=now) for r in records]
+        insert_lines(self._client, "outbox", encode_rows(stamped), token=token or f"outbox:{now.isoformat()}")
+
+    def current(self, destination: str | None = None, windows: Iterable[datetime] | None = None,
+                since: datetime | None = None) -> list[OutboxRecord]:
+        """The latest state of each record, oldest window first."""
+        where, parameters = ["1"], {}
+        if destination is not None:
+            where.append("destination = {destination:String}")
+            parameters["destination"] = destination
+        if windows is not None:
+            where.append("window_start IN {windows:Array(DateTime)}")
+            parameters["windows"] = list(windows)
+        if since is not None:
+            where.append("window_start >= {since:DateTime}")
+            parameters["since"] = since
+        result = self._client.query(
+            f"SELECT * FROM outbox WHERE {' AND '.join(where)} ORDER BY recorded_at DESC LIMIT 1 BY key",
+            parameters=parameters)
+        records = [OutboxRecord(**dict(zip(result.column_names, row, strict=True))) for row in result.result_rows]
+        return sorted(records, key=lambda r: (r.window_start, r.destination, r.signal, sorted(r.cell.items())))
+
+    def prepared(self, windows: Iterable[datetime]) -> set[datetime]:
+        """Which of these windows already have their cells recorded."""
+        rows = self._client.query("SELECT DISTINCT window_start FROM outbox WHERE window_start IN {w:Array(DateTime)}",
+                                  parameters={"w": list(windows)}).result_rows
+        return {_utc(row[0]) for row in rows}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
