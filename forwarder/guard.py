@@ -17,7 +17,7 @@ DETECTORS: dict[str, re.Pattern[str]] = {
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
     "a URL": re.compile(r"(?i)\b(?:https?://|www\.)\S+"
                         r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co|us|uk|de|health)\b"),
-    "an IP address": re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b"),
+    "an IP address": re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}"),
     "a social security number": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
     "a phone number": re.compile(r"(?<![\w-])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w-])"),
     "a date of birth": re.compile(r"\b(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b"
@@ -26,7 +26,6 @@ DETECTORS: dict[str, re.Pattern[str]] = {
                                 r"|(?<![\w-])\d{6,12}(?![\w-])"),
     "a ZIP code": re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"),
 }
-_TOKENS = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Request(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,17 +84,19 @@ def check(request: Request, shape: Shape, *, allowed: set[str], identifiers: set
         msgspec.convert(document, shape.schema, strict=shape.decode is msgspec.json.decode)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError) as exc:
         raise Blocked(f"the body does not match its schema: {exc}") from None
+    lengths = {len(identifier) for identifier in identifiers}
     for text in _strings(document):
-        found = "" if text in allowed else _finding(text, identifiers)
+        found = "" if text in allowed else _finding(text, identifiers, lengths)
         if found:
             raise Blocked(f"{found} in {text[:80]!r}")
 
 
-def _finding(text: str, identifiers: set[str]) -> str:
+def _finding(text: str, identifiers: set[str], lengths: set[int]) -> str:
     for name, pattern in DETECTORS.items():
         if pattern.search(text):
             return f"a value that looks like {name}"
-    if any(token in identifiers for token in _TOKENS.findall(text)):
+    # Every substring of each identifier length: an id cannot hide inside a longer value.
+    if any(text[i:i + n] in identifiers for n in lengths for i in range(len(text) - n + 1)):
         return "a raw identifier of the window's events"
     return ""
 

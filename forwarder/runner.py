@@ -163,9 +163,9 @@ class Forwarder:
             if record.state in FINAL:
                 continue
             if now - record.window_end > adapter.max_age:
-                self._mark([record], State.DEAD, f"older than {destination.type} accepts", run)
+                self._mark([record], State.DEAD, f"older than {destination.kind} accepts", run)
             elif record.state == State.SENDING and not adapter.deduplicates:
-                self._mark([record], State.DEAD, f"answer lost in an interruption; {destination.type} does not "
+                self._mark([record], State.DEAD, f"answer lost in an interruption; {destination.kind} does not "
                                                  "drop repeated events, so it is not sent again", run)
             elif record.state != State.FAILED or _utc(record.next_attempt_at) <= now:
                 due.append(record)

@@ -35,6 +35,11 @@ class _Destination(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     """The signal names sent here; empty: every signal."""
     dimensions: list[Dimension] = msgspec.field(default_factory=lambda: ["utm_source", "utm_campaign"])
 
+    @property
+    def kind(self) -> str:
+        """The `type` key of its table: meta, ga4, tiktok, webhook or csv."""
+        return self.__struct_config__.tag
+
 
 class MetaDestination(_Destination, tag="meta"):
     """Meta Conversions API: one event per cell, a synthetic external_id, action_source "other"."""

@@ -1,12 +1,22 @@
 """A run closes a window into outbox records and delivers them, guarded, recorded, exactly once."""
 
 import json
+from datetime import timedelta
 
-from tests.forwarder.conftest import YESTERDAY
+import httpx
+import msgspec
+import pytest
+
+from tests.forwarder.conftest import POLICY, YESTERDAY
 from warehouse.outbox import Outbox
 
 
+def _new_entries(warehouse, before: int) -> list:
+    return list(warehouse.audit.entries())[before:]
+
+
 def test_a_run_sends_released_cells_everywhere_and_records_every_byte(make_forwarder, platforms, clean):
+    before = len(list(clean.audit.entries()))
     run = make_forwarder().run(window=YESTERDAY)
     records = Outbox(clean.client).current()
     released = [r for r in records if r.state == "sent"]
@@ -15,7 +25,7 @@ def test_a_run_sends_released_cells_everywhere_and_records_every_byte(make_forwa
     meta = platforms.to("graph.facebook.com")
     assert meta and sum(len(json.loads(r.content)["data"]) for r in meta) == sum(
         r.destination == "meta" for r in released)
-    audit = [e for e in clean.audit.entries() if e.action.startswith("forward.")]
+    audit = [e for e in _new_entries(clean, before) if e.action.startswith("forward.")]
     requests = [e for e in audit if e.action == "forward.request"]
     files = [e for e in requests if json.loads(e.detail)["request"]["method"] == "WRITE"]
     assert len(files) == 2 and len(requests) == len(platforms.requests) + len(files)  # a file per signal
@@ -30,3 +40,83 @@ def test_running_a_window_again_sends_nothing_twice(make_forwarder, platforms):
     sent = len(platforms.requests)
     make_forwarder().run(window=YESTERDAY)
     assert len(platforms.requests) == sent
+
+
+def test_a_retryable_refusal_is_tried_again_after_its_pause_and_a_final_one_is_dead(make_forwarder, platforms, clean):
+    from tests.forwarder.conftest import NOW, settings
+
+    only_meta = settings(destinations=[d for d in POLICY["destinations"] if d["id"] == "meta"])
+    platforms.answers = [httpx.Response(500, json={"error": {"code": 2, "message": "service"}})] * 2
+    make_forwarder(only_meta).run(window=YESTERDAY)
+    states = {r.state for r in Outbox(clean.client).current("meta") if r.state != "suppressed"}
+    assert states == {"failed"}
+    make_forwarder(only_meta).run(window=YESTERDAY)  # not yet due: nothing sent
+    assert len(platforms.requests) == 2
+    later = make_forwarder(only_meta, clock=lambda: NOW + timedelta(hours=2))
+    later.run(window=YESTERDAY)
+    assert {r.state for r in Outbox(clean.client).current("meta") if r.state != "suppressed"} == {"sent"}
+    platforms.answers = [httpx.Response(400, json={"error": {"code": 100, "message": "Invalid parameter"}})] * 9
+    clean.client.command("TRUNCATE TABLE outbox")
+    make_forwarder(only_meta).run(window=YESTERDAY)
+    dead = [r for r in Outbox(clean.client).current("meta") if r.state == "dead"]
+    assert dead and all("code 100" in r.reason and r.attempts == 1 for r in dead)
+
+
+def test_after_a_crash_mid_send_only_platforms_that_drop_repeats_get_the_cells_again(make_forwarder, platforms, clean):
+    from tests.forwarder.conftest import settings
+
+    two = settings(destinations=[d for d in POLICY["destinations"] if d["id"] in ("meta", "ga4")])
+
+    def crash(request):
+        raise SystemExit("the process died while the request was out")
+
+    crashing = make_forwarder(two, http=httpx.Client(transport=httpx.MockTransport(crash)))
+    with pytest.raises(SystemExit):
+        crashing.run(window=YESTERDAY, destination="meta")
+    with pytest.raises(SystemExit):
+        crashing.run(window=YESTERDAY, destination="ga4")
+    assert {r.state for r in Outbox(clean.client).current() if r.state != "suppressed"} == {"sending", "pending"}
+    make_forwarder(two).run(window=YESTERDAY)
+    meta = Outbox(clean.client).current("meta")
+    assert {r.state for r in meta if r.state != "suppressed"} == {"sent"}
+    resent = [e["event_id"] for r in platforms.to("graph.facebook.com") for e in json.loads(r.content)["data"]]
+    assert set(resent) == {r.key for r in meta if r.state == "sent"}  # the same event ids: Meta drops repeats
+    ga4 = [r for r in Outbox(clean.client).current("ga4") if r.state != "suppressed"]
+    lost = [r for r in ga4 if r.state == "dead"]
+    assert len(lost) == 1 and "not sent again" in lost[0].reason  # the one in flight; GA4 keeps repeats
+    assert {r.state for r in ga4} == {"dead", "sent"}
+
+
+def test_a_broken_adapter_that_leaks_is_blocked_audited_and_sends_nothing(make_forwarder, platforms, clean,
+                                                                         monkeypatch):
+    from forwarder.adapters import meta
+    from tests.forwarder.conftest import settings
+
+    build = meta.MetaAdapter.build
+
+    def leaky(self, items):
+        leaked = [msgspec.structs.replace(i, dimensions=i.dimensions | {"utm_content": leak})
+                  for i, leak in zip(items, ["jane@example.com", "203.0.113.9", "https://x.example.org/a"] * 99)]
+        return build(self, leaked)
+
+    monkeypatch.setattr(meta.MetaAdapter, "build", leaky)
+    before = len(list(clean.audit.entries()))
+    make_forwarder(settings(destinations=[d for d in POLICY["destinations"] if d["id"] == "meta"])).run(
+        window=YESTERDAY)
+    assert platforms.requests == []
+    records = [r for r in Outbox(clean.client).current("meta") if r.state != "suppressed"]
+    assert records and {r.state for r in records} == {"blocked"}
+    entries = _new_entries(clean, before)
+    blocked = [e for e in entries if e.action == "forward.blocked"]
+    assert blocked and blocked[0].outcome == "denied" and "email address" in blocked[0].detail
+    assert not [e for e in entries if e.action == "forward.request"]
+
+
+def test_a_dry_run_shows_cells_and_requests_and_changes_nothing(make_forwarder, platforms, clean):
+    run = make_forwarder().run(window=YESTERDAY, dry_run=True)
+    decisions = run.decisions[YESTERDAY]
+    assert any(d.released for d in decisions) and any(not d.released for d in decisions)
+    assert {p.destination for p in run.requests} == {"meta", "ga4", "tiktok", "hook", "mmm"}
+    assert all(not p.blocked for p in run.requests)
+    assert platforms.requests == [] and Outbox(clean.client).current() == []
+    assert "meta-secret-token" not in str([p.request for p in run.requests])
