@@ -7,11 +7,13 @@ import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
 from collector.settings import CollectorSettings, Site
+from forwarder.settings import ForwarderSettings
 from warehouse import WarehouseSettings
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -37,6 +39,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     warehouse: WarehouseSettings = WarehouseSettings()
     server: ServerSettings = ServerSettings()
     collector: CollectorSettings = CollectorSettings()
+    forwarder: ForwarderSettings = ForwarderSettings()
     sites: list[Site] = msgspec.field(default_factory=_default_sites)
 
     def __post_init__(self) -> None:
@@ -101,6 +104,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _problems(value: Any, typ: Any, path: str) -> list[Problem]:
     if isinstance(typ, type) and issubclass(typ, msgspec.Struct) and isinstance(value, dict):
         return _struct_problems(value, typ, path)
+    if get_origin(typ) in (Union, UnionType) and isinstance(value, dict) and (chosen := _tagged(typ, value)):
+        return _struct_problems(value, chosen, path)
     if get_origin(typ) is list and isinstance(value, list):
         (item,) = get_args(typ)
         found = [p for i, element in enumerate(value) for p in _problems(element, item, f"{path}[{i}]")]
@@ -108,9 +113,17 @@ def _problems(value: Any, typ: Any, path: str) -> list[Problem]:
     return _convert_problems(value, typ, path)
 
 
+def _tagged(union: Any, value: dict[str, Any]) -> type[msgspec.Struct] | None:
+    """The member of a tagged union of structs that `value` names by its tag, if any."""
+    members = [t for t in get_args(union) if isinstance(t, type) and issubclass(t, msgspec.Struct)]
+    return next((t for t in members if t.__struct_config__.tag is not None
+                 and value.get(t.__struct_config__.tag_field) == t.__struct_config__.tag), None)
+
+
 def _struct_problems(value: dict[str, Any], struct: type[msgspec.Struct], path: str) -> list[Problem]:
     fields = {field.encode_name: field for field in msgspec.structs.fields(struct)}
-    found = [_unknown_key(key, fields, path) for key in value if key not in fields]
+    tag = struct.__struct_config__.tag_field
+    found = [_unknown_key(key, fields, path) for key in value if key not in fields and key != tag]
     valid = {}
     for name, field in fields.items():
         if name in value:
