@@ -19,9 +19,9 @@ from collector.collect import MAX_BODY_BYTES, Collector, collect_endpoint, prefl
 from collector.health import internal_health, public_health
 from collector.metrics import MetricsController, request_metrics
 from collector.logins import Sessions, Throttle
-from collector.ops import OpsController
+from collector.ops import Forward, OpsController
 from collector.ratelimit import Rate, RateLimiter
-from collector.compliance import ComplianceController
+from collector.compliance import ComplianceController, OutboxController
 from collector.explore import ExploreController
 from collector.reports import ReportsController
 from collector.settings import CollectorSettings, Site
@@ -48,7 +48,8 @@ def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -
 
 
 def internal_app(
-    warehouse: Warehouse, ops_token: str, sites: Sequence[str] = (), hasher: PasswordHasher | None = None
+    warehouse: Warehouse, ops_token: str, sites: Sequence[str] = (), hasher: PasswordHasher | None = None,
+    forward: Forward | None = None,
 ) -> Litestar:
     """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
     state = {
@@ -60,10 +61,11 @@ def internal_app(
         "throttle": Throttle(),
         "login_limiter": RateLimiter(Rate.parse("20/minute")),
         "pseudonym_key": secrets.token_bytes(32),
+        "forward": forward,
     }
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
-                        ReportsController, ExploreController, ComplianceController],
+                        ReportsController, ExploreController, ComplianceController, OutboxController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware],

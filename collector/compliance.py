@@ -1,6 +1,6 @@
-"""The compliance API: the audit log, filtered and paged."""
+"""The compliance API: the audit log, filtered and paged, and the forwarder's outbox."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -12,6 +12,7 @@ from litestar.params import FromQuery, QueryParameter
 from collector.accounts import Role
 from collector.auth import actor, authorized
 from warehouse import AuditEntry, Warehouse
+from warehouse.outbox import ForwardStatus, Outbox, OutboxRecord
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -23,6 +24,12 @@ class AuditPage(msgspec.Struct, frozen=True):
     page: int
     page_size: int
     total: int
+
+
+class ForwardOutbox(msgspec.Struct, frozen=True):
+    records: list[OutboxRecord]
+    """The latest 1,000 matching cells, oldest window first."""
+    status: ForwardStatus
 
 
 class ComplianceController(Controller):
@@ -54,3 +61,27 @@ class ComplianceController(Controller):
                            "until": str(until or ""), "page": page, "page_size": page_size},
             "rows": len(entries)})
         return AuditPage(entries=entries, page=page, page_size=page_size, total=total)
+
+
+class OutboxController(Controller):
+    path = "/api/outbox"
+    tags = ["compliance"]
+    guards = [authorized]
+    opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
+
+    @get(sync_to_thread=True)
+    def outbox(
+        self,
+        request: Request,
+        warehouse: NamedDependency[Warehouse],
+        destination: Annotated[str, QueryParameter(max_length=40)] = "",
+        state_name: Annotated[str, QueryParameter(name="state", max_length=20)] = "",
+        days: Annotated[int, QueryParameter(ge=1, le=400)] = 30,
+    ) -> ForwardOutbox:
+        """What the forwarder released, suppressed, sent or held back, cell by cell; payloads are in the audit log."""
+        since = datetime.now(UTC) - timedelta(days=days)
+        records = [r for r in Outbox(warehouse.client).current(destination or None, since=since)
+                   if not state_name or r.state == state_name]
+        warehouse.audit.record(actor(request), "outbox.read", "/api/outbox", detail={
+            "parameters": {"destination": destination, "state": state_name, "days": days}, "rows": len(records)})
+        return ForwardOutbox(records=records[-1000:], status=Outbox(warehouse.client).status())

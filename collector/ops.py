@@ -5,13 +5,15 @@ account can read, and every call is audited.
 """
 
 import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
@@ -22,6 +24,7 @@ from collector.settings import SiteId
 from warehouse import BrokenLink, Warehouse
 from warehouse.events import count_events
 from warehouse.migrations import applied_versions
+from warehouse.outbox import ForwardStatus, Outbox
 
 ACTOR_HEADER = "sluice-actor"
 
@@ -48,6 +51,21 @@ class DemoSeed(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class DemoSeeded(msgspec.Struct, frozen=True):
     inserted: int
     skipped: bool = False
+
+
+class ForwardRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    destination: str | None = None
+    window: datetime | None = None
+    """A window's start; none: every window due."""
+    dry_run: bool = False
+
+
+Forward = Callable[[ForwardRun], dict]
+"""Runs the forwarder (supplied by whoever composes the app; the collector does not own it)."""
+
+
+class ForwardRefused(Exception):
+    """A forwarder run that cannot start as asked (unknown destination, missing credential)."""
 
 
 class VerifyResult(msgspec.Struct, frozen=True):
@@ -100,6 +118,25 @@ class OpsController(Controller):
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         state = request.app.state
         return apply_change(state.accounts, state.sessions, username, data, _actor(request))
+
+    @post("/forward/run", sync_to_thread=True, status_code=200)
+    def forward_run(self, request: Request, data: JSONBody[ForwardRun]) -> dict:
+        """Prepare and send due windows (or one), or with `dry_run` show what would go and send nothing."""
+        forward: Forward | None = request.app.state.forward
+        if forward is None:
+            raise ClientException("no forwarder here: add [[forwarder.signals]] and [[forwarder.destinations]] "
+                                  "to the config file")
+        if data.window is not None and data.window.tzinfo is None:
+            data = msgspec.structs.replace(data, window=data.window.replace(tzinfo=UTC))
+        try:
+            return forward(data)
+        except ForwardRefused as exc:
+            raise ClientException(str(exc)) from None
+
+    @get("/forward/status", sync_to_thread=True)
+    def forward_status(self, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:
+        """The outbox by destination, window and state, and this month's privacy budget spent."""
+        return Outbox(warehouse.client).status()
 
     @post("/audit/verify", sync_to_thread=True, status_code=200)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:

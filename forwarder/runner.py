@@ -40,6 +40,10 @@ class MissingCredential(Exception):
     """A destination's credential is not in the environment."""
 
 
+class UnknownDestination(ValueError):
+    """A run asked for a destination the policy does not have."""
+
+
 class Planned(msgspec.Struct, frozen=True, kw_only=True):
     """A request the forwarder would send (dry run) or sent, with the guard's verdict."""
 
@@ -52,7 +56,9 @@ class Planned(msgspec.Struct, frozen=True, kw_only=True):
 class Run(msgspec.Struct, kw_only=True):
     """What one run did: the cells of its windows and the requests."""
 
+    windows: list[datetime] = []
     decisions: dict[datetime, list[Decision]] = {}
+    """Dry runs only: a real run's cells are in the outbox."""
     requests: list[Planned] = []
     outcomes: dict[str, int] = {}
 
@@ -74,6 +80,10 @@ class Forwarder:
     @property
     def settings(self) -> ForwarderSettings:
         return self._settings
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return self._warehouse
 
     def window_length(self) -> timedelta:
         return timedelta(days=1) if self._settings.window == "day" else timedelta(hours=1)
@@ -135,9 +145,9 @@ class Forwarder:
         starts = [window] if window else self.windows_due()
         targets = [d for d in self._settings.destinations if destination in (None, d.id)]
         if destination and not targets:
-            raise ValueError(f"no destination {destination!r}; there are "
+            raise UnknownDestination(f"no destination {destination!r}; there are "
                              f"{', '.join(d.id for d in self._settings.destinations) or 'none'}")
-        run = Run()
+        run = Run(windows=starts)
         if dry_run:
             for start in starts:
                 run.decisions[start] = decisions = self.decide(start)

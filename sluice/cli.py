@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -15,9 +16,11 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from tqdm import tqdm
 
 from collector.accounts import Role
+from forwarder.runner import MissingCredential
 from sluice import dashboard
 from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
+from sluice.forwarding import ForwardingError, run_forwarder
 from sluice.logs import configure_logging
 from sluice.ops import OpsError, checked, ops_client
 from sluice.serve import Listener, Plan, ServeError, serve
@@ -26,7 +29,7 @@ from warehouse.errors import first_line
 
 _DEMO_CHUNK = 100_000
 _DEMO_ADMIN = "demo-admin"
-_FAILURES = (ClickHouseError, DataDirError, OpsError, ServeError, WarehouseError)
+_FAILURES = (ClickHouseError, DataDirError, ForwardingError, MissingCredential, OpsError, ServeError, WarehouseError)
 _INVALID_CONFIG = 2
 
 
@@ -121,6 +124,7 @@ def _plan(ctx: _Context, host: str | None, public_port: int | None, internal_por
         internal=Listener("internal", server.internal_host, internal_port or server.internal_port),
         public_workers=server.public_workers,
         log_level=server.log_level,
+        forwarder=ctx.config.forwarder,
     )
 
 
@@ -348,10 +352,87 @@ def _call(method: str, path: str, *, json: Any = None, migrate: bool = True, exi
     ctx = _context()
 
     async def call() -> Any:
-        async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing) as client:
+        async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing,
+                              forwarder=ctx.config.forwarder) as client:
             return checked(await client.request(method, path, json=json)).json()
 
     return asyncio.run(call())
+
+
+@cli.group("forward")
+@global_options
+def forward_group() -> None:
+    """Send allow-listed, de-identified conversion signals (see [forwarder] in the config file)."""
+
+
+def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    for shape in ("%Y-%m-%d", "%Y-%m-%dT%H"):
+        try:
+            return datetime.strptime(value, shape).replace(tzinfo=UTC).isoformat()
+        except ValueError:
+            continue
+    raise click.BadParameter("a day like 2026-11-21 or an hour like 2026-11-21T14 (UTC)")
+
+
+@forward_group.command("run")
+@global_options
+@click.option("--destination", help="Only this destination (default: all).")
+@click.option("--window", callback=_window, help="The window starting at this day or hour, UTC (default: all due).")
+@click.option("--dry-run", is_flag=True, help="Show the cells and the exact requests; send and record nothing.")
+def forward_run_command(destination: str | None, window: str | None, dry_run: bool) -> None:
+    """Close due windows into cells and send the released ones."""
+    result = _call("POST", "/api/ops/forward/run", json={"destination": destination, "window": window,
+                                                         "dry_run": dry_run})
+    click.echo(_cell_table(result["cells"]))
+    if dry_run:
+        for planned in result["requests"]:
+            request = planned["request"]
+            click.echo(f"\n# {planned['destination']}: {len(planned['keys'])} cell(s)"
+                       + (f" - BLOCKED: {planned['blocked']}" if planned["blocked"] else ""))
+            click.echo(f"{request['method']} {request['url']}")
+            for name, value in request["headers"].items():
+                click.echo(f"{name}: {value}")
+            click.echo(f"\n{request['body']}")
+        click.echo("\ndry run: nothing was sent or recorded")
+    else:
+        click.echo(", ".join(f"{count} {state}" for state, count in result["outcomes"].items()) or "nothing to send")
+
+
+@forward_group.command("status")
+@global_options
+def forward_status_command() -> None:
+    """The outbox: cells per destination, window and state; this month's privacy budget."""
+    status = _call("GET", "/api/ops/forward/status")
+    rows = [[c["window_start"], c["destination"], c["state"], str(c["cells"])] for c in status["counts"]]
+    click.echo(_columns(["window", "destination", "state", "cells"], rows) if rows else "the outbox is empty")
+    for signal, spent in status["epsilon_this_month"].items():
+        click.echo(f"privacy budget spent this month by {signal}: epsilon {spent:g}")
+
+
+@cli.command("forwarder")
+@global_options
+def forwarder_command() -> None:
+    """Run the forwarder's schedule as its own service (server mode) until SIGTERM."""
+    ctx = _context()
+    configure_logging(ctx.config.server.log_level)
+    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir)
+
+
+def _cell_table(cells: list[dict]) -> str:
+    if not cells:
+        return "no conversions in the window(s)"
+    rows = [[c["window"][:16], c["destination"], c["signal"], ", ".join(f"{k}={v}" for k, v in c["dimensions"].items()),
+             str(c["visitors"]), str(c["conversions"]), f"{c['value']:g}", c["state"], c["reason"]] for c in cells]
+    return _columns(["window", "destination", "signal", "cell", "visitors", "conversions", "value", "state", "why"],
+                    rows)
+
+
+def _columns(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+                     for row in [header, *rows])
 
 
 def main() -> None:

@@ -14,7 +14,9 @@ import httpx
 
 from collector import internal_app
 from collector.ops import ACTOR_HEADER
+from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
+from sluice.forwarding import forwarder_for, hook
 from warehouse import WarehouseSettings, open_warehouse, parse_dsn
 
 _SERVER_WAIT = 60.0
@@ -26,7 +28,8 @@ class OpsError(Exception):
 
 @asynccontextmanager
 async def ops_client(
-    data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False
+    data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False,
+    forwarder: ForwarderSettings | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
@@ -44,7 +47,7 @@ async def ops_client(
         dsn = parse_dsn(warehouse.dsn)
         if existing and dsn.embedded and not Path(dsn.path).is_dir():
             raise OpsError(f"there is no warehouse at {dsn.path}; check --data-dir")
-        async with _in_process_client(warehouse, migrate) as client:
+        async with _in_process_client(warehouse, migrate, data_dir, forwarder) as client:
             yield client
 
 
@@ -71,12 +74,14 @@ async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def _in_process_client(settings: WarehouseSettings, migrate: bool) -> AsyncIterator[httpx.AsyncClient]:
+async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_dir: DataDir,
+                             forwarder: ForwarderSettings | None) -> AsyncIterator[httpx.AsyncClient]:
     user = getpass.getuser()
     warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None)
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
-    transport = httpx.ASGITransport(app=internal_app(warehouse, token))
+    forward = hook(forwarder_for(forwarder, warehouse, data_dir)) if forwarder else None
+    transport = httpx.ASGITransport(app=internal_app(warehouse, token, forward=forward))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:
             yield client

@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+from datetime import UTC
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -15,11 +16,15 @@ from litestar import Litestar
 
 import msgspec
 
+from apscheduler.schedulers.background import BackgroundScheduler
+
 from collector import internal_app, metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from collector.writer import Writer
+from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
+from sluice.forwarding import forwarder_for, hook, start_schedule
 from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings, open_warehouse
 
@@ -70,6 +75,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     internal: Listener
     public_workers: int = 0
     log_level: str = "info"
+    forwarder: ForwarderSettings = ForwarderSettings()
 
 
 def serve(plan: Plan) -> None:
@@ -92,7 +98,12 @@ def serve(plan: Plan) -> None:
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
-        internal = (internal_app(warehouse, token, [site.id for site in plan.sites]), sockets[1], plan.internal)
+        forwarder = forwarder_for(plan.forwarder, warehouse, data_dir)
+        app = internal_app(warehouse, token, [site.id for site in plan.sites], forward=hook(forwarder))
+        internal = (app, sockets[1], plan.internal)
+        scheduler = BackgroundScheduler(timezone=UTC)
+        start_schedule(scheduler, forwarder)
+        cleanup.callback(lambda: scheduler.running and scheduler.shutdown(wait=True))
         if plan.public_workers:
             bindings, workers = [internal], _workers(plan, spools, sockets[0])
         else:

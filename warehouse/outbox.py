@@ -56,6 +56,19 @@ def cell_key(destination: str, signal: str, window_start: datetime, cell: dict[s
     return hashlib.sha256(text).hexdigest()[:32]
 
 
+class OutboxCount(msgspec.Struct, frozen=True):
+    destination: str
+    window_start: datetime
+    state: str
+    cells: int
+
+
+class ForwardStatus(msgspec.Struct, frozen=True):
+    counts: list[OutboxCount]
+    epsilon_this_month: dict[str, float]
+    """Per signal: the privacy budget its released windows spent this calendar month."""
+
+
 class Outbox:
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -85,6 +98,23 @@ class Outbox:
         records = [OutboxRecord(**dict(zip(result.column_names, row, strict=True))) for row in result.result_rows]
         return sorted(records, key=lambda r: (r.window_start, r.destination, r.signal, sorted(r.cell.items())))
 
+    def status(self) -> ForwardStatus:
+        """Cells per destination, window and current state; and the month's spent privacy budget."""
+        counts = self._client.query("""
+            SELECT destination, window_start, state, count() FROM (
+                SELECT key, argMax(destination, recorded_at) AS destination,
+                       argMax(window_start, recorded_at) AS window_start, argMax(state, recorded_at) AS state
+                FROM outbox GROUP BY key)
+            GROUP BY destination, window_start, state ORDER BY window_start DESC, destination, state LIMIT 1000""")
+        # A window's released cells are first recorded as pending, with the epsilon their signal spent.
+        spent = self._client.query("""
+            SELECT signal, sum(epsilon) FROM (
+                SELECT DISTINCT signal, window_start, epsilon FROM outbox
+                WHERE window_start >= toStartOfMonth(now()) AND state = 'pending')
+            GROUP BY signal""")
+        return ForwardStatus(counts=[OutboxCount(*row) for row in counts.result_rows],
+                             epsilon_this_month={signal: round(total, 6) for signal, total in spent.result_rows})
+
     def prepared(self, windows: Iterable[datetime]) -> set[datetime]:
         """Which of these windows already have their cells recorded."""
         rows = self._client.query("SELECT DISTINCT window_start FROM outbox WHERE window_start IN {w:Array(DateTime)}",
@@ -94,3 +124,4 @@ class Outbox:
 
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+

@@ -118,14 +118,12 @@ def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     """Conversions by name and by the campaign and source of the session they happened in."""
     return _table(client, f"""
-        SELECT e.name AS conversion, s.campaign AS campaign, s.source AS source, count() AS conversions,
-               uniqCombined(12)(e.visitor_id) AS visitors
-        FROM events AS e ANY INNER JOIN (  -- ANY: a session's older states must not count it twice
-            SELECT session_id, campaign, source FROM sessions
-            WHERE {_sessions_where(query)} AND conversions > 0 AND sign = 1
-        ) AS s ON e.session_id = s.session_id
-        WHERE {_period("e.")} AND e.name != 'pageview'
-        GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion LIMIT 200""", query)
+        SELECT conversion, campaign, source, sum(sign * count) AS conversions,
+               uniqCombined(12)(visitor_id) AS visitors
+        FROM sessions ARRAY JOIN mapKeys(converted) AS conversion, mapValues(converted) AS count
+        WHERE {_sessions_where(query)} AND notEmpty(converted)
+        GROUP BY conversion, campaign, source HAVING conversions > 0
+        ORDER BY conversions DESC, conversion LIMIT 200""", query)
 
 
 def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:

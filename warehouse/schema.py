@@ -95,6 +95,7 @@ SESSIONS = Table(
     pageviews   UInt32,
     events      UInt32,
     conversions UInt32,
+    converted   Map(LowCardinality(String), UInt32),
     source      LowCardinality(String),
     utm_source  LowCardinality(String),
     medium      LowCardinality(String),

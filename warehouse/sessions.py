@@ -6,6 +6,7 @@ sessions it touches with a cancelling row (sign -1) and a new row (sign +1, a hi
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
@@ -19,6 +20,7 @@ BACKFILL = """
     SELECT site, toDate(min(timestamp)) AS day, session_id, any(visitor_id) AS visitor_id, min(timestamp) AS started,
            max(timestamp) AS ended, countIf(name = 'pageview') AS pageviews, count() AS events,
            countIf(name != 'pageview') AS conversions,
+           sumMapIf(map(name, toUInt32(1)), name != 'pageview') AS converted,
            argMin(if(e.utm_source != '', e.utm_source, if(referrer_host != '', referrer_host, '(direct)')), timestamp)
                AS source,
            argMin(e.utm_source, timestamp) AS utm_source, argMin(utm_medium, timestamp) AS medium,
@@ -42,6 +44,8 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     pageviews: int
     events: int
     conversions: int
+    converted: dict[str, int]
+    """Conversions by event name."""
     source: str
     """Its UTM source, else its referrer's host, else "(direct)"."""
     utm_source: str
@@ -112,7 +116,7 @@ def fold(old: SessionRow | None, events: list[_Event]) -> SessionRow:
     if old is None:
         old = SessionRow(site=first.site, day=first.timestamp.date(), session_id=first.session_id,
                          visitor_id=first.visitor_id, started=first.timestamp, ended=first.timestamp, pageviews=0,
-                         events=0, conversions=0, source="", utm_source="", medium="", campaign="", content="",
+                         events=0, conversions=0, converted={}, source="", utm_source="", medium="", campaign="", content="",
                          entry_path="",
                          device_type=first.device_type, browser=first.browser, os=first.os, is_bot=False)
     if first.timestamp <= old.started:  # new, or a late event from before what was known of it
@@ -128,6 +132,7 @@ def fold(old: SessionRow | None, events: list[_Event]) -> SessionRow:
         pageviews=old.pageviews + views,
         events=old.events + len(events),
         conversions=old.conversions + len(events) - views,
+        converted=_counted(old.converted, (e.name for e in events if e.name != "pageview")),
         entry_path=entry,
         is_bot=old.is_bot or any(e.is_bot for e in events),
         sign=1,
@@ -146,6 +151,13 @@ def _current(client: Client, events: list[_Event]) -> dict[UUID, SessionRow]:
     )
     rows = (SessionRow(**dict(zip(result.column_names, row, strict=True))) for row in result.result_rows)
     return {row.session_id: row for row in rows}
+
+
+def _counted(counts: dict[str, int], names: Iterable[str]) -> dict[str, int]:
+    merged = dict(counts)
+    for name in names:
+        merged[name] = merged.get(name, 0) + 1
+    return merged
 
 
 def _source(event: _Event) -> str:

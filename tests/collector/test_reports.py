@@ -81,6 +81,12 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
     assert {path: row["pageviews"] for path, row in reported.items()} == {p: n for p, n, _ in by_page.result_rows}
     for path, _, visitors in by_page.result_rows:
         assert reported[path]["visitors"] == pytest.approx(visitors, rel=0.03)
+    by_name = dict(seeded.client.query("SELECT name, count() FROM events WHERE name != 'pageview' GROUP BY name")
+                   .result_rows)
+    reported = {}
+    for row in api.get("/api/reports/conversions", params=period).json()["data"]:
+        reported[row["conversion"]] = reported.get(row["conversion"], 0) + row["conversions"]
+    assert reported == by_name
 
 
 def test_sessions_are_credited_to_the_source_of_their_first_event(api):

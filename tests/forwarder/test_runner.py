@@ -120,3 +120,35 @@ def test_a_dry_run_shows_cells_and_requests_and_changes_nothing(make_forwarder, 
     assert all(not p.blocked for p in run.requests)
     assert platforms.requests == [] and Outbox(clean.client).current() == []
     assert "meta-secret-token" not in str([p.request for p in run.requests])
+
+
+def test_windows_close_after_their_lateness_and_only_recent_ones_are_due(make_forwarder):
+    from datetime import UTC, datetime
+
+    from tests.forwarder.conftest import settings
+
+    at = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
+    daily = make_forwarder(settings(lateness_minutes=120, backfill_days=2), clock=lambda: at)
+    assert daily.windows_due() == [datetime(2026, 11, 20, tzinfo=UTC)]  # the 21st closes at 02:00 on the 22nd
+    later = make_forwarder(settings(lateness_minutes=120, backfill_days=2), clock=lambda: at + timedelta(hours=1))
+    assert later.windows_due() == [datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)]
+    hourly = make_forwarder(settings(window="hour", lateness_minutes=30, backfill_days=1), clock=lambda: at)
+    due = hourly.windows_due()
+    assert due[-1] == datetime(2026, 11, 22, 0, tzinfo=UTC) and due[0] == datetime(2026, 11, 21, 1, tzinfo=UTC)
+
+
+def test_each_destination_has_one_coalesced_job_on_the_schedule(make_forwarder):
+    from datetime import UTC, datetime
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from forwarder.schedule import schedule
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    at = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    schedule(scheduler, make_forwarder(), now=at)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"forward:meta", "forward:ga4", "forward:tiktok", "forward:hook", "forward:mmm"}
+    job = jobs["forward:meta"]
+    assert job.coalesce and job.max_instances == 1 and job.args == ("meta",)
+    assert job.trigger.get_next_fire_time(at, at) == at + timedelta(minutes=15)
