@@ -17,8 +17,21 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "compose.yaml").read_text())
 
 
-def test_it_runs_clickhouse_and_sluice(compose):
-    assert set(compose["services"]) == {"clickhouse", "sluice"}
+def test_it_runs_clickhouse_sluice_and_the_forwarder(compose):
+    assert set(compose["services"]) == {"clickhouse", "sluice", "forwarder"}
+    assert compose["services"]["forwarder"]["command"] == ["forwarder"]
+
+
+def test_only_the_forwarder_has_a_way_out(compose):
+    networks = {name: set(service["networks"]) for name, service in compose["services"].items()}
+    assert compose["networks"]["warehouse"]["internal"] is True
+    assert networks["clickhouse"] == {"warehouse"}
+    assert [name for name, joined in networks.items() if "egress" in joined] == ["forwarder"]
+
+
+def test_the_forwarder_has_a_policy_to_run(compose):
+    config = load_config(ROOT / "deploy" / "sluice.toml")
+    assert config.forwarder.signals and config.forwarder.destinations and not config.forwarder.enabled
 
 
 def test_clickhouse_is_pinned_to_a_release(compose):

@@ -1,8 +1,9 @@
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from sluice.config import Config, ConfigError, find_config, load_config
+from sluice.config import Config, ConfigError, check, find_config, load_config
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -110,3 +111,9 @@ def test_the_file_is_found_by_option_then_environment(tmp_path, monkeypatch):
     assert find_config(None) == tmp_path / "env.toml"
     monkeypatch.delenv("SLUICE_CONFIG")
     assert find_config(None) is None
+
+
+def test_the_readme_example_is_a_valid_config():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = readme.split("```toml\n[warehouse]", 1)[1].split("```", 1)[0]
+    assert check(tomllib.loads("[warehouse]" + example)) == []
