@@ -107,9 +107,9 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> int:
+def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int, now: datetime | None = None) -> int:
     """Generate and insert `events` rows; inserting one batch overlaps generating the next."""
-    rows = generate(events, days, site, seed)
+    rows = generate(events, days, site, seed, now)
     inserted, pending = 0, None
     with ThreadPoolExecutor(1) as inserter:
         while batch := list(islice(rows, _BATCH)):

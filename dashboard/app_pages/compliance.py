@@ -12,3 +12,17 @@ found = fetch("/api/audit", actor=actor, action=action, outcome=outcome, page=pa
 st.caption(f"{found['total']:,} entries match")
 table([{key: entry[key] for key in ("seq", "time", "actor", "action", "resource", "outcome", "detail")}
        for entry in found["entries"]])
+
+st.header("Forwarder outbox")
+st.caption("Every cell the forwarder released, suppressed, sent or held back. The exact payloads are "
+           "the audit log's forward.request entries.")
+outbox = fetch("/api/outbox", days=30)
+for signal, spent in outbox["status"]["epsilon_this_month"].items():
+    st.caption(f"Privacy budget spent this month by {signal}: epsilon {spent:g}")
+if outbox["records"]:
+    table([{"window": r["window_start"], "destination": r["destination"], "signal": r["signal"],
+            "cell": ", ".join(f"{k}={v}" for k, v in r["cell"].items()), "visitors": r["visitors"],
+            "conversions": r["conversions"], "value": r["value"], "state": r["state"], "reason": r["reason"]}
+           for r in reversed(outbox["records"])])
+else:
+    st.info("Nothing has been forwarded yet.")
