@@ -20,6 +20,7 @@ from tqdm import tqdm
 from collector import demo
 from forwarder.runner import Forwarder
 from forwarder.settings import ForwarderSettings
+from timing import samples
 from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 
 POLICY = {
@@ -77,13 +78,9 @@ def run(tmp: Path, events: int, repeat: int) -> None:
 
 
 def _times(call, repeat: int) -> tuple[float, float]:
-    call()
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - began) * 1000)
-    return statistics.median(samples), max(samples)
+    """Median and slowest."""
+    taken = samples(call, repeat)
+    return statistics.median(taken), max(taken)
 
 
 if __name__ == "__main__":

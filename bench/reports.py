@@ -26,6 +26,7 @@ from collector import demo, internal_app
 from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 from collector.reports import REPORTS
 from dashboard.client import Api
+from timing import samples
 
 PASSWORD = "violet-Harbor-93-kite"
 # Each report on the raw events table alone: the baseline the rollups are measured against.
@@ -130,13 +131,9 @@ def _overview_render_times(app, repeat: int) -> tuple[float, float]:
 
 
 def _times(call, repeat: int) -> tuple[float, float]:
-    call()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples), statistics.quantiles(samples, n=20)[18]
+    """Median and 95th percentile."""
+    taken = samples(call, repeat)
+    return statistics.median(taken), statistics.quantiles(taken, n=20)[18]
 
 
 if __name__ == "__main__":

@@ -145,8 +145,8 @@ class Forwarder:
         starts = [window] if window else self.windows_due()
         targets = [d for d in self._settings.destinations if destination in (None, d.id)]
         if destination and not targets:
-            raise UnknownDestination(f"no destination {destination!r}; there are "
-                             f"{', '.join(d.id for d in self._settings.destinations) or 'none'}")
+            known = ", ".join(d.id for d in self._settings.destinations) or "none"
+            raise UnknownDestination(f"no destination {destination!r}; there are {known}")
         run = Run(windows=starts)
         if dry_run:
             for start in starts:

@@ -5,6 +5,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,19 @@ from litestar.testing import TestClient
 from collector import demo, internal_app
 from collector.accounts import Role
 from warehouse import Warehouse, WarehouseSettings, open_warehouse
+
+
+@contextmanager
+def demo_database(engine_path: Path, events: int, days: int, site: str, seed: int) -> Iterator[Warehouse]:
+    """A database of its own in the shared engine, holding demo traffic; dropped afterwards."""
+    database = f"demo_{uuid.uuid4().hex[:8]}"
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    demo.load(warehouse, events, days=days, site=site, seed=seed)
+    try:
+        yield warehouse
+    finally:
+        warehouse.client.command(f"DROP DATABASE `{database}`")
+        warehouse.close()
 
 
 @pytest.fixture(scope="session")

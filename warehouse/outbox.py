@@ -106,11 +106,12 @@ class Outbox:
                        argMax(window_start, recorded_at) AS window_start, argMax(state, recorded_at) AS state
                 FROM outbox GROUP BY key)
             GROUP BY destination, window_start, state ORDER BY window_start DESC, destination, state LIMIT 1000""")
-        # A window's released cells are first recorded as pending, with the epsilon their signal spent.
+        # Measuring a signal's window spends its epsilon whether or not a cell is released; a window's
+        # cells are first recorded as pending or suppressed, with that epsilon.
         spent = self._client.query("""
             SELECT signal, sum(epsilon) FROM (
                 SELECT DISTINCT signal, window_start, epsilon FROM outbox
-                WHERE window_start >= toStartOfMonth(now()) AND state = 'pending')
+                WHERE window_start >= toStartOfMonth(now()) AND state IN ('pending', 'suppressed'))
             GROUP BY signal""")
         return ForwardStatus(counts=[OutboxCount(*row) for row in counts.result_rows],
                              epsilon_this_month={signal: round(total, 6) for signal, total in spent.result_rows})

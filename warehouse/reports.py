@@ -60,7 +60,7 @@ class Overview(msgspec.Struct, frozen=True):
 def overview(client: Client, query: ReportQuery) -> Overview:
     row = _rows(client, f"""
         SELECT uniqCombined(12)(visitor_id), sum(sign), sum(sign * pageviews), sum(sign * (pageviews = 1)),
-               sum(sign * dateDiff('second', started, ended)), sum(sign * conversions), sum(sign * (conversions > 0))
+               sum(sign * seconds), sum(sign * conversions), sum(sign * (conversions > 0))
         FROM sessions WHERE {_sessions_where(query)}""", query)[0]
     visitors, sessions, pageviews, bounces, seconds, conversions, converted = row
     per_session = max(sessions, 1)

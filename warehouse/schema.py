@@ -92,6 +92,7 @@ SESSIONS = Table(
     visitor_id  UUID,
     started     DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
     ended       DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    seconds     UInt32 MATERIALIZED toUInt32(greatest(0, dateDiff('second', started, ended))),
     pageviews   UInt32,
     events      UInt32,
     conversions UInt32,

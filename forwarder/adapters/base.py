@@ -26,6 +26,17 @@ class Item(msgspec.Struct, frozen=True, kw_only=True):
     value: float
 
 
+class Dimensions(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True, kw_only=True):
+    """A cell's dimensions as payload fields: only the names a policy can allow may appear."""
+
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_content: str | None = None
+    site: str | None = None
+    device_type: str | None = None
+
+
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     retryable: bool = False

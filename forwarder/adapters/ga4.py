@@ -5,21 +5,15 @@ from datetime import timedelta
 import httpx
 import msgspec
 
-from forwarder.adapters.base import CURRENCY, Item, Outcome, ga_client_id, http_outcome, post
+from forwarder.adapters.base import CURRENCY, Dimensions, Item, Outcome, ga_client_id, http_outcome, post
 from forwarder.guard import Request, Shape
 from forwarder.settings import Ga4Destination
 
 
-class Params(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+class Params(Dimensions, forbid_unknown_fields=True, frozen=True, omit_defaults=True, kw_only=True):
     value: float
     currency: str
     conversions: int
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_content: str | None = None
-    site: str | None = None
-    device_type: str | None = None
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import httpx
 import msgspec
 
-from forwarder.adapters.base import CURRENCY, Item, Outcome, http_outcome, post, synthetic_id
+from forwarder.adapters.base import CURRENCY, Dimensions, Item, Outcome, http_outcome, post, synthetic_id
 from forwarder.guard import Request, Shape
 from forwarder.settings import MetaDestination
 
@@ -17,16 +17,10 @@ class UserData(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     external_id: list[str]
 
 
-class CustomData(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+class CustomData(Dimensions, forbid_unknown_fields=True, frozen=True, omit_defaults=True, kw_only=True):
     value: float
     currency: str
     num_items: int
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_content: str | None = None
-    site: str | None = None
-    device_type: str | None = None
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

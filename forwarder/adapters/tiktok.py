@@ -5,7 +5,7 @@ from datetime import timedelta
 import httpx
 import msgspec
 
-from forwarder.adapters.base import CURRENCY, Item, Outcome, http_outcome, post, synthetic_id
+from forwarder.adapters.base import CURRENCY, Dimensions, Item, Outcome, http_outcome, post, synthetic_id
 from forwarder.guard import Request, Shape
 from forwarder.settings import TikTokDestination
 
@@ -17,16 +17,10 @@ class User(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     external_id: str
 
 
-class Properties(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+class Properties(Dimensions, forbid_unknown_fields=True, frozen=True, omit_defaults=True, kw_only=True):
     value: float
     currency: str
     quantity: int
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_content: str | None = None
-    site: str | None = None
-    device_type: str | None = None
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -1,14 +1,13 @@
 """Analysts explore single events, and see what happened, never who it was."""
 
 import re
-import uuid
 
 import pytest
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
-from collector import demo, internal_app
-from warehouse import WarehouseSettings, open_warehouse
+from collector import internal_app
+from tests.conftest import demo_database
 
 OPS = {"authorization": "Bearer ops"}
 PASSWORD = "violet-Harbor-93-kite"
@@ -16,12 +15,8 @@ PASSWORD = "violet-Harbor-93-kite"
 
 @pytest.fixture(scope="module")
 def seeded(engine_path):
-    database = f"explore_{uuid.uuid4().hex[:8]}"
-    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
-    demo.load(warehouse, 3_000, days=7, site="main", seed=9)
-    yield warehouse
-    warehouse.client.command(f"DROP DATABASE `{database}`")
-    warehouse.close()
+    with demo_database(engine_path, 3_000, days=7, site="main", seed=9) as warehouse:
+        yield warehouse
 
 
 def _analyst(app) -> TestClient:

@@ -1,15 +1,14 @@
 """The reports API on demo traffic: right numbers, validated parameters, audited reads."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
-from collector import demo, internal_app
+from collector import internal_app
 from collector.accounts import Role
-from warehouse import WarehouseSettings, open_warehouse
+from tests.conftest import demo_database
 
 OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
 PASSWORD = "violet-Harbor-93-kite"
@@ -19,12 +18,8 @@ REPORTS = ["overview", "timeseries", "sources", "campaigns", "pages", "entry-pag
 @pytest.fixture(scope="module")
 def seeded(engine_path):
     """One database of demo traffic shared by this module's read-only tests."""
-    database = f"reports_{uuid.uuid4().hex[:8]}"
-    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
-    demo.load(warehouse, 20_000, days=30, site="main", seed=5)
-    yield warehouse
-    warehouse.client.command(f"DROP DATABASE `{database}`")
-    warehouse.close()
+    with demo_database(engine_path, 20_000, days=30, site="main", seed=5) as warehouse:
+        yield warehouse
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +59,14 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
     period = {"site": "main", "from": str(today - timedelta(days=40)), "to": str(today)}
     overview = api.get("/api/reports/overview", params=period).json()["data"]
     sessions = """SELECT session_id, any(visitor_id) AS visitor, countIf(name = 'pageview') AS views,
+                         dateDiff('second', min(timestamp), max(timestamp)) AS seconds,
                          countIf(name != 'pageview') AS converted,
                          argMin(if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
                                 timestamp) AS source
                   FROM events GROUP BY session_id"""
     visitors, *raw = seeded.client.query(f"SELECT uniqExact(visitor), count(), sum(views), round(avg(views = 1), 4), "
-                                         f"sum(converted) FROM ({sessions})").result_rows[0]
-    assert [overview["sessions"], overview["pageviews"], overview["bounce_rate"], overview["conversions"]] == raw
+                                         f"round(avg(seconds), 1), sum(converted) FROM ({sessions})").result_rows[0]
+    assert [overview[key] for key in ("sessions", "pageviews", "bounce_rate", "session_seconds", "conversions")] == raw
     assert overview["visitors"] == pytest.approx(visitors, rel=0.03)  # an estimate
     by_source = seeded.client.query(f"SELECT source, count(), sum(converted) FROM ({sessions}) GROUP BY source")
     reported = api.get("/api/reports/sources", params=period).json()["data"]

@@ -1,17 +1,15 @@
 """A warehouse with two days of demo traffic, fake ad platforms, and a forwarder between them."""
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import msgspec
 import pytest
 
-from collector import demo
 from forwarder.runner import Forwarder
 from forwarder.settings import ForwarderSettings
-from warehouse import WarehouseSettings, open_warehouse
+from tests.conftest import demo_database
 
 NOW = datetime.now(UTC)
 YESTERDAY = datetime.combine(NOW.date() - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
@@ -52,13 +50,9 @@ class Platforms:
 
 @pytest.fixture(scope="module")
 def traffic(engine_path):
-    """Two days of demo traffic, shared read-only; each test gets its own outbox by a fresh database copy."""
-    database = f"fwd_{uuid.uuid4().hex[:8]}"
-    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
-    demo.load(warehouse, 40_000, days=2, site="main", seed=11)
-    yield warehouse
-    warehouse.client.command(f"DROP DATABASE `{database}`")
-    warehouse.close()
+    """Two days of demo traffic, shared by the module's tests; each empties the outbox after itself."""
+    with demo_database(engine_path, 40_000, days=2, site="main", seed=11) as warehouse:
+        yield warehouse
 
 
 @pytest.fixture
