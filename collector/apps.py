@@ -15,13 +15,16 @@ from argon2 import PasswordHasher
 
 from collector.accounts import AccountError, Accounts
 from collector.auth import SessionController, UsersController
-from collector.collect import MAX_BODY_BYTES, Collector, collect_endpoint, preflight, read_consent, record_consent
+from collector.collect import (
+    MAX_BODY_BYTES, Collector, collect_endpoint, csp_report, preflight, read_consent, record_consent,
+)
 from collector.health import internal_health, public_health
 from collector.metrics import MetricsController, request_metrics
 from collector.logins import Sessions, Throttle
-from collector.ops import Forward, OpsController
+from collector.hooks import Hooks
+from collector.ops import OpsController
 from collector.ratelimit import Rate, RateLimiter
-from collector.compliance import ComplianceController, OutboxController
+from collector.compliance import ComplianceController, OutboxController, TrackersController
 from collector.explore import ExploreController
 from collector.reports import ReportsController
 from collector.settings import CollectorSettings, Site
@@ -36,7 +39,7 @@ log = logging.getLogger("sluice.api")
 def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -> Litestar:
     """Only what browsers need is routable here."""
     return Litestar(
-        route_handlers=[preflight, public_health, snippet, collect_endpoint, record_consent, read_consent],
+        route_handlers=[preflight, public_health, snippet, collect_endpoint, record_consent, read_consent, csp_report],
         state=State({"collector": Collector(settings, sites, spools)}),
         lifespan=[lambda app: spools.running()],
         # No per-request metrics middleware here: it costs a sixth of a /collect request, and the
@@ -49,7 +52,7 @@ def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools) -
 
 def internal_app(
     warehouse: Warehouse, ops_token: str, sites: Sequence[str] = (), hasher: PasswordHasher | None = None,
-    forward: Forward | None = None,
+    hooks: Hooks = Hooks(),
 ) -> Litestar:
     """The internal API, its schema and the metrics, for the dashboard, the CLI and monitoring."""
     state = {
@@ -61,11 +64,12 @@ def internal_app(
         "throttle": Throttle(),
         "login_limiter": RateLimiter(Rate.parse("20/minute")),
         "pseudonym_key": secrets.token_bytes(32),
-        "forward": forward,
+        "hooks": hooks,
     }
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
-                        ReportsController, ExploreController, ComplianceController, OutboxController],
+                        ReportsController, ExploreController, ComplianceController, OutboxController,
+                        TrackersController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware],

@@ -1,4 +1,4 @@
-"""The public endpoints browsers call: /collect for events, /consent for choices."""
+"""The public endpoints browsers call: /collect for events, /consent for choices, /csp-report for CSP violations."""
 
 import uuid
 from datetime import UTC, datetime
@@ -16,8 +16,11 @@ from collector.enrich import Consent, Visit, enrich, new_id
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.spool import SpoolFull, Spools
+from collector.csp import MEDIA_TYPES as CSP_MEDIA_TYPES
+from collector.csp import decode_reports
 from collector.wire import InvalidInput, decode_consent, decode_events
 from warehouse.events import ConsentRow
+from warehouse.trackers import Finding
 
 VISITOR_COOKIE = "sluice_vid"
 SESSION_COOKIE = "sluice_sid"
@@ -155,6 +158,41 @@ async def preflight(request: Request) -> Response[None]:
 
 def _preflight(request: Request) -> ASGIResponse:
     return ASGIResponse(status_code=HTTP_204_NO_CONTENT, headers=_preflight_headers(request))
+
+
+@post("/csp-report", status_code=HTTP_202_ACCEPTED)
+async def csp_report(request: Request) -> ASGIResponse:
+    """File the third-party loads a Content-Security-Policy report names, for the pages of configured sites."""
+    collector: Collector = request.app.state.collector
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in CSP_MEDIA_TYPES:
+        return _answer({"error": f"send {' or '.join(CSP_MEDIA_TYPES[:2])}"}, 415, {})
+    wait = collector.limiter.retry_after(collector.clients.address(request))
+    if wait is not None:
+        return _answer({"error": "too many requests"}, 429, {"retry-after": str(wait)})
+    try:
+        violations = decode_reports(await _read_body(request))
+    except _TooLarge:
+        return _answer({"error": f"the body is over {MAX_BODY_BYTES} bytes"}, 413, {})
+    except InvalidInput as exc:
+        return _answer({"error": "invalid report", "field": exc.field, "rule": exc.rule}, 400, {})
+    now = datetime.now(UTC)
+    rows = [Finding(scan_id="", site=site.id, page=v.page, host=v.host, vendor="", kind="csp", source="csp",
+                    seen_at=now) for v in violations if (site := _site_of_page(collector, v.page))]
+    if violations and not rows:
+        return _answer({"error": "the report is about a page of no configured site"}, 400, {})
+    try:
+        await collector.spools.tracker_findings.append(rows)
+    except (SpoolFull, OSError):
+        return _answer({"error": "busy, retry later"}, 503, {"retry-after": _RETRY_AFTER_FULL})
+    return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED, {})
+
+
+def _site_of_page(collector: Collector, page: str) -> Site | None:
+    """The site whose origins hold the page (a site open to any origin, failing that)."""
+    origin = "/".join(page.split("/", 3)[:3])
+    sites = collector.sites.values()
+    return next((s for s in sites if origin in s.origins), None) or next((s for s in sites if "*" in s.origins), None)
 
 
 def _preflight_headers(request: Request) -> dict[str, str]:

@@ -1,7 +1,7 @@
-"""The compliance API: the audit log, filtered and paged, and the forwarder's outbox."""
+"""The compliance API: the audit log, the forwarder's outbox, and the website's third parties."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get
@@ -85,3 +85,20 @@ class OutboxController(Controller):
         warehouse.audit.record(actor(request), "outbox.read", "/api/outbox", detail={
             "parameters": {"destination": destination, "state": state_name, "days": days}, "rows": len(records)})
         return ForwardOutbox(records=records[-1000:], status=Outbox(warehouse.client).status())
+
+
+class TrackersController(Controller):
+    path = "/api/trackers"
+    tags = ["compliance"]
+    guards = [authorized]
+    opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
+
+    @get(sync_to_thread=True)
+    def trackers(self, request: Request, warehouse: NamedDependency[Warehouse],
+                 site: Annotated[str, QueryParameter(max_length=64)] = "") -> list[Any]:
+        """Third-party hosts on the website, by site: vendor, allowed or not, BAA date, new since the last scan."""
+        hosts = request.app.state.hooks.tracker_hosts
+        found = hosts(site or None) if hosts else []
+        warehouse.audit.record(actor(request), "trackers.read", "/api/trackers",
+                               detail={"parameters": {"site": site}, "rows": len(found)})
+        return found

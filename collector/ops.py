@@ -5,7 +5,6 @@ account can read, and every call is audited.
 """
 
 import hmac
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -58,10 +57,6 @@ class ForwardRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     window: datetime | None = None
     """A window's start; none: every window due."""
     dry_run: bool = False
-
-
-Forward = Callable[[ForwardRun], dict]
-"""Runs the forwarder (supplied by whoever composes the app; the collector does not own it)."""
 
 
 class ForwardRefused(Exception):
@@ -122,7 +117,7 @@ class OpsController(Controller):
     @post("/forward/run", sync_to_thread=True, status_code=200)
     def forward_run(self, request: Request, data: JSONBody[ForwardRun]) -> dict:
         """Prepare and send due windows (or one), or with `dry_run` show what would go and send nothing."""
-        forward: Forward | None = request.app.state.forward
+        forward = request.app.state.hooks.forward
         if forward is None:
             raise ClientException("no forwarder here: add [[forwarder.signals]] and [[forwarder.destinations]] "
                                   "to the config file")
@@ -132,6 +127,14 @@ class OpsController(Controller):
             return forward(data)
         except ForwardRefused as exc:
             raise ClientException(str(exc)) from None
+
+    @post("/scans", sync_to_thread=True, status_code=200)
+    def record_scan(self, request: Request, data: JSONBody[dict]) -> dict:
+        """Store a website scan made by `sluice scan`; answers what is new and gone, and the alerts raised."""
+        record = request.app.state.hooks.record_scan
+        if record is None:
+            raise ClientException("no scanner here")
+        return record(data)
 
     @get("/forward/status", sync_to_thread=True)
     def forward_status(self, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:

@@ -228,16 +228,19 @@ class Spools(NamedTuple):
 
     events: Spool
     consent: Spool
+    tracker_findings: Spool
+    """Content-Security-Policy violations browsers report."""
 
     @classmethod
     def open(cls, directory: Path, *, max_bytes: int, segment_records: int, segment_seconds: float) -> "Spools":
-        """The spools under `directory`, sharing `max_bytes`: consent records are few and small."""
+        """The spools under `directory`, sharing `max_bytes`: consent and CSP records are few and small."""
         def spool(table: str, cap: int) -> Spool:
             return Spool(directory / table, max_bytes=cap, segment_records=segment_records,
                          segment_seconds=segment_seconds)
 
-        consent_cap = max_bytes // 16
-        return cls(events=spool("events", max_bytes - consent_cap), consent=spool("consent", consent_cap))
+        small = max_bytes // 16
+        return cls(events=spool("events", max_bytes - 2 * small), consent=spool("consent", small),
+                   tracker_findings=spool("tracker_findings", small))
 
     @classmethod
     def configured(cls, directory: Path, settings: CollectorSettings) -> "Spools":

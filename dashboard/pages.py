@@ -18,6 +18,7 @@ PAGES = [
     ("realtime", "Realtime", "app_pages/realtime.py", EVERYONE),
     ("explore", "Explore events", "app_pages/explore.py", {"analyst", "admin"}),
     ("compliance", "Compliance", "app_pages/compliance.py", {"compliance", "admin"}),
+    ("trackers", "Website trackers", "app_pages/trackers.py", {"compliance", "admin"}),
     ("admin", "Admin", "app_pages/admin.py", {"admin"}),
 ]
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import click
 import msgspec
@@ -20,7 +21,10 @@ from forwarder.runner import MissingCredential
 from sluice import dashboard
 from sluice.config import Config, ConfigError, find_config, load_config
 from sluice.datadir import DataDir, DataDirError
+from scanner.policy import report_only_headers
+from scanner.settings import ScannerSettings, Target
 from sluice.forwarding import ForwardingError, run_forwarder
+from sluice.scanning import scan
 from sluice.logs import configure_logging
 from sluice.ops import OpsError, checked, ops_client
 from sluice.serve import Listener, Plan, ServeError, serve
@@ -125,6 +129,7 @@ def _plan(ctx: _Context, host: str | None, public_port: int | None, internal_por
         public_workers=server.public_workers,
         log_level=server.log_level,
         forwarder=ctx.config.forwarder,
+        scanner=ctx.config.scanner,
     )
 
 
@@ -353,7 +358,7 @@ def _call(method: str, path: str, *, json: Any = None, migrate: bool = True, exi
 
     async def call() -> Any:
         async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing,
-                              forwarder=ctx.config.forwarder) as client:
+                              forwarder=ctx.config.forwarder, scanner=ctx.config.scanner) as client:
             return checked(await client.request(method, path, json=json)).json()
 
     return asyncio.run(call())
@@ -409,6 +414,68 @@ def forward_status_command() -> None:
     click.echo(_columns(["window", "destination", "state", "cells"], rows) if rows else "the outbox is empty")
     for signal, spent in status["epsilon_this_month"].items():
         click.echo(f"privacy budget spent this month by {signal}: epsilon {spent:g}")
+
+
+@cli.command("scan")
+@global_options
+@click.argument("urls", nargs=-1)
+@click.option("--site", help="The site the URLs belong to (default: the target with their host, else the first site).")
+@click.option("--dynamic/--static", default=None, help="Load pages in headless Chromium too (default: scanner.dynamic).")
+def scan_command(urls: tuple[str, ...], site: str | None, dynamic: bool | None) -> None:
+    """Crawl the website (the configured targets, or URLS) and list every third party it loads."""
+    ctx = _context()
+    settings = ctx.config.scanner
+    if dynamic is not None:
+        settings = msgspec.structs.replace(settings, dynamic=dynamic)
+    targets = [_adhoc_target(ctx, list(urls), site)] if urls else settings.targets
+    if not targets:
+        raise click.UsageError("name URLs to scan, or list [[scanner.targets]] in the config file")
+    for target in targets:
+        with tqdm(total=settings.max_pages, unit=" pages", desc=f"scanning {target.site}") as bar:
+            result = scan(target, settings, ctx.config.sites, on_page=lambda page: bar.update(1))
+            bar.total = bar.n
+            bar.refresh()
+        recorded = _call("POST", "/api/ops/scans", json=msgspec.to_builtins(result))
+        _print_scan(recorded, settings)
+
+
+@cli.command("csp-policy")
+@global_options
+@click.option("--site", help="Site id (default: the first configured site).")
+@click.option("--report-uri", default="/csp-report", show_default=True,
+              help="Where browsers send reports: Sluice's public /csp-report, as the site's pages reach it.")
+def csp_policy_command(site: str | None, report_uri: str) -> None:
+    """Print report-only CSP headers allowing the site's origins and allowed vendors."""
+    ctx = _context()
+    chosen = next((s for s in ctx.config.sites if s.id == (site or ctx.config.sites[0].id)), None)
+    if chosen is None:
+        raise click.BadParameter(f"no site {site!r}", param_hint="--site")
+    for name, value in report_only_headers(chosen.origins, ctx.config.scanner, report_uri).items():
+        click.echo(f"{name}: {value}")
+
+
+def _adhoc_target(ctx: _Context, urls: list[str], site: str | None) -> Target:
+    hosts = {urlsplit(url).hostname for url in urls}
+    matching = next((t.site for t in ctx.config.scanner.targets if hosts & {urlsplit(u).hostname for u in t.start_urls}),
+                    None)
+    try:
+        return msgspec.convert({"site": site or matching or ctx.config.sites[0].id, "start_urls": urls}, Target)
+    except msgspec.ValidationError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _print_scan(recorded: dict, settings: ScannerSettings) -> None:
+    scan = recorded["scan"]
+    rows = [[f["page"], f["host"], f["vendor"] or "(unknown)", f["kind"],
+             "allowed" if settings.allowance(f["host"]) else "NOT ALLOWED"] for f in recorded["findings"]]
+    click.echo(f"site {scan['site']}: {scan['pages']} pages, {len(rows)} third-party loads")
+    if rows:
+        click.echo(_columns(["page", "host", "vendor", "kind", "allow-list"], rows))
+    for label, changes in (("new since the last scan", recorded["new"]), ("gone since the last scan", recorded["gone"])):
+        for page, host, vendor in changes:
+            click.echo(f"{label}: {vendor or host} ({host}) on {page}")
+    for alert in recorded["alerts"]:
+        click.echo(f"alert: {alert['message']}")
 
 
 @cli.command("forwarder")

@@ -14,6 +14,7 @@ import msgspec
 
 from collector.settings import CollectorSettings, Site
 from forwarder.settings import ForwarderSettings
+from scanner.settings import ScannerSettings
 from warehouse import WarehouseSettings
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -40,6 +41,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     server: ServerSettings = ServerSettings()
     collector: CollectorSettings = CollectorSettings()
     forwarder: ForwarderSettings = ForwarderSettings()
+    scanner: ScannerSettings = ScannerSettings()
     sites: list[Site] = msgspec.field(default_factory=_default_sites)
 
     def __post_init__(self) -> None:

@@ -2,6 +2,7 @@
 
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ import msgspec
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from collector.ops import Forward, ForwardRefused, ForwardRun
+from collector.ops import ForwardRefused, ForwardRun
 from forwarder.runner import Forwarder, MissingCredential, Run, UnknownDestination
 from forwarder.schedule import schedule
 from forwarder.settings import ForwarderSettings
@@ -27,7 +28,7 @@ def forwarder_for(settings: ForwarderSettings, warehouse: Warehouse, data_dir: D
     return Forwarder(warehouse, settings, data_dir.path / "exports")
 
 
-def hook(forwarder: Forwarder | None) -> Forward | None:
+def hook(forwarder: Forwarder | None) -> Callable[[ForwardRun], dict] | None:
     """The ops API's way to run the forwarder: a run's cells and requests as plain data."""
     if forwarder is None:
         return None
@@ -43,10 +44,12 @@ def hook(forwarder: Forwarder | None) -> Forward | None:
     return forward
 
 
-def start_schedule(scheduler: BaseScheduler, forwarder: Forwarder | None) -> None:
-    if forwarder is not None and forwarder.settings.enabled:
-        schedule(scheduler, forwarder)
-        scheduler.start()
+def schedule_forwarding(scheduler: BaseScheduler, forwarder: Forwarder | None) -> bool:
+    """Add the forwarder's jobs when it is enabled; whether any were added."""
+    if forwarder is None or not forwarder.settings.enabled:
+        return False
+    schedule(scheduler, forwarder)
+    return True
 
 
 def _cells(forwarder: Forwarder, run: Run, dry_run: bool) -> list[dict]:

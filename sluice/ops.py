@@ -15,8 +15,9 @@ import httpx
 from collector import internal_app
 from collector.ops import ACTOR_HEADER
 from forwarder.settings import ForwarderSettings
+from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
-from sluice.forwarding import forwarder_for, hook
+from sluice.hooks import hooks_for
 from warehouse import WarehouseSettings, open_warehouse, parse_dsn
 
 _SERVER_WAIT = 60.0
@@ -29,7 +30,7 @@ class OpsError(Exception):
 @asynccontextmanager
 async def ops_client(
     data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False,
-    forwarder: ForwarderSettings | None = None,
+    forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
@@ -47,7 +48,7 @@ async def ops_client(
         dsn = parse_dsn(warehouse.dsn)
         if existing and dsn.embedded and not Path(dsn.path).is_dir():
             raise OpsError(f"there is no warehouse at {dsn.path}; check --data-dir")
-        async with _in_process_client(warehouse, migrate, data_dir, forwarder) as client:
+        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner) as client:
             yield client
 
 
@@ -75,13 +76,13 @@ async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_dir: DataDir,
-                             forwarder: ForwarderSettings | None) -> AsyncIterator[httpx.AsyncClient]:
+                             forwarder: ForwarderSettings, scanner: ScannerSettings) -> AsyncIterator[httpx.AsyncClient]:
     user = getpass.getuser()
     warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None)
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
-    forward = hook(forwarder_for(forwarder, warehouse, data_dir)) if forwarder else None
-    transport = httpx.ASGITransport(app=internal_app(warehouse, token, forward=forward))
+    hooks, _ = hooks_for(forwarder, scanner, warehouse, data_dir)
+    transport = httpx.ASGITransport(app=internal_app(warehouse, token, hooks=hooks))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:
             yield client

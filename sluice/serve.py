@@ -24,7 +24,10 @@ from collector.spool import Spools
 from collector.writer import Writer
 from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
-from sluice.forwarding import forwarder_for, hook, start_schedule
+from scanner.settings import ScannerSettings
+from sluice.forwarding import schedule_forwarding
+from sluice.hooks import hooks_for
+from sluice.scanning import schedule_scans
 from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings, open_warehouse
 
@@ -76,6 +79,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     public_workers: int = 0
     log_level: str = "info"
     forwarder: ForwarderSettings = ForwarderSettings()
+    scanner: ScannerSettings = ScannerSettings()
 
 
 def serve(plan: Plan) -> None:
@@ -98,12 +102,15 @@ def serve(plan: Plan) -> None:
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
-        forwarder = forwarder_for(plan.forwarder, warehouse, data_dir)
-        app = internal_app(warehouse, token, [site.id for site in plan.sites], forward=hook(forwarder))
+        hooks, forwarder = hooks_for(plan.forwarder, plan.scanner, warehouse, data_dir)
+        app = internal_app(warehouse, token, [site.id for site in plan.sites], hooks=hooks)
         internal = (app, sockets[1], plan.internal)
         scheduler = BackgroundScheduler(timezone=UTC)
-        start_schedule(scheduler, forwarder)
-        cleanup.callback(lambda: scheduler.running and scheduler.shutdown(wait=True))
+        scheduled = schedule_forwarding(scheduler, forwarder)
+        scheduled |= schedule_scans(scheduler, plan.scanner, plan.sites, warehouse)
+        if scheduled:
+            scheduler.start()
+            cleanup.callback(scheduler.shutdown)
         if plan.public_workers:
             bindings, workers = [internal], _workers(plan, spools, sockets[0])
         else:

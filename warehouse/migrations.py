@@ -9,7 +9,8 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from warehouse.errors import MigrationError, first_line
 from warehouse.schema import (
-    AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, OUTBOX, SCHEMA_MIGRATIONS, SESSIONS, USERS, Ddl,
+    AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, OUTBOX, SCHEMA_MIGRATIONS, SESSIONS, TRACKER_ALERTS,
+    TRACKER_FINDINGS, TRACKER_SCANS, USERS, Ddl,
 )
 from warehouse.sessions import BACKFILL
 
@@ -49,6 +50,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "user accounts", lambda ddl: ddl.create(USERS)),
     Migration(4, "session and daily rollups", _rollups),
     Migration(5, "forwarder outbox", lambda ddl: ddl.create(OUTBOX)),
+    Migration(6, "website tracker findings",
+              lambda ddl: [*ddl.create(TRACKER_SCANS), *ddl.create(TRACKER_FINDINGS), *ddl.create(TRACKER_ALERTS)]),
 )
 
 

@@ -165,6 +165,45 @@ OUTBOX = Table(
     order_by="(destination, window_start, key, recorded_at)",
 )
 
+# The website scanner: its runs, what each found (and CSP reports), and the alerts it sent.
+TRACKER_SCANS = Table(
+    name="tracker_scans",
+    columns="""
+    scan_id     String,
+    site        LowCardinality(String),
+    mode        LowCardinality(String),
+    started_at  DateTime64(3, 'UTC'),
+    finished_at DateTime64(3, 'UTC'),
+    pages       UInt32
+    """,
+    order_by="(site, started_at)",
+)
+TRACKER_FINDINGS = Table(
+    name="tracker_findings",
+    columns="""
+    scan_id  String,
+    site     LowCardinality(String),
+    page     String CODEC(ZSTD(3)),
+    host     String,
+    vendor   LowCardinality(String),
+    kind     LowCardinality(String),
+    source   LowCardinality(String),
+    seen_at  DateTime64(3, 'UTC')
+    """,
+    partition_by="toYYYYMM(seen_at)",
+    order_by="(site, host, page, seen_at)",
+)
+TRACKER_ALERTS = Table(
+    name="tracker_alerts",
+    columns="""
+    site       LowCardinality(String),
+    host       String,
+    vendor     LowCardinality(String),
+    alerted_at DateTime64(3, 'UTC')
+    """,
+    order_by="(site, host)",
+)
+
 AUDIT_LOG = Table(
     name="audit_log",
     columns="""

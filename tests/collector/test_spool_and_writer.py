@@ -36,9 +36,11 @@ def _spooled(make_spool, batches: list[int], **kwargs):
 
 
 def _spools(spool) -> Spools:
-    """A spool standing in for the events table, and an empty one for consent."""
-    return Spools(events=spool, consent=type(spool)(spool.directory.parent / "consent", max_bytes=2**20,
-                                                     segment_records=10, segment_seconds=1))
+    """A spool standing in for the events table, and empty ones for the other tables."""
+    def empty(table: str):
+        return type(spool)(spool.directory.parent / table, max_bytes=2**20, segment_records=10, segment_seconds=1)
+
+    return Spools(events=spool, consent=empty("consent"), tracker_findings=empty("tracker_findings"))
 
 
 def test_concurrent_appends_are_all_on_disk_when_acknowledged(make_spool):

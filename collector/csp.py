@@ -1,0 +1,70 @@
+"""Content-Security-Policy violation reports, in both forms browsers send them."""
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import msgspec
+
+from collector.wire import InvalidInput
+
+MEDIA_TYPES = ("application/csp-report", "application/reports+json", "application/json")
+MAX_REPORTS = 100
+_Text = Annotated[str, msgspec.Meta(max_length=4096)]
+
+
+class _Legacy(msgspec.Struct, rename="kebab"):
+    """`report-uri` reports: {"csp-report": {...}}."""
+
+    document_uri: _Text = ""
+    blocked_uri: _Text = ""
+    effective_directive: _Text = ""
+    violated_directive: _Text = ""
+
+
+class _LegacyReport(msgspec.Struct):
+    csp_report: _Legacy = msgspec.field(name="csp-report")
+
+
+class _Body(msgspec.Struct, frozen=True, rename="camel"):
+    document_url: _Text = msgspec.field(default="", name="documentURL")
+    blocked_url: _Text = msgspec.field(default="", name="blockedURL")
+    effective_directive: _Text = ""
+
+
+class _Report(msgspec.Struct):
+    """Reporting API reports: [{"type": "csp-violation", "body": {...}}, ...]."""
+
+    type: _Text
+    body: _Body = _Body()
+
+
+class Violation(msgspec.Struct, frozen=True):
+    page: str
+    """The document's URL without its query or fragment."""
+    host: str
+    """The host the page was kept from loading."""
+    directive: str
+
+
+def decode_reports(body: bytes) -> list[Violation]:
+    """The violations of third-party loads in a report body; inline and eval reports carry no host."""
+    try:
+        document = msgspec.json.decode(body)
+        if isinstance(document, dict):
+            legacy = msgspec.convert(document, _LegacyReport).csp_report
+            raw = [(legacy.document_uri, legacy.blocked_uri, legacy.effective_directive or legacy.violated_directive)]
+        elif isinstance(document, list) and len(document) <= MAX_REPORTS:
+            reports = msgspec.convert(document, list[_Report])
+            raw = [(r.body.document_url, r.body.blocked_url, r.body.effective_directive) for r in reports
+                   if r.type == "csp-violation"]
+        else:
+            raise InvalidInput("$", f"a CSP report object, or a list of at most {MAX_REPORTS} reports")
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise InvalidInput("$", f"not a CSP report: {exc}") from None
+    violations = []
+    for document_url, blocked_url, directive in raw:
+        page, blocked = urlsplit(document_url), urlsplit(blocked_url)
+        if page.scheme in ("http", "https") and blocked.scheme in ("http", "https") and blocked.hostname:
+            violations.append(Violation(page=f"{page.scheme}://{page.netloc}{page.path}",
+                                        host=blocked.hostname.lower(), directive=directive[:64]))
+    return violations

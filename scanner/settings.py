@@ -1,0 +1,46 @@
+"""What the scanner watches, how far it crawls, which third parties are allowed, and whom it alerts."""
+
+from datetime import date
+from typing import Annotated
+
+import msgspec
+
+from collector.settings import SiteId
+
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", description="an http(s) URL")]
+Host = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.-]{1,253}$", description="a host name like cdn.example.com")]
+
+
+class Target(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A site to crawl: from these pages and the sitemap.xml of their hosts."""
+
+    site: SiteId
+    start_urls: list[Url]
+
+
+class AllowedVendor(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A third party the organisation allows; it matches its host and subdomains."""
+
+    host: Host
+    vendor: str = ""
+    baa_signed: date | None = None
+    """When a business associate agreement was signed, if one was."""
+
+
+class ScannerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    targets: list[Target] = []
+    allowed: list[AllowedVendor] = []
+    max_pages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200
+    max_depth: Annotated[int, msgspec.Meta(ge=0, le=10)] = 3
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 15.0
+    dynamic: bool = False
+    """Also load each page in headless Chromium and record every request it makes (tags that tags inject)."""
+    schedule_hours: Annotated[int, msgspec.Meta(ge=0, le=24 * 7)] = 24
+    """How often `sluice serve` scans (0: never; `sluice scan` any time)."""
+    alert_webhook_url: Url | None = None
+    alert_secret_env: str = ""
+    """The environment variable with the secret that signs alert webhooks."""
+
+    def allowance(self, host: str) -> AllowedVendor | None:
+        host = host.lower()
+        return next((a for a in self.allowed if host == a.host.lower() or host.endswith("." + a.host.lower())), None)

@@ -1,0 +1,73 @@
+"""Wiring the website scanner into a process: scans, their storage and alerts, the schedule, the API hooks."""
+
+import logging
+import os
+from collections.abc import Callable
+
+import httpx
+import msgspec
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collector.settings import Site
+from scanner.alerts import alert_new_hosts
+from scanner.page import Page
+from scanner.report import tracker_hosts
+from scanner.scan import ScanResult, scan_site
+from scanner.settings import ScannerSettings, Target
+from warehouse import Warehouse
+from warehouse.trackers import Change, Trackers
+
+log = logging.getLogger("sluice.scanner")
+_ALERT_CHECK_MINUTES = 5
+
+
+def scan(target: Target, settings: ScannerSettings, sites: list[Site], *,
+         on_page: Callable[[Page], None] = lambda page: None) -> ScanResult:
+    """Crawl one target; stores nothing, so a command can do it without the warehouse."""
+    origins = next((site.origins for site in sites if site.id == target.site), [])
+    with httpx.Client(timeout=settings.timeout_seconds, headers={"user-agent": "sluice-scanner"}) as http:
+        return scan_site(target, settings, http, own_origins=origins, on_page=on_page)
+
+
+def record(result: ScanResult, settings: ScannerSettings, warehouse: Warehouse) -> dict:
+    """Store a scan, say what changed since the site's last one, and raise alerts for new hosts."""
+    trackers = Trackers(warehouse.client)
+    trackers.record(result.findings, token=f"findings:{result.scan.scan_id}")
+    trackers.record_scan(result.scan)
+    change: Change = trackers.change(result.scan)
+    with httpx.Client() as http:
+        alerts = alert_new_hosts(trackers, settings, http, os.environ)
+    warehouse.audit.record("scanner", "scan.recorded", result.scan.site, detail={
+        "scan": result.scan.scan_id, "pages": result.scan.pages, "findings": len(result.findings),
+        "new": len(change.new), "gone": len(change.gone)})
+    return {"scan": msgspec.to_builtins(result.scan), "findings": msgspec.to_builtins(result.findings),
+            "new": change.new, "gone": change.gone, "alerts": msgspec.to_builtins(alerts)}
+
+
+def record_hook(settings: ScannerSettings, warehouse: Warehouse) -> Callable[[dict], dict]:
+    return lambda uploaded: record(msgspec.convert(uploaded, ScanResult), settings, warehouse)
+
+
+def hosts_hook(settings: ScannerSettings, warehouse: Warehouse) -> Callable[[str | None], list]:
+    return lambda site: tracker_hosts(Trackers(warehouse.client), settings, site)
+
+
+def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, sites: list[Site],
+                   warehouse: Warehouse) -> bool:
+    """A scan per target every `schedule_hours`, and a frequent check that alerts on hosts CSP reports show."""
+    if not settings.targets:
+        return False
+    if settings.schedule_hours:
+        for target in settings.targets:
+            scheduler.add_job(lambda t=target: record(scan(t, settings, sites), settings, warehouse),
+                              IntervalTrigger(hours=settings.schedule_hours), id=f"scan:{target.site}",
+                              name=f"scan {target.site}", coalesce=True, max_instances=1, replace_existing=True)
+    scheduler.add_job(lambda: _check_alerts(settings, warehouse), IntervalTrigger(minutes=_ALERT_CHECK_MINUTES),
+                      id="scan:alerts", coalesce=True, max_instances=1, replace_existing=True)
+    return True
+
+
+def _check_alerts(settings: ScannerSettings, warehouse: Warehouse) -> None:
+    with httpx.Client() as http:
+        alert_new_hosts(Trackers(warehouse.client), settings, http, os.environ)

@@ -1,0 +1,83 @@
+"""Scans are stored with what changed since the last one; a new host that is not allowed is announced once."""
+
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import msgspec
+import pytest
+
+from scanner.report import tracker_hosts
+from scanner.scan import scan_site
+from sluice.scanning import record
+from tests.scanner.conftest import settings
+from warehouse.trackers import Trackers
+
+
+@pytest.fixture
+def receiver():
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(({k.lower(): v for k, v in self.headers.items()},
+                             self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
+    server.shutdown()
+    server.server_close()
+
+
+def _scan(site, policy):
+    with httpx.Client() as http:
+        return scan_site(policy.targets[0], policy, http)
+
+
+def test_each_scan_says_what_is_new_and_what_went_away(site, warehouse):
+    policy = settings(site)
+    first = record(_scan(site, policy), policy, warehouse)
+    assert len(first["new"]) == 7 and first["gone"] == []  # by page and host: the pixel script and its inline tag are one
+    site.pages["/hidden"] = "<html><body>no more pixel</body></html>"
+    site.pages["/services"] += '<script src="https://static.hotjar.com/c/hotjar-1.js"></script>'
+    second = record(_scan(site, policy), policy, warehouse)
+    assert [(page.removeprefix(site.url), host) for page, host, _ in second["new"]] == [
+        ("/services", "static.hotjar.com")]
+    assert [(page.removeprefix(site.url), host) for page, host, _ in second["gone"]] == [
+        ("/hidden", "analytics.tiktok.com")]
+
+
+def test_a_new_host_not_allowed_is_alerted_once_by_a_signed_webhook(site, warehouse, receiver, monkeypatch):
+    url, received = receiver
+    monkeypatch.setenv("SLUICE_TEST_ALERT_SECRET", "alert-secret")
+    policy = settings(site, alert_webhook_url=url, alert_secret_env="SLUICE_TEST_ALERT_SECRET")
+    record(_scan(site, policy), policy, warehouse)
+    alerted = {json.loads(body)["host"] for _, body in received}
+    assert alerted == {"connect.facebook.net", "www.facebook.com", "bat.bing.com", "google-analytics.com",
+                       "www.googletagmanager.com", "analytics.tiktok.com"}  # not the allowed CDN
+    headers, body = received[0]
+    mac = hmac.new(b"alert-secret", headers["sluice-timestamp"].encode() + b"." + body, hashlib.sha256)
+    assert headers["sluice-signature"] == "v1=" + mac.hexdigest()
+    record(_scan(site, policy), policy, warehouse)
+    assert len(received) == 6  # once per host and site
+
+
+def test_compliance_sees_each_host_with_vendor_allowance_and_baa(site, warehouse):
+    policy = settings(site)
+    record(_scan(site, policy), policy, warehouse)
+    hosts = {h.host: h for h in tracker_hosts(Trackers(warehouse.client), policy)}
+    cdn = hosts["fonts.allowed-cdn.example"]
+    assert cdn.allowed and str(cdn.baa_signed) == "2025-03-01"
+    meta = hosts["connect.facebook.net"]
+    assert (meta.vendor, meta.allowed, meta.new) == ("Meta Pixel", False, True)
+    assert meta.kinds == ["inline", "script"] and meta.sources == ["scan"]
+    assert msgspec.json.encode(list(hosts.values()))  # what the API answers
