@@ -467,10 +467,10 @@ def _adhoc_target(ctx: _Context, urls: list[str], site: str | None) -> Target:
 def _print_scan(recorded: dict, settings: ScannerSettings) -> None:
     scan = recorded["scan"]
     rows = [[f["page"], f["host"], f["vendor"] or "(unknown)", f["kind"],
-             "allowed" if settings.allowance(f["host"]) else "NOT ALLOWED"] for f in recorded["findings"]]
+             "yes" if settings.allowance(f["host"]) else "NO"] for f in recorded["findings"]]
     click.echo(f"site {scan['site']}: {scan['pages']} pages, {len(rows)} third-party loads")
     if rows:
-        click.echo(_columns(["page", "host", "vendor", "kind", "allow-list"], rows))
+        click.echo(_columns(["page", "host", "vendor", "kind", "allowed"], rows))
     for label, changes in (("new since the last scan", recorded["new"]), ("gone since the last scan", recorded["gone"])):
         for page, host, vendor in changes:
             click.echo(f"{label}: {vendor or host} ({host}) on {page}")

@@ -1,0 +1,68 @@
+"""POST /csp-report: browsers' violation reports, both forms, bounded, rate-limited, filed for the page's site."""
+
+import json
+
+import pytest
+from litestar.testing import TestClient
+
+from collector import public_app
+from collector.settings import CollectorSettings, Site
+from collector.spool import Spools, read_segment
+from warehouse.trackers import Finding
+
+LEGACY = {"csp-report": {"document-uri": "https://www.example-hospital.org/portal/appointments?patient=42",
+                         "blocked-uri": "https://connect.facebook.net/en_US/fbevents.js",
+                         "effective-directive": "script-src-elem"}}
+REPORTING_API = [{"type": "csp-violation", "url": "https://www.example-hospital.org/portal",
+                  "body": {"documentURL": "https://www.example-hospital.org/portal", "blockedURL": "https://bat.bing.com/bat.js",
+                           "effectiveDirective": "script-src"}},
+                 {"type": "csp-violation", "body": {"documentURL": "https://www.example-hospital.org/portal",
+                                                    "blockedURL": "inline"}}]
+SITES = [Site(id="main", origins=["https://www.example-hospital.org"])]
+
+
+@pytest.fixture
+def spools(tmp_path):
+    return Spools.open(tmp_path / "spool", max_bytes=2**24, segment_records=1, segment_seconds=0.05)
+
+
+@pytest.fixture
+def client(spools):
+    with TestClient(public_app(CollectorSettings(rate_limit="5/minute"), SITES, spools)) as client:
+        yield client
+
+
+def _filed(spools) -> list[Finding]:
+    spools.tracker_findings.recover()
+    return [row for segment in spools.tracker_findings.segments() for row in read_segment(segment, Finding)]
+
+
+def test_both_report_forms_are_filed_for_the_pages_site_without_the_query(client, spools):
+    legacy = client.post("/csp-report", content=json.dumps(LEGACY), headers={"content-type": "application/csp-report"})
+    modern = client.post("/csp-report", content=json.dumps(REPORTING_API),
+                         headers={"content-type": "application/reports+json"})
+    assert (legacy.status_code, modern.status_code) == (202, 202) and modern.json() == {"accepted": 1}
+    filed = _filed(spools)
+    assert {(f.site, f.page, f.host, f.kind, f.source) for f in filed} == {
+        ("main", "https://www.example-hospital.org/portal/appointments", "connect.facebook.net", "csp", "csp"),
+        ("main", "https://www.example-hospital.org/portal", "bat.bing.com", "csp", "csp")}
+
+
+@pytest.mark.parametrize(("body", "media_type", "status"), [
+    (b"{not json", "application/csp-report", 400),
+    (json.dumps({"csp-report": {"document-uri": "https://elsewhere.example/", "blocked-uri": "https://x.example/a"}}),
+     "application/csp-report", 400),
+    (json.dumps([{"type": "csp-violation"}] * 101), "application/reports+json", 400),
+    (json.dumps(LEGACY), "text/html", 415),
+    (b"[" + b'{"type": "x"},' * 6000 + b'{"type": "x"}]', "application/reports+json", 413),
+])
+def test_bad_reports_get_a_clear_4xx_and_nothing_is_filed(client, spools, body, media_type, status):
+    answer = client.post("/csp-report", content=body, headers={"content-type": media_type})
+    assert answer.status_code == status and answer.json()["error"]
+    assert _filed(spools) == []
+
+
+def test_reports_are_rate_limited_per_client(client):
+    answers = [client.post("/csp-report", content=json.dumps(LEGACY), headers={"content-type": "application/csp-report"})
+               for _ in range(7)]
+    assert [a.status_code for a in answers].count(429) == 2 and "retry-after" in answers[-1].headers
