@@ -44,12 +44,10 @@ def hook(forwarder: Forwarder | None) -> Callable[[ForwardRun], dict] | None:
     return forward
 
 
-def schedule_forwarding(scheduler: BaseScheduler, forwarder: Forwarder | None) -> bool:
-    """Add the forwarder's jobs when it is enabled; whether any were added."""
-    if forwarder is None or not forwarder.settings.enabled:
-        return False
-    schedule(scheduler, forwarder)
-    return True
+def schedule_forwarding(scheduler: BaseScheduler, forwarder: Forwarder | None) -> None:
+    """Add the forwarder's jobs when it is enabled."""
+    if forwarder is not None and forwarder.settings.enabled:
+        schedule(scheduler, forwarder)
 
 
 def _cells(forwarder: Forwarder, run: Run, dry_run: bool) -> list[dict]:

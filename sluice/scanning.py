@@ -2,6 +2,7 @@
 
 import logging
 import os
+from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
 
 import httpx
@@ -54,18 +55,17 @@ def hosts_hook(settings: ScannerSettings, warehouse: Warehouse) -> Callable[[str
 
 
 def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, sites: list[Site],
-                   warehouse: Warehouse) -> bool:
-    """A scan per target every `schedule_hours`, and a frequent check that alerts on hosts CSP reports show."""
-    if not settings.targets:
-        return False
-    if settings.schedule_hours:
-        for target in settings.targets:
-            scheduler.add_job(lambda t=target: record(scan(t, settings, sites), settings, warehouse),
-                              IntervalTrigger(hours=settings.schedule_hours), id=f"scan:{target.site}",
-                              name=f"scan {target.site}", coalesce=True, max_instances=1, replace_existing=True)
+                   warehouse: Warehouse) -> None:
+    """A scan per target every `schedule_hours` (the first soon after start), and a frequent check that
+    alerts on new hosts CSP reports show."""
+    first = datetime.now(UTC) + timedelta(minutes=1)
+    for target in settings.targets if settings.schedule_hours else []:
+        scheduler.add_job(lambda t=target: record(scan(t, settings, sites), settings, warehouse),
+                          IntervalTrigger(hours=settings.schedule_hours), id=f"scan:{target.site}",
+                          name=f"scan {target.site}", coalesce=True, max_instances=1, replace_existing=True,
+                          next_run_time=first)
     scheduler.add_job(lambda: _check_alerts(settings, warehouse), IntervalTrigger(minutes=_ALERT_CHECK_MINUTES),
                       id="scan:alerts", coalesce=True, max_instances=1, replace_existing=True)
-    return True
 
 
 def _check_alerts(settings: ScannerSettings, warehouse: Warehouse) -> None:

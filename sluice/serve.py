@@ -106,11 +106,10 @@ def serve(plan: Plan) -> None:
         app = internal_app(warehouse, token, [site.id for site in plan.sites], hooks=hooks)
         internal = (app, sockets[1], plan.internal)
         scheduler = BackgroundScheduler(timezone=UTC)
-        scheduled = schedule_forwarding(scheduler, forwarder)
-        scheduled |= schedule_scans(scheduler, plan.scanner, plan.sites, warehouse)
-        if scheduled:
-            scheduler.start()
-            cleanup.callback(scheduler.shutdown)
+        schedule_forwarding(scheduler, forwarder)
+        schedule_scans(scheduler, plan.scanner, plan.sites, warehouse)
+        scheduler.start()
+        cleanup.callback(scheduler.shutdown)
         if plan.public_workers:
             bindings, workers = [internal], _workers(plan, spools, sockets[0])
         else:
