@@ -1,7 +1,8 @@
 """The egress guard: the last check on every request before it leaves the box.
 
-A request passes only if its URL and header names are exactly what its adapter declared, its
-body decodes into the adapter's schema (unknown fields refused), and no text in it looks like
+A request passes only if its URL and headers are what its adapter declared (header values of
+their declared form), its body decodes into the adapter's schema (unknown fields refused), and
+no text in it looks like
 an identifier: an email, phone number, IP address, URL, SSN, record number, date of birth or
 ZIP code, or any raw visitor, session or click id of the window's events.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-# The window's own bounds and the adapter's fixed words are not from events; every other string is checked.
+# Run on every string of a body except those the forwarder made itself (window bounds, keys, synthetic ids).
 DETECTORS: dict[str, re.Pattern[str]] = {
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
     "a URL": re.compile(r"(?i)\b(?:https?://|www\.)\S+"
