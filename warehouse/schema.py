@@ -102,7 +102,7 @@ SESSIONS = Table(
     medium      LowCardinality(String),
     campaign    LowCardinality(String),
     content     LowCardinality(String),
-    entry_path  String CODEC(ZSTD(3)),
+    entry_path  LowCardinality(String),
     device_type LowCardinality(String),
     browser     LowCardinality(String),
     os          LowCardinality(String),
