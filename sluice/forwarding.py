@@ -84,6 +84,7 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
             forwarder = forwarder_for(settings, warehouse, data_dir)
             if forwarder is None:
                 raise ForwardingError("nothing to forward: add [[forwarder.signals]] and [[forwarder.destinations]]")
+            forwarder.record_policy()
             scheduler = BlockingScheduler(timezone=UTC)
             schedule(scheduler, forwarder)
             for sig in (signal.SIGTERM, signal.SIGINT):

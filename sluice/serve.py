@@ -103,6 +103,8 @@ def serve(plan: Plan) -> None:
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
         hooks, forwarder = hooks_for(plan.forwarder, plan.scanner, warehouse, data_dir)
+        if forwarder is not None:
+            forwarder.record_policy()  # a changed policy is on record from the start, sent or not
         app = internal_app(warehouse, token, [site.id for site in plan.sites], hooks=hooks)
         internal = (app, sockets[1], plan.internal)
         scheduler = BackgroundScheduler(timezone=UTC)

@@ -152,3 +152,15 @@ def test_each_destination_has_one_coalesced_job_on_the_schedule(make_forwarder):
     job = jobs["forward:meta"]
     assert job.coalesce and job.max_instances == 1 and job.args == ("meta",)
     assert job.trigger.get_next_fire_time(at, at) == at + timedelta(minutes=15)
+
+
+def test_each_new_policy_version_is_recorded_once(make_forwarder, clean):
+    from tests.forwarder.conftest import settings
+
+    before = len(list(clean.audit.entries()))
+    make_forwarder(settings(k=13)).record_policy()
+    make_forwarder(settings(k=13)).record_policy()
+    make_forwarder(settings(k=14)).record_policy()
+    recorded = [e for e in _new_entries(clean, before) if e.action == "forward.policy"]
+    assert [e.resource for e in recorded] == [f"policy {settings(k=13).version()}", f"policy {settings(k=14).version()}"]
+    assert '"k":14' in recorded[1].detail
