@@ -151,6 +151,7 @@ class OpsController(Controller):
             "audit.verify",
             "audit_log",
             outcome="success" if report.intact else "failure",
-            detail={"checked": report.checked, "broken_seq": broken.seq if broken else None},
+            detail={"checked": report.checked, "broken_seq": broken.seq if broken else None,
+                    "broken_chain": broken.chain if broken else None},
         )
         return VerifyResult(intact=report.intact, checked=report.checked, broken=broken)

@@ -343,13 +343,14 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @global_options
 def audit_verify_command() -> None:
-    """Re-walk the audit log's hash chain; exit 1 at the first broken link."""
+    """Re-walk the audit log's hash chains; exit 1 at the first broken link."""
     result = _call("POST", "/api/ops/audit/verify", existing=True)
     if result["intact"]:
         click.echo(f"audit log intact: {result['checked']} entries verified")
         return
     broken = result["broken"]
-    raise _Failure(f"audit log broken at entry {broken['seq']}: {broken['reason']} ({result['checked']} entries before it verified)")
+    raise _Failure(f"audit log broken at entry {broken['seq']} of chain {broken['chain']}: {broken['reason']} "
+                   f"({result['checked']} entries before it verified)")
 
 
 def _call(method: str, path: str, *, json: Any = None, migrate: bool = True, existing: bool = False) -> Any:

@@ -79,7 +79,7 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
         raise ForwardingError(f"another sluice process holds {data_dir.path}: with the embedded warehouse, set "
                               "forwarder.enabled = true and `sluice serve` runs the forwarder itself") from None
     with hold:
-        warehouse = open_warehouse(warehouse_settings, migrate_as="sluice forwarder")
+        warehouse = open_warehouse(warehouse_settings, migrate_as="sluice forwarder", audit_chain="forwarder")
         try:
             forwarder = forwarder_for(settings, warehouse, data_dir)
             if forwarder is None:

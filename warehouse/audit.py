@@ -2,6 +2,8 @@
 
 Each entry's hash covers its contents and the previous entry's hash, so altering, removing or
 reordering a row breaks the chain from that row on, and `verify` names the first broken link.
+Each writing service keeps a chain of its own (`main` for `sluice serve` and the commands,
+`forwarder` for the forwarder service), so two processes never race for the same link.
 """
 
 import hashlib
@@ -17,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 Outcome = Literal["success", "failure", "denied"]
 GENESIS = "0" * 64
+MAIN = "main"
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +33,7 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     """Canonical JSON of the entry's details."""
     prev_hash: str
     hash: str
+    chain: str = MAIN
 
 
 _COLUMNS = list(AuditEntry.__struct_fields__)
@@ -42,6 +46,7 @@ def _entry(row: tuple) -> AuditEntry:
 class BrokenLink(msgspec.Struct, frozen=True):
     seq: int
     reason: str
+    chain: str = MAIN
 
 
 class ChainReport(msgspec.Struct, frozen=True):
@@ -54,10 +59,11 @@ class ChainReport(msgspec.Struct, frozen=True):
 
 
 class AuditLog:
-    """Records and verifies audit entries; one writer per process, serialised by a lock."""
+    """Records entries on its chain (one writer per chain, serialised by a lock) and verifies every chain."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, chain: str = MAIN) -> None:
         self._client = client
+        self._chain = chain
         self._lock = threading.Lock()
         self._head: tuple[int, str] | None = None
 
@@ -81,6 +87,7 @@ class AuditLog:
                 "outcome": outcome,
                 "detail": _canonical(detail or {}),
                 "prev_hash": prev_hash,
+                "chain": self._chain,
             }
             entry = AuditEntry(**fields, hash=entry_hash(**fields))
             self._head = None  # if the insert fails, the next record re-reads the head
@@ -89,16 +96,19 @@ class AuditLog:
             return entry
 
     def entries(self) -> Iterator[AuditEntry]:
-        """Every entry in chain order, streamed."""
-        with self._client.query_rows_stream(f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY seq") as rows:
+        """Every entry, chain by chain in chain order, streamed."""
+        query = f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY chain, seq"
+        with self._client.query_rows_stream(query) as rows:
             for row in rows:
                 yield _entry(row)
 
     def verify(self) -> ChainReport:
-        """Re-walk the chain from the first entry and report the first broken link."""
-        expected_seq, prev_hash, checked = 1, GENESIS, 0
+        """Re-walk every chain from its first entry and report the first broken link."""
+        chain, expected_seq, prev_hash, checked = None, 1, GENESIS, 0
         with closing(self.entries()) as entries:
             for entry in entries:
+                if entry.chain != chain:
+                    chain, expected_seq, prev_hash = entry.chain, 1, GENESIS
                 broken = _check(entry, expected_seq, prev_hash)
                 if broken:
                     return ChainReport(checked=checked, broken=broken)
@@ -124,34 +134,37 @@ class AuditLog:
         total = self._client.query(f"SELECT count() FROM audit_log WHERE {where}", parameters=parameters,
                                    settings=settings).result_rows[0][0]
         rows = self._client.query(
-            f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE {where} ORDER BY seq DESC"
+            f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE {where} ORDER BY time DESC, chain, seq DESC"
             " LIMIT {limit:UInt32} OFFSET {offset:UInt64}",
             parameters=parameters | {"limit": limit, "offset": offset}, settings=settings).result_rows
         return [_entry(row) for row in rows], total
 
     def _read_head(self) -> tuple[int, str]:
-        rows = self._client.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").result_rows
+        rows = self._client.query("SELECT seq, hash FROM audit_log WHERE chain = {chain:String} ORDER BY seq DESC LIMIT 1",
+                                  parameters={"chain": self._chain}).result_rows
         return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
 
 
 def entry_hash(*, seq: int, time: datetime, actor: str, action: str, resource: str, outcome: str,
-               detail: str, prev_hash: str) -> str:
-    """SHA-256 over the previous hash and the entry's canonical contents."""
-    body = _canonical([seq, time.astimezone(UTC).isoformat(), actor, action, resource, outcome, detail])
+               detail: str, prev_hash: str, chain: str = MAIN) -> str:
+    """SHA-256 over the previous hash and the entry's canonical contents (the chain's name too, but for main)."""
+    contents = [seq, time.astimezone(UTC).isoformat(), actor, action, resource, outcome, detail]
+    body = _canonical(contents if chain == MAIN else [*contents, chain])
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
 def _check(entry: AuditEntry, expected_seq: int, prev_hash: str) -> BrokenLink | None:
+    chain = entry.chain
     if entry.seq == expected_seq - 1:
-        return BrokenLink(entry.seq, "appears twice (two writers, or a row was copied)")
+        return BrokenLink(entry.seq, "appears twice (two writers on one chain, or a row was copied)", chain)
     if entry.seq != expected_seq:
-        return BrokenLink(expected_seq, f"entry {expected_seq} is missing (next found is {entry.seq})")
+        return BrokenLink(expected_seq, f"entry {expected_seq} is missing (next found is {entry.seq})", chain)
     if entry.prev_hash != prev_hash:
-        return BrokenLink(entry.seq, "does not link to the entry before it (a row was removed or replaced)")
+        return BrokenLink(entry.seq, "does not link to the entry before it (a row was removed or replaced)", chain)
     fields = msgspec.structs.asdict(entry)
     del fields["hash"]
     if entry.hash != entry_hash(**fields):
-        return BrokenLink(entry.seq, "contents do not match the recorded hash (the row was altered)")
+        return BrokenLink(entry.seq, "contents do not match the recorded hash (the row was altered)", chain)
     return None
 
 

@@ -6,7 +6,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from warehouse.audit import AuditLog
+from warehouse.audit import MAIN, AuditLog
 from warehouse.dsn import Dsn, parse_dsn
 from warehouse.errors import WarehouseUnavailable, first_line
 from warehouse.migrations import Migration, migrate
@@ -17,7 +17,7 @@ from warehouse.settings import WarehouseSettings
 class Warehouse:
     """An open warehouse: its client, the DDL for its database, and the audit log."""
 
-    def __init__(self, client: Client, dsn: Dsn, settings: WarehouseSettings) -> None:
+    def __init__(self, client: Client, dsn: Dsn, settings: WarehouseSettings, audit_chain: str = MAIN) -> None:
         self.client = client
         self.dsn = dsn
         self.ddl = Ddl(
@@ -26,7 +26,7 @@ class Warehouse:
             retention_months=settings.retention_months,
             ip_retention_days=settings.ip_retention_days,
         )
-        self.audit = AuditLog(client)
+        self.audit = AuditLog(client, audit_chain)
 
     def migrate(self, actor: str) -> list[Migration]:
         """Apply pending migrations and record in the audit log who ran them and what changed."""
@@ -49,12 +49,13 @@ class Warehouse:
         self.client.close()
 
 
-def open_warehouse(settings: WarehouseSettings, *, migrate_as: str | None = None) -> Warehouse:
+def open_warehouse(settings: WarehouseSettings, *, migrate_as: str | None = None, audit_chain: str = MAIN) -> Warehouse:
     """Connect to the configured warehouse; with `migrate_as`, bring its schema up to date as that actor.
 
     Without it the database must exist already, except for a caller about to migrate (`Warehouse.migrate`).
+    A service that runs beside `sluice serve` writes the audit log on a chain of its own (`audit_chain`).
     """
-    warehouse = Warehouse(connect(settings), parse_dsn(settings.dsn), settings)
+    warehouse = Warehouse(connect(settings), parse_dsn(settings.dsn), settings, audit_chain)
     if migrate_as:
         warehouse.migrate(migrate_as)
     elif warehouse.has_database():

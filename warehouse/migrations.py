@@ -10,7 +10,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from warehouse.errors import MigrationError, first_line
 from warehouse.schema import (
     AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, OUTBOX, SCHEMA_MIGRATIONS, SESSIONS, TRACKER_ALERTS,
-    TRACKER_FINDINGS, TRACKER_SCANS, USERS, Ddl,
+    TRACKER_FINDINGS, TRACKER_SCANS, USERS, Ddl, Table,
 )
 from warehouse.sessions import BACKFILL
 
@@ -25,17 +25,17 @@ def _initial(ddl: Ddl) -> list[str]:
     return [*ddl.create(EVENTS), *ddl.create(CONSENT), *ddl.create(AUDIT_LOG)]
 
 
-def _deduplicated_inserts(ddl: Ddl) -> list[str]:
+def _deduplicated_inserts(ddl: Ddl, *tables: Table) -> list[str]:
     # Spool segments are re-inserted after a crash with the same token; the window makes that a no-op.
+    # (Replicated tables deduplicate by themselves.)
     setting = "MODIFY SETTING non_replicated_deduplication_window = 10000"
-    return [] if ddl.cluster else [ddl.alter(EVENTS, setting), ddl.alter(CONSENT, setting)]
+    return [] if ddl.cluster else [ddl.alter(table, setting) for table in tables]
 
 
 def _rollups(ddl: Ddl) -> list[str]:
     """Sessions and daily page counts for fast reports, filled from the events stored so far."""
-    dedup = [] if ddl.cluster else [ddl.alter(SESSIONS, "MODIFY SETTING non_replicated_deduplication_window = 10000")]
     return [
-        *ddl.create(SESSIONS), *dedup, *ddl.create(DAILY_EVENTS),
+        *ddl.create(SESSIONS), *_deduplicated_inserts(ddl, SESSIONS), *ddl.create(DAILY_EVENTS),
         f"INSERT INTO `{ddl.database}`.`{SESSIONS.name}` {BACKFILL.format(events=f'`{ddl.database}`.`events`')}",
         f"INSERT INTO `{ddl.database}`.`{DAILY_EVENTS.name}` "
         f"{DAILY_EVENTS_VIEW.format(events=f'`{ddl.database}`.`events`')}",
@@ -46,12 +46,15 @@ def _rollups(ddl: Ddl) -> list[str]:
 # Append only: a released migration never changes, a new version follows it.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, consent and audit log", _initial),
-    Migration(2, "exactly-once inserts from the spool", _deduplicated_inserts),
+    Migration(2, "exactly-once inserts from the spool", lambda ddl: _deduplicated_inserts(ddl, EVENTS, CONSENT)),
     Migration(3, "user accounts", lambda ddl: ddl.create(USERS)),
     Migration(4, "session and daily rollups", _rollups),
-    Migration(5, "forwarder outbox", lambda ddl: ddl.create(OUTBOX)),
-    Migration(6, "website tracker findings",
-              lambda ddl: [*ddl.create(TRACKER_SCANS), *ddl.create(TRACKER_FINDINGS), *ddl.create(TRACKER_ALERTS)]),
+    Migration(5, "forwarder outbox", lambda ddl: [*ddl.create(OUTBOX), *_deduplicated_inserts(ddl, OUTBOX)]),
+    Migration(6, "website tracker findings", lambda ddl: [
+        *ddl.create(TRACKER_SCANS), *ddl.create(TRACKER_FINDINGS), *ddl.create(TRACKER_ALERTS),
+        *_deduplicated_inserts(ddl, TRACKER_SCANS, TRACKER_FINDINGS)]),
+    Migration(7, "an audit chain per writing service",
+              lambda ddl: [ddl.alter(AUDIT_LOG, "ADD COLUMN IF NOT EXISTS chain LowCardinality(String) DEFAULT 'main'")]),
 )
 
 

@@ -10,7 +10,7 @@ outcome = right.selectbox("Outcome", ["", "success", "failure", "denied"])
 page = st.number_input("Page", min_value=1, value=1)
 found = fetch("/api/audit", actor=actor, action=action, outcome=outcome, page=page, page_size=100)
 st.caption(f"{found['total']:,} entries match")
-table([{key: entry[key] for key in ("seq", "time", "actor", "action", "resource", "outcome", "detail")}
+table([{key: entry[key] for key in ("time", "chain", "seq", "actor", "action", "resource", "outcome", "detail")}
        for entry in found["entries"]])
 
 st.header("Forwarder outbox")

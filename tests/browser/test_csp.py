@@ -36,7 +36,7 @@ def test_violations_reported_by_the_browser_are_filed_as_findings(browser, tmp_p
         deadline = time.monotonic() + 15
         while not any(spools.tracker_findings.segments()) and time.monotonic() < deadline:
             spools.tracker_findings.recover()
-            time.sleep(0.2)
+            page.wait_for_timeout(200)  # not time.sleep: the route handler above runs only while Playwright waits
         page.close()
     finally:
         server.should_exit = True

@@ -66,3 +66,18 @@ def test_reports_are_rate_limited_per_client(client):
     answers = [client.post("/csp-report", content=json.dumps(LEGACY), headers={"content-type": "application/csp-report"})
                for _ in range(7)]
     assert [a.status_code for a in answers].count(429) == 2 and "retry-after" in answers[-1].headers
+
+
+def test_csp_findings_from_a_replayed_segment_are_stored_once(spools, client, warehouse):
+    import asyncio
+
+    from collector.writer import Writer
+
+    client.post("/csp-report", content=json.dumps(LEGACY), headers={"content-type": "application/csp-report"})
+    spools.tracker_findings.recover()
+    (segment,) = spools.tracker_findings.segments()
+    kept = segment.read_bytes()
+    asyncio.run(Writer(spools, warehouse).load_ready())
+    segment.write_bytes(kept)  # the crash came after the insert, before the segment was forgotten
+    asyncio.run(Writer(spools, warehouse).load_ready())
+    assert warehouse.client.command("SELECT count() FROM tracker_findings") == 1

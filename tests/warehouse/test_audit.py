@@ -81,3 +81,32 @@ def test_two_writers_with_stale_heads_are_reported_as_a_repeated_entry(warehouse
     warehouse.audit.record("serve-b", "y")
     broken = warehouse.audit.verify().broken
     assert broken.seq == 2 and "appears twice" in broken.reason
+
+
+def test_services_writing_side_by_side_keep_chains_of_their_own(warehouse):
+    forwarder = AuditLog(warehouse.client, chain="forwarder")
+    for n in range(3):
+        warehouse.audit.record("user:mia", "report.read", f"/api/reports/{n}")
+        forwarder.record("forwarder", "forward.request", "meta", detail={"n": n})
+    report = warehouse.audit.verify()
+    assert report.intact and report.checked == 7  # the migration entry, and three on each chain
+    assert [e.seq for e in warehouse.audit.entries() if e.chain == "forwarder"] == [1, 2, 3]
+    newest, _ = warehouse.audit.search(limit=2)
+    assert [(e.chain, e.actor) for e in newest] == [("forwarder", "forwarder"), ("main", "user:mia")]
+
+
+def test_a_broken_link_names_its_chain(warehouse):
+    forwarder = AuditLog(warehouse.client, chain="forwarder")
+    forwarder.record("forwarder", "forward.request", "meta")
+    forwarder.record("forwarder", "forward.response", "meta")
+    warehouse.client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE chain = 'forwarder' AND seq = 1",
+                             settings={"mutations_sync": 1})
+    broken = warehouse.audit.verify().broken
+    assert (broken.chain, broken.seq) == ("forwarder", 1) and "altered" in broken.reason
+
+
+def test_a_chain_name_cannot_be_swapped_without_breaking_the_hash(warehouse):
+    AuditLog(warehouse.client, chain="forwarder").record("forwarder", "forward.request", "meta")
+    warehouse.client.command("ALTER TABLE audit_log UPDATE chain = 'other' WHERE chain = 'forwarder'",
+                             settings={"mutations_sync": 1})
+    assert not warehouse.audit.verify().intact
