@@ -1,11 +1,11 @@
 """Content-Security-Policy violation reports, in both forms browsers send them."""
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import msgspec
 
 from collector.wire import InvalidInput
+from warehouse.trackers import host_address, page_address
 
 MEDIA_TYPES = ("application/csp-report", "application/reports+json", "application/json")
 MAX_REPORTS = 100
@@ -40,7 +40,7 @@ class _Report(msgspec.Struct):
 
 class Violation(msgspec.Struct, frozen=True):
     page: str
-    """The document's URL without its query or fragment."""
+    """The document's URL without its query or fragment, ids in its path masked."""
     host: str
     """The host the page was kept from loading."""
     directive: str
@@ -63,8 +63,7 @@ def decode_reports(body: bytes) -> list[Violation]:
         raise InvalidInput("$", f"not a CSP report: {exc}") from None
     violations = []
     for document_url, blocked_url, directive in raw:
-        page, blocked = urlsplit(document_url), urlsplit(blocked_url)
-        if page.scheme in ("http", "https") and blocked.scheme in ("http", "https") and blocked.hostname:
-            violations.append(Violation(page=f"{page.scheme}://{page.netloc}{page.path}",
-                                        host=blocked.hostname.lower(), directive=directive[:64]))
+        page, host = page_address(document_url), host_address(blocked_url)
+        if page and host:
+            violations.append(Violation(page=page, host=host, directive=directive[:64]))
     return violations

@@ -72,8 +72,9 @@ def check(request: Request, shape: Shape, *, allowed: set[str], identifiers: set
 
     `allowed` are strings the forwarder made itself (window bounds, timestamps); `identifiers`, raw ids.
     """
+    # A reason names what was wrong and where, never the text itself: it goes to the audit log.
     if request.url != shape.url:
-        raise Blocked(f"the URL is not the destination's own: {request.recorded()['url']}")
+        raise Blocked("the URL is not the destination's own")
     headers = {name.lower(): value for name, value in request.headers.items()}
     if headers.keys() != shape.headers.keys():
         raise Blocked(f"unexpected headers: {sorted(headers.keys() ^ shape.headers.keys())}")
@@ -81,15 +82,16 @@ def check(request: Request, shape: Shape, *, allowed: set[str], identifiers: set
         if not re.fullmatch(shape.headers[name], value):
             raise Blocked(f"header {name} is not of its declared form")
     try:
-        document = shape.decode(request.body)
-        msgspec.convert(document, shape.schema, strict=shape.decode is msgspec.json.decode)
+        typed = msgspec.convert(shape.decode(request.body), shape.schema,
+                                strict=shape.decode is msgspec.json.decode)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError) as exc:
         raise Blocked(f"the body does not match its schema: {exc}") from None
     lengths = {len(identifier) for identifier in identifiers}
-    for text in _strings(document):
+    # The typed document: numbers the schema declares are numbers, and only text is searched.
+    for where, text in _strings(msgspec.to_builtins(typed), "$"):
         found = "" if text in allowed else _finding(text, identifiers, lengths)
         if found:
-            raise Blocked(f"{found} in {text[:80]!r}")
+            raise Blocked(f"{found} at {where}")
 
 
 def _finding(text: str, identifiers: set[str], lengths: set[int]) -> str:
@@ -102,14 +104,15 @@ def _finding(text: str, identifiers: set[str], lengths: set[int]) -> str:
     return ""
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string in a decoded JSON document, keys included."""
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """Every string in a document, keys included, with where it is."""
     if isinstance(value, str):
-        yield value
+        yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield key
-            yield from _strings(item)
+            name = key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,39}", str(key)) else "?"
+            yield f"{where}.{name} (its name)", str(key)
+            yield from _strings(item, f"{where}.{name}")
     elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]")

@@ -6,6 +6,7 @@ pending records in batches; each request is checked by the guard and written to 
 byte for byte, before it leaves, and its answer after.
 """
 
+import math
 import os
 import random
 import threading
@@ -44,6 +45,10 @@ class UnknownDestination(ValueError):
     """A run asked for a destination the policy does not have."""
 
 
+class InvalidWindow(ValueError):
+    """A run asked for a window that does not start where the policy's windows start."""
+
+
 class Planned(msgspec.Struct, frozen=True, kw_only=True):
     """A request the forwarder would send (dry run) or sent, with the guard's verdict."""
 
@@ -75,7 +80,8 @@ class Forwarder:
         self._clock = clock
         self._noise = noise
         self._outbox = Outbox(warehouse.client)
-        self._preparing = threading.Lock()
+        # One run at a time in this process: the schedule and a command must not deliver the same cells.
+        self._running = threading.Lock()
 
     @property
     def settings(self) -> ForwarderSettings:
@@ -120,25 +126,24 @@ class Forwarder:
 
     def prepare(self, start: datetime) -> None:
         """Record the window's cells for every destination, once."""
-        with self._preparing:
-            if start in self._outbox.prepared([start]):
-                return
-            version, end = self._settings.version(), start + self.window_length()
-            records = [
-                OutboxRecord(key=cell_key(d.id, decision.cell.signal, start, decision.cell.dimensions),
-                             destination=d.id, signal=decision.cell.signal, window_start=start, window_end=end,
-                             cell=decision.cell.dimensions, visitors=decision.visitors,
-                             conversions=decision.conversions, value=decision.value,
-                             state=State.PENDING if decision.released else State.SUPPRESSED,
-                             reason=decision.reason, policy=version, epsilon=self._settings.epsilon)
-                for decision in self.decide(start)
-                for d in self._settings.destinations if self._settings.sends(d, decision.cell.signal)
-            ]
-            if records:
-                self._outbox.append(records, token=f"prepare:{start.isoformat()}:{version}")
-            self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}", detail={
-                "policy": version, "released": sum(r.state == State.PENDING for r in records),
-                "suppressed": sum(r.state == State.SUPPRESSED for r in records)})
+        if start in self._outbox.prepared([start]):
+            return
+        version, end = self._settings.version(), start + self.window_length()
+        records = [
+            OutboxRecord(key=cell_key(d.id, decision.cell.signal, start, decision.cell.dimensions),
+                         destination=d.id, signal=decision.cell.signal, window_start=start, window_end=end,
+                         cell=decision.cell.dimensions, visitors=decision.visitors,
+                         conversions=decision.conversions, value=decision.value,
+                         state=State.PENDING if decision.released else State.SUPPRESSED,
+                         reason=decision.reason, policy=version, epsilon=self._settings.epsilon)
+            for decision in self.decide(start)
+            for d in self._settings.destinations if self._settings.sends(d, decision.cell.signal)
+        ]
+        if records:
+            self._outbox.append(records, token=f"prepare:{start.isoformat()}:{version}")
+        self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}", detail={
+            "policy": version, "released": sum(r.state == State.PENDING for r in records),
+            "suppressed": sum(r.state == State.SUPPRESSED for r in records)})
 
     def run(self, destination: str | None = None, window: datetime | None = None, dry_run: bool = False) -> Run:
         """Prepare due windows (or `window`) and deliver; a dry run only shows what would go."""
@@ -147,6 +152,9 @@ class Forwarder:
         if destination and not targets:
             known = ", ".join(d.id for d in self._settings.destinations) or "none"
             raise UnknownDestination(f"no destination {destination!r}; there are {known}")
+        if window is not None and window != _floor(window, self.window_length()):
+            raise InvalidWindow(f"a {self._settings.window} window starts at {_floor(window, self.window_length())}, "
+                                f"not {window}")
         run = Run(windows=starts)
         if dry_run:
             for start in starts:
@@ -154,11 +162,12 @@ class Forwarder:
                 for target in targets:
                     run.requests += self._dry(target, start, decisions)
             return run
-        self.record_policy()
-        for start in starts:
-            self.prepare(start)
-        for target in targets:
-            self._deliver(target, starts, run)
+        with self._running:
+            self.record_policy()
+            for start in starts:
+                self.prepare(start)
+            for target in targets:
+                self._deliver(target, starts, run)
         return run
 
     def run_destination(self, destination: str) -> None:
@@ -222,7 +231,9 @@ class Forwarder:
         if not outcome.retryable or attempts >= self._settings.max_attempts:
             self._mark(records, State.DEAD, outcome.reason, run, attempts=attempts)
             return
-        pause = outcome.retry_after or min(_MAX_BACKOFF, 30 * 2 ** attempts) * random.uniform(0.5, 1.5)
+        backoff = min(_MAX_BACKOFF, 30 * 2 ** attempts) * random.uniform(0.5, 1.5)
+        asked = outcome.retry_after
+        pause = min(_MAX_BACKOFF, asked) if asked is not None and math.isfinite(asked) and asked > 0 else backoff
         self._mark(records, State.FAILED, outcome.reason, run, attempts=attempts,
                    next_attempt_at=self._clock() + timedelta(seconds=pause))
 
@@ -234,7 +245,7 @@ class Forwarder:
 
     def _identifiers(self, start: datetime) -> set[str]:
         return window_identifiers(self._warehouse.client, start, start + self.window_length(),
-                                  [s.event for s in self._settings.signals])
+                                  [s.event for s in self._settings.signals], self._settings.lookback_days)
 
     def _dry(self, destination: Destination, start: datetime, decisions: list[Decision]) -> list[Planned]:
         adapter = self._adapter(destination, dry_run=True)

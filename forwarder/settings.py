@@ -121,6 +121,14 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     destinations: list[Destination] = []
 
     def __post_init__(self) -> None:
+        window_hours = 24 if self.window == "day" else 1
+        if self.lateness_minutes / 60 + window_hours > self.backfill_days * 24:
+            raise ValueError(f"a {self.window} window closes {self.lateness_minutes} minutes after it ends, later than "
+                             f"backfill_days ({self.backfill_days}) lets it be sent: lower the lateness or raise the "
+                             "backfill")
+        for signal in self.signals:
+            if signal.value_property and signal.value_cap <= 0:
+                raise ValueError(f"signal {signal.name!r} sums {signal.value_property!r}: give it a value_cap above 0")
         for dimension, pattern in self.patterns.items():
             try:
                 re.compile(pattern)

@@ -13,7 +13,7 @@ from scanner.crawl import crawl
 from scanner.page import Page, Resource, host_of
 from scanner.settings import ScannerSettings, Target
 from scanner.signatures import VENDORS, vendor_of
-from warehouse.trackers import Finding, Scan
+from warehouse.trackers import Finding, Scan, page_address
 
 # The public suffix list as shipped with the library: a scan never fetches it.
 _DOMAINS = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -38,7 +38,7 @@ def scan_site(target: Target, settings: ScannerSettings, http: httpx.Client, *, 
             resources[url] += [Resource("request", request) for request in requested]
     findings = {}
     for page_url, found in resources.items():
-        page = _without_query(page_url)
+        page = page_address(page_url) or page_url.split("?", 1)[0]
         for resource in found:
             finding = _finding(resource, first_party)
             if finding:
@@ -72,6 +72,3 @@ def _domain(host: str) -> str:
     return _DOMAINS(host).top_domain_under_public_suffix or host
 
 
-def _without_query(url: str) -> str:
-    # Query strings can carry a patient's details; the page is enough to find the tag.
-    return url.split("?", 1)[0].split("#", 1)[0]

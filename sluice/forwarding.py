@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from collector.ops import ForwardRefused, ForwardRun
-from forwarder.runner import Forwarder, MissingCredential, Run, UnknownDestination
+from forwarder.runner import Forwarder, InvalidWindow, MissingCredential, Run, UnknownDestination
 from forwarder.schedule import schedule
 from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
@@ -36,7 +36,7 @@ def hook(forwarder: Forwarder | None) -> Callable[[ForwardRun], dict] | None:
     def forward(request: ForwardRun) -> dict:
         try:
             run = forwarder.run(request.destination, request.window, request.dry_run)
-        except (MissingCredential, UnknownDestination) as exc:
+        except (InvalidWindow, MissingCredential, UnknownDestination) as exc:
             raise ForwardRefused(str(exc)) from None
         return {"cells": _cells(forwarder, run, request.dry_run), "outcomes": run.outcomes,
                 "requests": msgspec.to_builtins(run.requests)}

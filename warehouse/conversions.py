@@ -53,7 +53,7 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
                        f"cap{i}": spec.value_cap}
         signal_of += [f"c.name = {{event{i}:String}}", f"{{name{i}:String}}"]
         value_of += [f"c.name = {{event{i}:String}}",
-                     f"toFloat64OrZero(c.props[{{prop{i}:String}}])" if spec.value_property else "0."]
+                     _amount(f"toFloat64OrZero(c.props[{{prop{i}:String}}])") if spec.value_property else "0."]
         cap_of += [f"signal = {{name{i}:String}}", f"{{cap{i}:Float64}}"]
     # A conversion whose last campaign session started before the lookback has no campaign.
     direct = "t.started < c.timestamp - INTERVAL {lookback:UInt16} DAY"
@@ -102,10 +102,24 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
     return cells
 
 
-def window_identifiers(client: Client, start: datetime, end: datetime, events: list[str]) -> set[str]:
-    """The raw identifiers of the window's conversions: no request may carry any of them."""
+def _amount(value: str) -> str:
+    """A value from an event's properties as an amount: finite and not negative, else nothing."""
+    return f"if(isFinite({value}) AND {value} > 0, {value}, 0.)"
+
+
+def window_identifiers(client: Client, start: datetime, end: datetime, events: list[str],
+                       lookback_days: int) -> set[str]:
+    """The raw identifiers of the window's conversions, and the click ids of their visitors' sessions within
+    the lookback (where a cell's campaign comes from): no request may carry any of them."""
     rows = client.query("""
-        SELECT DISTINCT arrayJoin([toString(visitor_id), toString(session_id), click_id]) FROM events
-        WHERE timestamp >= {start:DateTime} AND timestamp < {end:DateTime} AND name IN {events:Array(String)}""",
-                        parameters={"start": start, "end": end, "events": events}, settings=_LIMITS).result_rows
+        WITH converted AS (
+            SELECT visitor_id, session_id, click_id FROM events
+            WHERE timestamp >= {start:DateTime} AND timestamp < {end:DateTime} AND name IN {events:Array(String)})
+        SELECT DISTINCT arrayJoin([toString(visitor_id), toString(session_id), click_id]) FROM converted
+        UNION DISTINCT
+        SELECT DISTINCT click_id FROM events
+        WHERE timestamp >= {start:DateTime} - INTERVAL {lookback:UInt16} DAY AND timestamp < {end:DateTime}
+          AND click_id != '' AND visitor_id IN (SELECT visitor_id FROM converted)""",
+                        parameters={"start": start, "end": end, "events": events, "lookback": lookback_days},
+                        settings=_LIMITS).result_rows
     return {row[0] for row in rows if row[0]}

@@ -1,12 +1,42 @@
 """What the website scanner found, scan by scan, and what CSP reports add; alerts sent once per host."""
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import msgspec
 from clickhouse_connect.driver.client import Client
 
 from warehouse.events import encode_rows, insert_lines
+
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
+# Path segments that look like a record, account or session number; a page is kept without them.
+_ID_LIKE = re.compile(r"\d{5,}|[0-9a-f]{16,}|[0-9a-f-]{32,}", re.IGNORECASE)
+
+
+def page_address(url: str) -> str | None:
+    """A page as findings keep it: scheme, host, port and path, ids in the path masked; None if not a web page."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host or not _HOST.fullmatch(host):
+        return None
+    path = "/".join("*" if _ID_LIKE.search(segment) else segment for segment in parts.path.split("/"))
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{path or '/'}"[:2048]
+
+
+def host_address(url: str) -> str | None:
+    """The host of a web URL, if it is a plausible host name."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    return host if parts.scheme in ("http", "https") and host and _HOST.fullmatch(host) else None
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):

@@ -70,9 +70,11 @@ class MetaAdapter:
         if response.is_success:
             return http_outcome(response, retryable=False)
         try:
-            error = response.json().get("error", {})
+            body = response.json()
         except ValueError:
-            error = {}
+            body = {}
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
         code = error.get("code")
         retryable = response.status_code >= 500 or response.status_code == 429 or code in _RETRYABLE or bool(
             error.get("is_transient"))

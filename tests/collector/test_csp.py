@@ -81,3 +81,18 @@ def test_csp_findings_from_a_replayed_segment_are_stored_once(spools, client, wa
     segment.write_bytes(kept)  # the crash came after the insert, before the segment was forgotten
     asyncio.run(Writer(spools, warehouse).load_ready())
     assert warehouse.client.command("SELECT count() FROM tracker_findings") == 1
+
+
+@pytest.mark.parametrize("blocked", ["http://[evil/", "http://<b>click-here.example</b>/", "inline", "data:x"])
+def test_a_blocked_address_that_is_no_host_is_not_filed_and_never_a_500(client, spools, blocked):
+    report = {"csp-report": {"document-uri": "https://www.example-hospital.org/", "blocked-uri": blocked}}
+    answer = client.post("/csp-report", content=json.dumps(report), headers={"content-type": "application/csp-report"})
+    assert answer.status_code == 202 and answer.json() == {"accepted": 0}
+    assert _filed(spools) == []
+
+
+def test_a_page_is_kept_without_credentials_or_ids_in_its_path(client, spools):
+    report = {"csp-report": {"document-uri": "https://jane:secret@www.example-hospital.org/patients/8812345/results",
+                             "blocked-uri": "https://bat.bing.com/bat.js"}}
+    client.post("/csp-report", content=json.dumps(report), headers={"content-type": "application/csp-report"})
+    assert [f.page for f in _filed(spools)] == ["https://www.example-hospital.org/patients/*/results"]

@@ -46,8 +46,10 @@ def test_a_clean_payload_passes():
 ])
 def test_a_dimension_that_looks_like_an_identifier_is_blocked(value, finding):
     item = _item(utm_campaign=value)
-    with pytest.raises(Blocked, match=finding):
+    with pytest.raises(Blocked, match=finding) as blocked:
         _check(ADAPTER.build([item]), item)
+    # The reason is audited and kept: it says where, never what.
+    assert str(blocked.value).endswith("at $.data[0].custom_data.utm_campaign") and value not in str(blocked.value)
 
 
 def test_a_raw_id_of_the_window_is_blocked_wherever_it_hides():
@@ -77,3 +79,12 @@ def test_another_url_or_an_extra_header_is_blocked():
 def test_credentials_never_reach_the_record():
     recorded = ADAPTER.build([_item()]).recorded()
     assert "token-value" not in str(recorded) and "[credential]" in recorded["url"]
+
+
+def test_numbers_in_a_csv_file_are_numbers_not_zip_codes_or_record_numbers(tmp_path):
+    from forwarder.adapters.csvfile import CsvAdapter
+    from forwarder.settings import CsvDestination
+
+    adapter = CsvAdapter(CsvDestination(id="mmm"), tmp_path)
+    item = msgspec.structs.replace(_item(), conversions=12345, value=250000.0)
+    check(adapter.build([item]), adapter.shape([item]), allowed=generated_strings(item), identifiers=set())

@@ -80,3 +80,33 @@ def test_every_released_cell_has_at_least_k_visitors_and_each_visitor_one_cell(w
     assert sum(d.cell.visitors for d in decisions) == len(visitors)
     assert sum(d.cell.conversions for d in decisions) == sum(min(c, 3) for _, c in visitors)
 
+
+
+def test_hostile_amounts_count_as_nothing_and_one_visitor_adds_at_most_the_cap(warehouse, tmp_path):
+    amounts = ["-5e9", "1e308", "inf", "nan", "abc", "250", "9999"]
+    events = []
+    for n in range(22):
+        view, booked = _journey(n)
+        props = {"note": "x", "amount": amounts[n % len(amounts)]}
+        events += [view, msgspec.structs.replace(booked, props=props)]
+    store_events(warehouse.client, encode_rows(events), token="amounts")
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead", "value_property": "amount",
+                                "value_cap": 500}])
+    (decision,) = Forwarder(warehouse, policy, tmp_path, env=ENV, clock=lambda: NOW).decide(YESTERDAY)
+    # Negative, infinite and unreadable amounts count as 0; the rest at most 500 each (1e308 too).
+    assert decision.cell.value == 3 * 250 + 3 * 500 + 3 * 500 and decision.released
+
+
+def test_the_guard_knows_the_click_ids_of_the_sessions_a_campaign_came_from(warehouse):
+    from warehouse.conversions import window_identifiers
+
+    earlier, _ = _journey(1)  # the landing, with its click id, two days before the conversion
+    earlier = msgspec.structs.replace(earlier, timestamp=earlier.timestamp - timedelta(days=2),
+                                      session_id=uuid.UUID(int=99))
+    _, booked = _journey(1)
+    booked = msgspec.structs.replace(booked, click_id="", click_id_type="")  # the conversion itself carries none
+    store_events(warehouse.client, encode_rows([earlier, booked]), token="lookback")
+    ids = window_identifiers(warehouse.client, YESTERDAY, YESTERDAY + timedelta(days=1), ["appointment_request"], 30)
+    assert "CANARYclick1" in ids and str(booked.visitor_id) in ids and str(booked.session_id) in ids
+    assert "CANARYclick1" not in window_identifiers(warehouse.client, YESTERDAY, YESTERDAY + timedelta(days=1),
+                                                    ["appointment_request"], 1)

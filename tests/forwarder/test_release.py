@@ -44,3 +44,10 @@ def test_the_months_privacy_budget_counts_every_window_each_signal_was_measured_
     make_forwarder(settings(epsilon=0.5)).run(window=YESTERDAY, destination="mmm")
     this_month = YESTERDAY.month == datetime.now(UTC).month
     assert Outbox(clean.client).status().epsilon_this_month == ({"Lead": 0.5, "Contact": 0.5} if this_month else {})
+
+
+def test_noise_never_releases_a_cell_with_fewer_than_k_true_visitors():
+    decisions = release(CELLS, k=11, epsilon=0.3, max_per_visitor=3, value_caps={},
+                        noise=lambda value, scale: value + 20)
+    assert [d.released for d in decisions] == [True, True, False, False]
+    assert decisions[3].reason == "1 distinct visitors, fewer than k=11"

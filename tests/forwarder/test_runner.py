@@ -164,3 +164,21 @@ def test_each_new_policy_version_is_recorded_once(make_forwarder, clean):
     recorded = [e for e in _new_entries(clean, before) if e.action == "forward.policy"]
     assert [e.resource for e in recorded] == [f"policy {settings(k=13).version()}", f"policy {settings(k=14).version()}"]
     assert '"k":14' in recorded[1].detail
+
+
+def test_a_window_that_does_not_start_where_windows_start_is_refused(make_forwarder, platforms):
+    from forwarder.runner import InvalidWindow
+
+    with pytest.raises(InvalidWindow, match="starts at"):
+        make_forwarder().run(window=YESTERDAY + timedelta(minutes=30))
+    assert platforms.requests == []
+
+
+def test_an_absurd_retry_after_still_leaves_a_retryable_record(make_forwarder, platforms, clean):
+    from tests.forwarder.conftest import settings
+
+    platforms.answers = [httpx.Response(503, headers={"retry-after": "inf"}, json={"error": "x"})] * 9
+    make_forwarder(settings(destinations=[d for d in POLICY["destinations"] if d["id"] == "meta"])).run(
+        window=YESTERDAY)
+    failed = [r for r in Outbox(clean.client).current("meta") if r.state != "suppressed"]
+    assert failed and {r.state for r in failed} == {"failed"}

@@ -45,6 +45,9 @@ def test_a_destination_may_take_other_signals_with_their_own_grouping():
     ({"destinations": [{"type": "meta", "id": "m", "dataset_id": "1", "access_token_env": "lower"}]},
      "environment variable name"),
     ({"window": "week"}, "day, hour"),
+    ({"lateness_minutes": 1440, "backfill_days": 1}, "lower the lateness or raise the backfill"),
+    ({"signals": [{"event": "appointment_request", "name": "Lead", "value_property": "amount"}]},
+     "give it a value_cap above 0"),
 ])
 def test_other_mistakes_are_named(change, complaint):
     assert complaint in _problems(POLICY | change)
