@@ -52,6 +52,7 @@ class ComplianceController(Controller):
         page_size: PageSize = 100,
     ) -> AuditPage:
         """Audit entries, newest first; filter by actor, action, outcome and time."""
+        since, until = _utc(since), _utc(until)
         if since and until and since >= until:
             raise ValidationException("'since' must be before 'until'")
         entries, total = warehouse.audit.search(actor=actor_name, action=action, outcome=outcome, since=since,
@@ -102,3 +103,8 @@ class TrackersController(Controller):
         warehouse.audit.record(actor(request), "trackers.read", "/api/trackers",
                                detail={"parameters": {"site": site}, "rows": len(found)})
         return found
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time given without a zone is read as UTC."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment

@@ -87,8 +87,9 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
             forwarder.record_policy()
             scheduler = BlockingScheduler(timezone=UTC)
             schedule(scheduler, forwarder)
+            # A run in flight finishes (and records what it sent) before the warehouse closes.
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: scheduler.shutdown(wait=False))
+                signal.signal(sig, lambda *_: scheduler.shutdown(wait=True))
             log.info("forwarder scheduled", extra={"destinations": [d.id for d in settings.destinations]})
             scheduler.start()
         finally:

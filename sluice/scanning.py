@@ -9,6 +9,7 @@ import httpx
 import msgspec
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from litestar.exceptions import ClientException
 
 from collector.settings import Site
 from scanner.alerts import alert_new_hosts
@@ -47,7 +48,14 @@ def record(result: ScanResult, settings: ScannerSettings, warehouse: Warehouse) 
 
 
 def record_hook(settings: ScannerSettings, warehouse: Warehouse) -> Callable[[dict], dict]:
-    return lambda uploaded: record(msgspec.convert(uploaded, ScanResult), settings, warehouse)
+    def upload(uploaded: dict) -> dict:
+        try:
+            result = msgspec.convert(uploaded, ScanResult)
+        except msgspec.ValidationError as exc:
+            raise ClientException(f"not a scan: {exc}") from None
+        return record(result, settings, warehouse)
+
+    return upload
 
 
 def hosts_hook(settings: ScannerSettings, warehouse: Warehouse) -> Callable[[str | None], list]:

@@ -36,11 +36,16 @@ def _rollups(ddl: Ddl) -> list[str]:
     """Sessions and daily page counts for fast reports, filled from the events stored so far."""
     return [
         *ddl.create(SESSIONS), *_deduplicated_inserts(ddl, SESSIONS), *ddl.create(DAILY_EVENTS),
-        f"INSERT INTO `{ddl.database}`.`{SESSIONS.name}` {BACKFILL.format(events=f'`{ddl.database}`.`events`')}",
-        f"INSERT INTO `{ddl.database}`.`{DAILY_EVENTS.name}` "
-        f"{DAILY_EVENTS_VIEW.format(events=f'`{ddl.database}`.`events`')}",
+        _backfill(ddl, SESSIONS, BACKFILL), _backfill(ddl, DAILY_EVENTS, DAILY_EVENTS_VIEW),
         ddl.create_view("daily_events_view", DAILY_EVENTS, EVENTS, DAILY_EVENTS_VIEW),
     ]
+
+
+def _backfill(ddl: Ddl, rollup: Table, select: str) -> str:
+    """Fill a rollup from the stored events, once: a rerun after a failure finds it filled and adds nothing."""
+    table = f"`{ddl.database}`.`{rollup.name}`"
+    source = select.format(events=f"`{ddl.database}`.`events`")
+    return f"INSERT INTO {table} SELECT * FROM ({source}) WHERE (SELECT count() FROM {table}) = 0"
 
 
 # Append only: a released migration never changes, a new version follows it.

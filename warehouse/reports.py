@@ -9,6 +9,7 @@ a few hundred, within about 2 % above), as in other web analytics, so that rollu
 
 import hashlib
 import hmac
+import re
 from datetime import date, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Any
@@ -16,6 +17,8 @@ from uuid import UUID
 
 import msgspec
 from clickhouse_connect.driver.client import Client
+
+from warehouse.trackers import masked_path
 
 _WORDS = r"^[\w .:/+-]{1,200}$"
 # Dimensions a report may be filtered on (the keys are what the API accepts), each with the values it allows.
@@ -212,6 +215,7 @@ class MaskedEvent(msgspec.Struct, frozen=True):
     time: datetime
     name: str
     path: str
+    """Segments that look like a record, account or session number read `*`."""
     referrer_host: str
     utm_source: str
     utm_medium: str
@@ -225,6 +229,7 @@ class MaskedEvent(msgspec.Struct, frozen=True):
     gpc: bool
     dnt: bool
     props: dict[str, str]
+    """Values that look like an id, an email address or a phone number read `*`."""
     visitor: str
     """A keyed hash of the visitor id: the same within one key, unlinkable to the cookie."""
     session: str
@@ -242,12 +247,22 @@ def masked_events(
         ORDER BY timestamp DESC LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}""",
                           parameters=_parameters(query) | {"limit": limit, "offset": offset}, settings=_LIMITS)
     total = _rows(client, f"SELECT count() FROM events WHERE {_where(query)}", query)[0][0]
-    events = [
-        MaskedEvent(row[0], *row[1:-3], visitor=_pseudonym(key, row[-3]), session=_pseudonym(key, row[-2]),
-                    network=_network(row[-1]))
-        for row in result.result_rows
-    ]
+    path, props = fields.index("path") + 1, fields.index("props") + 1
+    events = []
+    for row in result.result_rows:
+        row = list(row)
+        row[path], row[props] = masked_path(row[path]), {k: _masked_value(v) for k, v in row[props].items()}
+        events.append(MaskedEvent(row[0], *row[1:-3], visitor=_pseudonym(key, row[-3]),
+                                  session=_pseudonym(key, row[-2]), network=_network(row[-1])))
     return events, total
+
+
+def _masked_value(value: str) -> str:
+    """A custom property's value, unless it looks like an id, an email address or a phone number."""
+    return "*" if _IDENTIFYING.search(value) else value
+
+
+_IDENTIFYING = re.compile(r"\d{5,}|@|[0-9a-f]{16,}|\d{3}[ .-]\d{3,4}", re.IGNORECASE)
 
 
 def _pseudonym(key: bytes, identifier: UUID) -> str:

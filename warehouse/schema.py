@@ -103,6 +103,7 @@ SESSIONS = Table(
     campaign    LowCardinality(String),
     content     LowCardinality(String),
     entry_path  LowCardinality(String),
+    entry_at    DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
     device_type LowCardinality(String),
     browser     LowCardinality(String),
     os          LowCardinality(String),

@@ -25,7 +25,8 @@ BACKFILL = """
                AS source,
            argMin(e.utm_source, timestamp) AS utm_source, argMin(utm_medium, timestamp) AS medium,
            argMin(utm_campaign, timestamp) AS campaign, argMin(e.utm_content, timestamp) AS content,
-           argMinIf(path, timestamp, name = 'pageview') AS entry_path, any(device_type) AS device_type,
+           argMinIf(path, timestamp, name = 'pageview') AS entry_path,
+           minIf(timestamp, name = 'pageview') AS entry_at, any(device_type) AS device_type,
            any(browser) AS browser, any(os) AS os, max(is_bot) AS is_bot, 1 AS sign, count() AS version
     FROM {events} AS e GROUP BY site, session_id"""
 # A session's events all arrive within a day of its start unless a client clock is a day off.
@@ -53,6 +54,8 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     campaign: str
     content: str
     entry_path: str
+    entry_at: datetime
+    """When its entry page was viewed: a late, earlier page view takes the entry's place."""
     device_type: str
     browser: str
     os: str
@@ -117,15 +120,15 @@ def fold(old: SessionRow | None, events: list[_Event]) -> SessionRow:
         old = SessionRow(site=first.site, day=first.timestamp.date(), session_id=first.session_id,
                          visitor_id=first.visitor_id, started=first.timestamp, ended=first.timestamp, pageviews=0,
                          events=0, conversions=0, converted={}, source="", utm_source="", medium="", campaign="", content="",
-                         entry_path="",
+                         entry_path="", entry_at=first.timestamp,
                          device_type=first.device_type, browser=first.browser, os=first.os, is_bot=False)
     if first.timestamp <= old.started:  # new, or a late event from before what was known of it
         old = msgspec.structs.replace(old, day=first.timestamp.date(), started=first.timestamp, source=_source(first),
                                       utm_source=first.utm_source, medium=first.utm_medium,
                                       campaign=first.utm_campaign, content=first.utm_content)
-    entry = old.entry_path
-    if first_view is not None and (not entry or first_view.timestamp <= old.started):
-        entry = first_view.path
+    entry, entry_at = old.entry_path, old.entry_at
+    if first_view is not None and (not entry or first_view.timestamp < entry_at):
+        entry, entry_at = first_view.path, first_view.timestamp
     return msgspec.structs.replace(
         old,
         ended=max(old.ended, *(e.timestamp for e in events)),
@@ -134,6 +137,7 @@ def fold(old: SessionRow | None, events: list[_Event]) -> SessionRow:
         conversions=old.conversions + len(events) - views,
         converted=_counted(old.converted, (e.name for e in events if e.name != "pageview")),
         entry_path=entry,
+        entry_at=entry_at,
         is_bot=old.is_bot or any(e.is_bot for e in events),
         sign=1,
         version=old.events + len(events),

@@ -25,8 +25,12 @@ def page_address(url: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not host or not _HOST.fullmatch(host):
         return None
-    path = "/".join("*" if _ID_LIKE.search(segment) else segment for segment in parts.path.split("/"))
-    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{path or '/'}"[:2048]
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{masked_path(parts.path) or '/'}"[:2048]
+
+
+def masked_path(path: str) -> str:
+    """A URL path with each segment that looks like a record, account or session number replaced by `*`."""
+    return "/".join("*" if _ID_LIKE.search(segment) else segment for segment in path.split("/"))
 
 
 def host_address(url: str) -> str | None:

@@ -192,6 +192,8 @@ def test_compliance_reads_the_audit_log_filtered_and_paged(api):
     second = api.get("/api/audit", params={"page_size": 2, "page": 2}, headers=headers).json()
     assert len(first["entries"]) == 2 and first["entries"][0]["seq"] > second["entries"][0]["seq"]
     assert api.get("/api/audit", params={"page_size": 10_000}, headers=headers).status_code == 400
+    mixed = {"since": "2026-01-02T00:00:00", "until": "2026-01-01T00:00:00Z"}  # one with a zone, one without
+    assert api.get("/api/audit", params=mixed, headers=headers).status_code == 400
     latest = api.get("/api/audit", params={"page_size": 1}, headers=headers).json()["entries"][0]
     assert latest["action"] == "audit.read" and latest["actor"] == "user:compliance"  # reading is audited too
 

@@ -1,6 +1,7 @@
 """Analysts explore single events, and see what happened, never who it was."""
 
 import re
+import uuid
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -82,3 +83,25 @@ def test_filters_pages_and_audit(api, seeded):
                                     {"from": "2020-01-01"}])
 def test_bad_parameters_are_refused(api, params):
     assert api.get("/api/events", params={"site": "main"} | params).status_code == 400
+
+
+def test_ids_in_paths_and_properties_are_masked_too(warehouse):
+    from datetime import UTC, datetime, timedelta
+
+    from collector.enrich import Consent, Visit, enrich
+    from collector.wire import WireEvent
+    from warehouse.events import encode_rows
+    from warehouse.reports import ReportQuery, masked_events
+    from warehouse.sessions import store_events
+
+    visit = Visit(received_at=datetime.now(UTC), client_ip="192.0.2.1", user_agent="", visitor_id=uuid.uuid4(),
+                  session_id=uuid.uuid4(), consent=Consent(True, True))
+    event = enrich(WireEvent(site="main", name="lab_results", url="https://h.example/patients/12345678/results",
+                             props={"mrn": "A1234567", "email": "jane@example.org", "phone": "555-867-5309",
+                                    "service_line": "cardiology"}), visit)
+    store_events(warehouse.client, encode_rows([event]), token="one")
+    today = datetime.now(UTC).date()
+    (shown,), _ = masked_events(warehouse.client, ReportQuery(site="main", start=today - timedelta(days=1), end=today),
+                                b"key", 0, 10)
+    assert shown.path == "/patients/*/results"
+    assert shown.props == {"mrn": "*", "email": "*", "phone": "*", "service_line": "cardiology"}

@@ -81,3 +81,17 @@ def test_compliance_sees_each_host_with_vendor_allowance_and_baa(site, warehouse
     assert (meta.vendor, meta.allowed, meta.new) == ("Meta Pixel", False, True)
     assert meta.kinds == ["inline", "script"] and meta.sources == ["scan"]
     assert msgspec.json.encode(list(hosts.values()))  # what the API answers
+
+
+def test_an_upload_that_is_not_a_scan_is_refused_with_400(warehouse):
+    from litestar.testing import TestClient
+
+    from collector import internal_app
+    from forwarder.settings import ForwarderSettings
+    from scanner.settings import ScannerSettings
+    from sluice.hooks import hooks_for
+
+    hooks, _ = hooks_for(ForwarderSettings(), ScannerSettings(), warehouse, None)
+    with TestClient(internal_app(warehouse, "ops", hooks=hooks)) as client:
+        answer = client.post("/api/ops/scans", json={"scan": {"site": 1}}, headers={"authorization": "Bearer ops"})
+    assert answer.status_code == 400 and "not a scan" in answer.json()["detail"]

@@ -74,3 +74,12 @@ def test_lines_that_are_not_events_are_refused_before_anything_is_stored(warehou
     with pytest.raises(UnreadableRows):
         store_events(warehouse.client, lines, token="a")
     assert warehouse.client.command("SELECT count() FROM events") == 0
+
+
+def test_the_entry_page_is_the_earliest_page_view_whatever_order_batches_come_in(warehouse):
+    later_view = _event("pageview", "https://h.example/b", 300)
+    click = _event("phone_click", "https://h.example/", 60)
+    earlier_view = _event("pageview", "https://h.example/a", 180)
+    store_events(warehouse.client, encode_rows([later_view]), token="a")
+    store_events(warehouse.client, encode_rows([click, earlier_view]), token="b")
+    assert _sessions(warehouse)[0][7] == "/a"
