@@ -55,14 +55,15 @@ def run(tmp: Path, events: int, repeat: int) -> None:
             bar.update(demo.load(warehouse, min(200_000, events - offset), 1, "main", seed=chunk,
                                  now=day + timedelta(days=1)))
     seeded = time.perf_counter() - started
-    in_day = warehouse.client.command(
-        "SELECT count() FROM events WHERE timestamp >= {d:DateTime} AND timestamp < {d:DateTime} + INTERVAL 1 DAY",
-        parameters={"d": day})
+    def count_day() -> int:
+        return warehouse.client.command(
+            "SELECT count() FROM events WHERE timestamp >= {d:DateTime} AND timestamp < {d:DateTime} + INTERVAL 1 DAY",
+            parameters={"d": day})
+
+    in_day = count_day()
     forwarder = Forwarder(warehouse, msgspec.convert(POLICY, ForwarderSettings), tmp / "exports",
                           env={"T": "bench-credential"}, clock=lambda: day + timedelta(days=1, hours=3))
-    count = _times(lambda: warehouse.client.command(
-        "SELECT count() FROM events WHERE timestamp >= {d:DateTime} AND timestamp < {d:DateTime} + INTERVAL 1 DAY",
-        parameters={"d": day}), repeat)
+    count = _times(count_day, repeat)
     cells = _times(lambda: forwarder.decide(day), repeat)
     dry = _times(lambda: forwarder.run(window=day, dry_run=True), repeat)
     result = forwarder.run(window=day, dry_run=True)

@@ -42,10 +42,16 @@ class UserChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
 
 
+def bearer_token(connection: ASGIConnection) -> str:
+    """The credential of an `Authorization: Bearer ...` header, or empty."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" else ""
+
+
 def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: a live session whose role the route allows (`opt["roles"]`)."""
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    session = connection.app.state.sessions.find(token) if scheme.lower() == "bearer" and token else None
+    token = bearer_token(connection)
+    session = connection.app.state.sessions.find(token) if token else None
     if session is None:
         raise NotAuthorizedException(detail="log in first")
     if session.role not in handler.opt.get("roles", ()):
@@ -107,7 +113,7 @@ class SessionController(Controller):
     @delete(guards=[authorized], opt={"roles": ALL_ROLES}, status_code=204, sync_to_thread=True)
     def log_out(self, request: Request, warehouse: NamedDependency[Warehouse]) -> None:
         """Revoke this session's token."""
-        request.app.state.sessions.close(request.headers["authorization"].partition(" ")[2])
+        request.app.state.sessions.close(bearer_token(request))
         warehouse.audit.record(actor(request), "session.logout", "session")
 
 

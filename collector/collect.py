@@ -164,8 +164,7 @@ def _preflight(request: Request) -> ASGIResponse:
 async def csp_report(request: Request) -> ASGIResponse:
     """File the third-party loads a Content-Security-Policy report names, for the pages of configured sites."""
     collector: Collector = request.app.state.collector
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in CSP_MEDIA_TYPES:
+    if _media_type(request) not in CSP_MEDIA_TYPES:
         return _answer({"error": f"send {' or '.join(CSP_MEDIA_TYPES[:2])}"}, 415, {})
     wait = collector.limiter.retry_after(collector.clients.address(request))
     if wait is not None:
@@ -231,13 +230,16 @@ class _Forbidden(Exception):
 
 
 def _refuse_early(request: Request, collector: Collector, client_ip: str) -> ASGIResponse | None:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in _CONTENT_TYPES:
+    if _media_type(request) not in _CONTENT_TYPES:
         return _reject("media_type", 415, {"error": "send application/json or text/plain"}, request)
     wait = collector.limiter.retry_after(client_ip)
     if wait is not None:
         return _reject("rate_limited", 429, {"error": "too many requests"}, request, retry_after=str(wait))
     return None
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 def _check_site(collector: Collector, site_id: str, origin: str | None, field: str) -> Site:

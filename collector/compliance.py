@@ -80,12 +80,12 @@ class OutboxController(Controller):
         days: Annotated[int, QueryParameter(ge=1, le=400)] = 30,
     ) -> ForwardOutbox:
         """What the forwarder released, suppressed, sent or held back, cell by cell; payloads are in the audit log."""
+        outbox = Outbox(warehouse.client)
         since = datetime.now(UTC) - timedelta(days=days)
-        records = [r for r in Outbox(warehouse.client).current(destination or None, since=since)
-                   if not state_name or r.state == state_name]
+        records = [r for r in outbox.current(destination or None, since=since) if not state_name or r.state == state_name]
         warehouse.audit.record(actor(request), "outbox.read", "/api/outbox", detail={
             "parameters": {"destination": destination, "state": state_name, "days": days}, "rows": len(records)})
-        return ForwardOutbox(records=records[-1000:], status=Outbox(warehouse.client).status())
+        return ForwardOutbox(records=records[-1000:], status=outbox.status())
 
 
 class TrackersController(Controller):

@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody
 
 from collector import demo
 from collector.accounts import Account
-from collector.auth import NewUser, UserChange, apply_change
+from collector.auth import NewUser, UserChange, apply_change, bearer_token
 from collector.settings import SiteId
 from warehouse import BrokenLink, Warehouse
 from warehouse.events import count_events
@@ -72,8 +72,8 @@ class VerifyResult(msgspec.Struct, frozen=True):
 def require_ops_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard: the request carries the ops token as a bearer credential."""
     expected = connection.app.state.ops_token
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+    token = bearer_token(connection)
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         raise NotAuthorizedException(detail="an ops token is required")
 
 

@@ -6,7 +6,6 @@ pending records in batches; each request is checked by the guard and written to 
 byte for byte, before it leaves, and its answer after.
 """
 
-import math
 import os
 import random
 import threading
@@ -156,25 +155,27 @@ class Forwarder:
             raise InvalidWindow(f"a {self._settings.window} window starts at {_floor(window, self.window_length())}, "
                                 f"not {window}")
         run = Run(windows=starts)
+        identifiers: dict[datetime, set[str]] = {}  # a window's raw ids, loaded once for all destinations
         if dry_run:
             for start in starts:
                 run.decisions[start] = decisions = self.decide(start)
                 for target in targets:
-                    run.requests += self._dry(target, start, decisions)
+                    run.requests += self._dry(target, start, decisions, identifiers)
             return run
         with self._running:
             self.record_policy()
             for start in starts:
                 self.prepare(start)
             for target in targets:
-                self._deliver(target, starts, run)
+                self._deliver(target, starts, run, identifiers)
         return run
 
     def run_destination(self, destination: str) -> None:
         """The scheduled job of one destination."""
         self.run(destination)
 
-    def _deliver(self, destination: Destination, starts: list[datetime], run: Run) -> None:
+    def _deliver(self, destination: Destination, starts: list[datetime], run: Run,
+                 identifiers: dict[datetime, set[str]]) -> None:
         adapter = self._adapter(destination)
         now = self._clock()
         due = []
@@ -186,17 +187,15 @@ class Forwarder:
             elif record.state == State.SENDING and not adapter.deduplicates:
                 self._mark([record], State.DEAD, f"answer lost in an interruption; {destination.kind} does not "
                                                  "drop repeated events, so it is not sent again", run)
-            elif record.state != State.FAILED or _utc(record.next_attempt_at) <= now:
+            elif record.state != State.FAILED or record.next_attempt_at <= now:
                 due.append(record)
         by_batch: dict[tuple[str, datetime], list[OutboxRecord]] = {}
         for record in due:
-            by_batch.setdefault((record.signal, _utc(record.window_start)), []).append(record)
-        identifiers: dict[datetime, set[str]] = {}
+            by_batch.setdefault((record.signal, record.window_start), []).append(record)
         for (_, start), batch in by_batch.items():
-            if start not in identifiers:
-                identifiers[start] = self._identifiers(start)
             for i in range(0, len(batch), adapter.batch_size):
-                self._send(destination, adapter, batch[i:i + adapter.batch_size], identifiers[start], run)
+                self._send(destination, adapter, batch[i:i + adapter.batch_size], self._identifiers(start, identifiers),
+                           run)
 
     def _send(self, destination: Destination, adapter: Adapter, records: list[OutboxRecord], identifiers: set[str],
               run: Run) -> None:
@@ -232,8 +231,7 @@ class Forwarder:
             self._mark(records, State.DEAD, outcome.reason, run, attempts=attempts)
             return
         backoff = min(_MAX_BACKOFF, 30 * 2 ** attempts) * random.uniform(0.5, 1.5)
-        asked = outcome.retry_after
-        pause = min(_MAX_BACKOFF, asked) if asked is not None and math.isfinite(asked) and asked > 0 else backoff
+        pause = min(_MAX_BACKOFF, outcome.retry_after) if outcome.retry_after is not None else backoff
         self._mark(records, State.FAILED, outcome.reason, run, attempts=attempts,
                    next_attempt_at=self._clock() + timedelta(seconds=pause))
 
@@ -243,17 +241,21 @@ class Forwarder:
         if count:
             run.outcomes[state] = run.outcomes.get(state, 0) + len(records)
 
-    def _identifiers(self, start: datetime) -> set[str]:
-        return window_identifiers(self._warehouse.client, start, start + self.window_length(),
-                                  [s.event for s in self._settings.signals], self._settings.lookback_days)
+    def _identifiers(self, start: datetime, known: dict[datetime, set[str]]) -> set[str]:
+        """The window's raw ids, from `known` when this run has loaded them already."""
+        if start not in known:
+            known[start] = window_identifiers(self._warehouse.client, start, start + self.window_length(),
+                                              [s.event for s in self._settings.signals], self._settings.lookback_days)
+        return known[start]
 
-    def _dry(self, destination: Destination, start: datetime, decisions: list[Decision]) -> list[Planned]:
+    def _dry(self, destination: Destination, start: datetime, decisions: list[Decision],
+             known: dict[datetime, set[str]]) -> list[Planned]:
         adapter = self._adapter(destination, dry_run=True)
         released = [d for d in decisions if d.released and self._settings.sends(destination, d.cell.signal)]
         items = [Item(key=cell_key(destination.id, d.cell.signal, start, d.cell.dimensions), signal=d.cell.signal,
                       window_start=start, window_end=start + self.window_length(), dimensions=d.cell.dimensions,
                       visitors=d.visitors, conversions=d.conversions, value=d.value) for d in released]
-        identifiers = self._identifiers(start) if items else set()
+        identifiers = self._identifiers(start, known) if items else set()
         planned = []
         for signal in sorted({i.signal for i in items}):
             of_signal = [i for i in items if i.signal == signal]
@@ -295,8 +297,8 @@ def _guard(adapter: Adapter, request: Request, items: list[Item], identifiers: s
 
 
 def _item(record: OutboxRecord) -> Item:
-    return Item(key=record.key, signal=record.signal, window_start=_utc(record.window_start),
-                window_end=_utc(record.window_end), dimensions=dict(record.cell), visitors=record.visitors,
+    return Item(key=record.key, signal=record.signal, window_start=record.window_start,
+                window_end=record.window_end, dimensions=dict(record.cell), visitors=record.visitors,
                 conversions=record.conversions, value=record.value)
 
 
@@ -304,6 +306,3 @@ def _floor(moment: datetime, length: timedelta) -> datetime:
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return epoch + ((moment - epoch) // length) * length
 
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -34,7 +34,7 @@ def alert_new_hosts(trackers: Trackers, settings: ScannerSettings, http: httpx.C
     for site, host, vendor in trackers.unalerted():
         if settings.allowance(host):
             continue
-        known = vendor or (vendor_of(host).name if vendor_of(host) else "")
+        known = vendor or getattr(vendor_of(host), "name", "")
         alert = Alert(site=site, host=host, vendor=known,
                       message=f"{known or 'an unknown third party'} ({host}) appeared on site {site!r} and is not "
                               "on the allow-list")

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import click
+import httpx
 import msgspec
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from tqdm import tqdm
@@ -157,8 +158,8 @@ def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | No
     site = ctx.config.sites[0].id
     login = ""
     if demo:
-        _seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True)
-        login = f"\n  demo login:         {_DEMO_ADMIN} / {_demo_admin()}   (admin)"
+        password = _seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True, admin=True)
+        login = f"\n  demo login:         {_DEMO_ADMIN} / {password}   (admin)"
     public = plan.public.local_url
     click.echo(
         f"""
@@ -209,32 +210,39 @@ def demo_seed_command(events: int, days: int, site: str | None) -> None:
     _seed_demo(ctx, events=events, days=days, site=site or ctx.config.sites[0].id, only_if_empty=False)
 
 
-def _demo_admin() -> str:
+async def _demo_admin(client: httpx.AsyncClient) -> str:
     """Create the demo admin, or give it a new password: only a hash is kept, so it is new each time."""
     password = secrets.token_urlsafe(12)
-    if any(account["username"] == _DEMO_ADMIN for account in _call("GET", "/api/ops/users")):
-        _call("PATCH", f"/api/ops/users/{_DEMO_ADMIN}", json={"password": password, "role": "admin"})
+    if any(account["username"] == _DEMO_ADMIN for account in checked(await client.get("/api/ops/users")).json()):
+        checked(await client.patch(f"/api/ops/users/{_DEMO_ADMIN}", json={"password": password, "role": "admin"}))
     else:
-        _call("POST", "/api/ops/users", json={"username": _DEMO_ADMIN, "role": "admin", "password": password})
+        checked(await client.post("/api/ops/users", json={"username": _DEMO_ADMIN, "role": "admin",
+                                                          "password": password}))
     return password
 
 
-def _seed_demo(ctx: _Context, *, events: int, days: int, site: str, only_if_empty: bool) -> None:
-    """Seed in chunks, so the progress bar moves whether a server or this process does the work."""
+def _seed_demo(ctx: _Context, *, events: int, days: int, site: str, only_if_empty: bool,
+               admin: bool = False) -> str | None:
+    """Seed in chunks, so the progress bar moves whether a server or this process does the work; with
+    `admin`, also create the demo admin in the same session and return its password."""
 
-    async def seed() -> None:
+    async def seed(client: httpx.AsyncClient) -> None:
+        with tqdm(total=events, unit=" events", unit_scale=True, desc="seeding demo data") as bar:
+            for chunk, start in enumerate(range(0, events, _DEMO_CHUNK)):
+                body = {"events": min(_DEMO_CHUNK, events - start), "days": days, "site": site, "seed": chunk,
+                        "only_if_empty": only_if_empty and chunk == 0}
+                result = checked(await client.post("/api/ops/demo/seed", json=body)).json()
+                if result["skipped"]:
+                    bar.write("the warehouse already holds events: demo data not seeded again")
+                    return
+                bar.update(result["inserted"])
+
+    async def run() -> str | None:
         async with ops_client(ctx.data_dir, ctx.warehouse) as client:
-            with tqdm(total=events, unit=" events", unit_scale=True, desc="seeding demo data") as bar:
-                for chunk, start in enumerate(range(0, events, _DEMO_CHUNK)):
-                    body = {"events": min(_DEMO_CHUNK, events - start), "days": days, "site": site, "seed": chunk,
-                            "only_if_empty": only_if_empty and chunk == 0}
-                    result = checked(await client.post("/api/ops/demo/seed", json=body)).json()
-                    if result["skipped"]:
-                        bar.write("the warehouse already holds events: demo data not seeded again")
-                        return
-                    bar.update(result["inserted"])
+            await seed(client)
+            return await _demo_admin(client) if admin else None
 
-    asyncio.run(seed())
+    return asyncio.run(run())
 
 
 @cli.command("migrate")

@@ -4,7 +4,7 @@ import logging
 import signal
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC
 
 import msgspec
 from apscheduler.schedulers.base import BaseScheduler
@@ -57,13 +57,9 @@ def _cells(forwarder: Forwarder, run: Run, dry_run: bool) -> list[dict]:
                  "value": d.value, "state": "released" if d.released else "suppressed", "reason": d.reason}
                 for start, decisions in run.decisions.items() for d in decisions]
     records = Outbox(forwarder.warehouse.client).current(windows=run.windows) if run.windows else []
-    return [{"window": _utc(r.window_start).isoformat(), "destination": r.destination, "signal": r.signal,
+    return [{"window": r.window_start.isoformat(), "destination": r.destination, "signal": r.signal,
              "dimensions": r.cell, "visitors": r.visitors, "conversions": r.conversions, "value": r.value,
              "state": r.state, "reason": r.reason} for r in records]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ForwardingError(Exception):

@@ -12,7 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from litestar.exceptions import ClientException
 
 from collector.settings import Site
-from scanner.alerts import alert_new_hosts
+from scanner.alerts import Alert, alert_new_hosts
 from scanner.page import Page
 from scanner.report import tracker_hosts
 from scanner.scan import ScanResult, scan_site
@@ -38,8 +38,7 @@ def record(result: ScanResult, settings: ScannerSettings, warehouse: Warehouse) 
     trackers.record(result.findings, token=f"findings:{result.scan.scan_id}")
     trackers.record_scan(result.scan)
     change: Change = trackers.change(result.scan)
-    with httpx.Client() as http:
-        alerts = alert_new_hosts(trackers, settings, http, os.environ)
+    alerts = _check_alerts(settings, warehouse)
     warehouse.audit.record("scanner", "scan.recorded", result.scan.site, detail={
         "scan": result.scan.scan_id, "pages": result.scan.pages, "findings": len(result.findings),
         "new": len(change.new), "gone": len(change.gone)})
@@ -76,6 +75,6 @@ def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, sites: l
                       id="scan:alerts", coalesce=True, max_instances=1, replace_existing=True)
 
 
-def _check_alerts(settings: ScannerSettings, warehouse: Warehouse) -> None:
+def _check_alerts(settings: ScannerSettings, warehouse: Warehouse) -> list[Alert]:
     with httpx.Client() as http:
-        alert_new_hosts(Trackers(warehouse.client), settings, http, os.environ)
+        return alert_new_hosts(Trackers(warehouse.client), settings, http, os.environ)

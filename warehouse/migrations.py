@@ -10,7 +10,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from warehouse.errors import MigrationError, first_line
 from warehouse.schema import (
     AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, OUTBOX, SCHEMA_MIGRATIONS, SESSIONS, TRACKER_ALERTS,
-    TRACKER_FINDINGS, TRACKER_SCANS, USERS, Ddl, Table,
+    TRACKER_FINDINGS, TRACKER_SCANS, USERS, ROLLUPS, Ddl, Table,
 )
 from warehouse.sessions import BACKFILL
 
@@ -90,7 +90,7 @@ def applied_versions(client: Client) -> list[int]:
 
 def _reconcile_retention(client: Client, ddl: Ddl) -> None:
     """Retention lives in the schema as TTLs; a changed setting alters them in place."""
-    for table in (EVENTS, SESSIONS, DAILY_EVENTS):
+    for table in (EVENTS, *ROLLUPS):
         stored = client.query(
             "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {name:String}",
             parameters={"db": ddl.database, "name": ddl.storage_name(table)},

@@ -120,9 +120,5 @@ class Outbox:
         """Which of these windows already have their cells recorded."""
         rows = self._client.query("SELECT DISTINCT window_start FROM outbox WHERE window_start IN {w:Array(DateTime)}",
                                   parameters={"w": list(windows)}).result_rows
-        return {_utc(row[0]) for row in rows}
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return {row[0] for row in rows}
 

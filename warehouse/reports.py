@@ -169,29 +169,30 @@ def realtime(client: Client, site: str) -> dict[str, Any]:
 
 
 def _sessions_where(query: ReportQuery) -> str:
-    where = _days()
-    if query.filters:
-        where += f" AND session_id IN (SELECT session_id FROM events WHERE {_period()} AND {_matching(query)})"
-    return where
+    return f"{_days()}{_filtered_sessions(query)}"
 
 
 def _days() -> str:
     return "site = {site:String} AND day BETWEEN {start:Date} AND {end:Date}"
 
 
-def _where(query: ReportQuery, table: str = "") -> str:
+def _where(query: ReportQuery) -> str:
+    return f"{_period()}{_filtered_sessions(query)}"
+
+
+def _filtered_sessions(query: ReportQuery) -> str:
+    """The condition that keeps the sessions with an event matching every filter (none without filters)."""
     if not query.filters:
-        return _period(table)
-    return (f"{_period(table)} AND {table}session_id IN "
-            f"(SELECT session_id FROM events WHERE {_period()} AND {_matching(query)})")
+        return ""
+    return f" AND session_id IN (SELECT session_id FROM events WHERE {_period()} AND {_matching(query)})"
 
 
 def _matching(query: ReportQuery) -> str:
     return " AND ".join(f"{key} = {{filter_{key}:String}}" for key in sorted(query.filters))
 
 
-def _period(table: str = "") -> str:
-    return f"{table}site = {{site:String}} AND toDate({table}timestamp) BETWEEN {{start:Date}} AND {{end:Date}}"
+def _period() -> str:
+    return "site = {site:String} AND toDate(timestamp) BETWEEN {start:Date} AND {end:Date}"
 
 
 def _parameters(query: ReportQuery) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """What every adapter shares: the items it sends, the outcome of a request, synthetic ids."""
 
 import hashlib
+import math
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -86,10 +87,12 @@ def post(request: Request, http: httpx.Client) -> httpx.Response | Outcome:
 
 
 def retry_after(response: httpx.Response) -> float | None:
+    """The seconds a platform asks to wait, if it asks for a plausible (finite, positive) pause."""
     try:
-        return float(response.headers["retry-after"])
+        seconds = float(response.headers["retry-after"])
     except (KeyError, ValueError):
         return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def http_outcome(response: httpx.Response, retryable: bool, reason: str = "") -> Outcome:

@@ -30,6 +30,10 @@ class Row(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     device_type: str = ""
 
 
+def _daily(item: Item) -> bool:
+    return item.window_end - item.window_start >= timedelta(days=1)
+
+
 def _rows(body: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
 
@@ -51,8 +55,8 @@ class CsvAdapter:
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         for item in items:
-            writer.writerow({"date": item.window_start.date().isoformat() if item.window_end - item.window_start
-                             >= timedelta(days=1) else item.window_start.isoformat(), "signal": item.signal,
+            writer.writerow({"date": item.window_start.date().isoformat() if _daily(item) else item.window_start.isoformat(),
+                             "signal": item.signal,
                              "conversions": item.conversions, "value": item.value, **item.dimensions})
         return Request(method="WRITE", url=self._url(items[0]), headers={}, body=out.getvalue().encode())
 
@@ -68,6 +72,5 @@ class CsvAdapter:
         return Outcome(ok=True, body=f"wrote {path.name}")
 
     def _url(self, item: Item) -> str:
-        stamp = item.window_start.strftime("%Y-%m-%d" if item.window_end - item.window_start >= timedelta(days=1)
-                                           else "%Y-%m-%dT%H")
+        stamp = item.window_start.strftime("%Y-%m-%d" if _daily(item) else "%Y-%m-%dT%H")
         return f"file://{self._directory / self._destination.id / f'{item.signal}-{stamp}.csv'}"

@@ -34,13 +34,12 @@ class Ga4Adapter:
     max_age = timedelta(hours=72)
 
     def __init__(self, destination: Ga4Destination, secret: str) -> None:
-        self._destination = destination
         self._secret = secret
+        self._url = ("https://www.google-analytics.com/mp/collect"
+                     f"?measurement_id={destination.measurement_id}&api_secret={secret}")
 
     def shape(self, items: list[Item]) -> Shape:
-        return Shape(url="https://www.google-analytics.com/mp/collect"
-                         f"?measurement_id={self._destination.measurement_id}&api_secret={self._secret}",
-                     headers={"content-type": "application/json"}, schema=Payload)
+        return Shape(url=self._url, headers={"content-type": "application/json"}, schema=Payload)
 
     def build(self, items: list[Item]) -> Request:
         (item,) = items
@@ -51,7 +50,7 @@ class Ga4Adapter:
                           non_personalized_ads=True,
                           events=[Event(name=item.signal, params=Params(value=item.value, currency=CURRENCY,
                                                                         conversions=item.conversions, **dimensions))])
-        return Request(method="POST", url=self.shape(items).url, headers={"content-type": "application/json"},
+        return Request(method="POST", url=self._url, headers={"content-type": "application/json"},
                        body=msgspec.json.encode(payload), secrets=frozenset({self._secret}))
 
     def deliver(self, request: Request, http: httpx.Client) -> Outcome:

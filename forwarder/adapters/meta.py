@@ -45,11 +45,11 @@ class MetaAdapter:
     def __init__(self, destination: MetaDestination, token: str) -> None:
         self._destination = destination
         self._token = token
+        self._url = (f"https://graph.facebook.com/{destination.api_version}/{destination.dataset_id}/events"
+                     f"?access_token={token}")
 
     def shape(self, items: list[Item]) -> Shape:
-        d = self._destination
-        return Shape(url=f"https://graph.facebook.com/{d.api_version}/{d.dataset_id}/events?access_token={self._token}",
-                     headers={"content-type": "application/json"}, schema=Payload)
+        return Shape(url=self._url, headers={"content-type": "application/json"}, schema=Payload)
 
     def build(self, items: list[Item]) -> Request:
         events = [
@@ -60,7 +60,7 @@ class MetaAdapter:
             for item in items
         ]
         payload = Payload(data=events, test_event_code=self._destination.test_event_code or None)
-        return Request(method="POST", url=self.shape(items).url, headers={"content-type": "application/json"},
+        return Request(method="POST", url=self._url, headers={"content-type": "application/json"},
                        body=msgspec.json.encode(payload), secrets=frozenset({self._token}))
 
     def deliver(self, request: Request, http: httpx.Client) -> Outcome:
