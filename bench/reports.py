@@ -22,7 +22,8 @@ from litestar.testing import TestClient
 from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
-from collector import demo, internal_app
+from api import internal_app
+from collector import demo
 from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 from collector.reports import REPORTS
 from dashboard.client import Api
@@ -80,7 +81,7 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
         for chunk, offset in enumerate(range(0, events, 1_000_000)):
             bar.update(demo.load(warehouse, min(1_000_000, events - offset), days, "main", seed=chunk))
     seeded = time.perf_counter() - started
-    app = internal_app(warehouse, "ops", ["main"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(warehouse, "ops", ["main"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     today = datetime.now(UTC).date()
     params = {"site": "main", "start": today - timedelta(days=29), "end": today}
     with TestClient(app) as client:

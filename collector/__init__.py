@@ -1,5 +1,5 @@
-"""The collector: the public listener's endpoints and the internal API, as Litestar apps."""
+"""The collector: the public listener browsers reach, its durable spool, and the writer into the warehouse."""
 
-from collector.apps import internal_app, public_app
+from collector.app import public_app
 
-__all__ = ["internal_app", "public_app"]
+__all__ = ["public_app"]

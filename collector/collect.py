@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from collector import metrics
 from collector.clients import ClientResolver
 from collector.enrich import Consent, Visit, enrich, new_id
+from collector.errors import CollectorError
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.spool import SpoolFull, Spools
@@ -203,7 +204,7 @@ def _preflight_headers(request: Request) -> dict[str, str]:
                    "access-control-max-age": "86400"}
 
 
-class _TooLarge(Exception):
+class _TooLarge(CollectorError):
     pass
 
 
@@ -224,7 +225,7 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-class _Forbidden(Exception):
+class _Forbidden(CollectorError):
     def __init__(self, field: str) -> None:
         self.field = field
 

@@ -1,9 +1,8 @@
-"""Prometheus metrics: every listener counts its requests, the internal one exposes them."""
+"""The collector's Prometheus counters, and how the main process adds up those its workers keep."""
 
 from pathlib import Path
 
 import msgspec
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
@@ -15,16 +14,6 @@ SPOOL_SEGMENTS = Gauge("sluice_spool_segments", "Closed spool segments waiting f
 SPOOL_BYTES = Gauge("sluice_spool_bytes", "Bytes held in the spool.")
 BATCH_SECONDS = Histogram("sluice_batch_insert_seconds", "Time to insert one spool segment into the warehouse.")
 WAREHOUSE_ERRORS = Counter("sluice_warehouse_errors_total", "Warehouse inserts that failed and will be retried.")
-
-
-def request_metrics(listener: str) -> PrometheusConfig:
-    """Per-route request counts and latencies, labelled with the listener they arrived on."""
-    return PrometheusConfig(app_name=listener, prefix="sluice", group_path=True, exclude_unhandled_paths=True)
-
-
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
 
 
 # Counters that request workers keep in their own processes; the main process adds them up.

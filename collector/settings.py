@@ -4,10 +4,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-SiteId = Annotated[
-    str,
-    msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lowercase letters, digits, - and _ (at most 64)"),
-]
+from warehouse.settings import SiteId
+
 Origin = Annotated[
     str,
     msgspec.Meta(

@@ -22,6 +22,7 @@ from typing import NamedTuple, TypeVar
 
 import msgspec
 
+from collector.errors import CollectorError
 from collector.settings import CollectorSettings
 from warehouse.events import encode_rows
 
@@ -31,7 +32,7 @@ _OPEN, _CLOSED = ".open", ".seg"
 _STOP = None
 
 
-class SpoolFull(Exception):
+class SpoolFull(CollectorError):
     """The spool has reached its disk cap; the caller should retry later."""
 
 

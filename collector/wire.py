@@ -4,7 +4,8 @@ from typing import Annotated
 
 import msgspec
 
-from collector.settings import SiteId
+from collector.errors import CollectorError
+from warehouse.settings import SiteId
 
 _NAME = msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="1-64 letters, digits, _ . : -")
 Name = Annotated[str, _NAME]
@@ -39,7 +40,7 @@ class WireConsent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 Batch = WireEvent | Annotated[list[WireEvent], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
-class InvalidInput(Exception):
+class InvalidInput(CollectorError):
     """Input that breaks a rule; names the field and the rule."""
 
     def __init__(self, field: str, rule: str) -> None:

@@ -7,7 +7,13 @@ import httpx
 DEFAULT_API = "http://127.0.0.1:8401"
 
 
-class ApiError(Exception):
+class DashboardError(Exception):
+    """Base class for every dashboard failure."""
+
+
+class ApiRefused(DashboardError):
+    """The internal API answered with an error, or did not answer; `status` is its HTTP status (503 if none)."""
+
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
         self.status = status
@@ -30,7 +36,7 @@ class Api:
         if self.token:
             try:
                 self._send("DELETE", "/api/session")
-            except ApiError:
+            except ApiRefused:
                 pass
             self.token = None
 
@@ -51,13 +57,13 @@ class Api:
         try:
             response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(503, f"the Sluice API at {self.base_url} is not answering ({exc})") from None
+            raise ApiRefused(503, f"the Sluice API at {self.base_url} is not answering ({exc})") from None
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise ApiError(response.status_code, str(detail))
+            raise ApiRefused(response.status_code, str(detail))
         if response.status_code == 204:
             return None
         return response.text if raw else response.json()

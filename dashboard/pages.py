@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.client import Api, ApiError
+from dashboard.client import Api, ApiRefused
 
 EVERYONE = {"marketer", "analyst", "compliance", "admin"}
 # (url slug, title, script, roles)
@@ -40,7 +40,7 @@ def fetch(path: str, **params):
     """Call the API; its answer on access (401/403) or input (400) is shown, not a traceback."""
     try:
         return api().get(path, **params)
-    except ApiError as exc:
+    except ApiRefused as exc:
         if exc.status == 401:
             st.session_state.clear()
             st.warning("Your session has ended. Please log in again.")

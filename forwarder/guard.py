@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from forwarder.errors import Blocked
+
 # Run on every string of a body except those the forwarder made itself (window bounds, keys, synthetic ids).
 DETECTORS: dict[str, re.Pattern[str]] = {
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
@@ -29,6 +31,15 @@ DETECTORS: dict[str, re.Pattern[str]] = {
 }
 
 
+class RecordedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A request as the audit log keeps it: every byte, credentials replaced by `[credential]`."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+
+
 class Request(msgspec.Struct, frozen=True, kw_only=True):
     """One outgoing request, exactly as it will be sent."""
 
@@ -39,20 +50,15 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
     secrets: frozenset[str] = frozenset()
     """Credential values inside the URL or headers: never recorded."""
 
-    def recorded(self) -> dict[str, Any]:
-        """The request as the audit log keeps it: every byte, credentials replaced by a marker."""
+    def recorded(self) -> RecordedRequest:
         def hide(text: str) -> str:
             for secret in self.secrets:
                 text = text.replace(secret, "[credential]")
             return text
 
-        return {"method": self.method, "url": hide(self.url),
-                "headers": {name: hide(value) for name, value in self.headers.items()},
-                "body": self.body.decode("utf-8")}
-
-
-class Blocked(Exception):
-    """A request the guard stopped; nothing was sent."""
+        return RecordedRequest(method=self.method, url=hide(self.url),
+                               headers={name: hide(value) for name, value in self.headers.items()},
+                               body=self.body.decode("utf-8"))
 
 
 class Shape(msgspec.Struct, frozen=True, kw_only=True):

@@ -22,7 +22,8 @@ from forwarder.adapters.ga4 import Ga4Adapter
 from forwarder.adapters.meta import MetaAdapter
 from forwarder.adapters.tiktok import TikTokAdapter
 from forwarder.adapters.webhook import WebhookAdapter
-from forwarder.guard import Blocked, Request, check
+from forwarder.errors import Blocked, InvalidWindow, MissingCredential, UnknownDestination
+from forwarder.guard import RecordedRequest, Request, check
 from forwarder.release import Decision, Noise, laplace, release
 from forwarder.settings import (
     CsvDestination, Destination, ForwarderSettings, Ga4Destination, MetaDestination, TikTokDestination,
@@ -36,24 +37,12 @@ ACTOR = "forwarder"
 _MAX_BACKOFF = 3600.0
 
 
-class MissingCredential(Exception):
-    """A destination's credential is not in the environment."""
-
-
-class UnknownDestination(ValueError):
-    """A run asked for a destination the policy does not have."""
-
-
-class InvalidWindow(ValueError):
-    """A run asked for a window that does not start where the policy's windows start."""
-
-
 class Planned(msgspec.Struct, frozen=True, kw_only=True):
     """A request the forwarder would send (dry run) or sent, with the guard's verdict."""
 
     destination: str
     keys: list[str]
-    request: dict
+    request: RecordedRequest
     blocked: str = ""
 
 
@@ -212,7 +201,7 @@ class Forwarder:
                                         blocked=str(exc)))
             return
         self._warehouse.audit.record(ACTOR, "forward.request", destination.id,
-                                     detail={"keys": keys, "request": request.recorded()})
+                                     detail={"keys": keys, "request": msgspec.to_builtins(request.recorded())})
         self._mark(records, State.SENDING, "", run, count=False)
         outcome = adapter.deliver(request, self._http)
         self._warehouse.audit.record(ACTOR, "forward.response", destination.id,

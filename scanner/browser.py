@@ -3,9 +3,7 @@
 import shutil
 from collections.abc import Sequence
 
-
-class BrowserMissing(Exception):
-    """Chromium or Playwright is not installed."""
+from scanner.errors import BrowserMissing
 
 
 def chromium() -> str | None:

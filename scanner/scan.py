@@ -25,6 +25,13 @@ class ScanResult(msgspec.Struct, frozen=True):
     findings: list[Finding]
 
 
+def scan(target: Target, settings: ScannerSettings, *, own_origins: Sequence[str] = (),
+         on_page: Callable[[Page], None] = lambda page: None) -> ScanResult:
+    """Crawl one target over HTTP as the scanner identifies itself; stores nothing."""
+    with httpx.Client(timeout=settings.timeout_seconds, headers={"user-agent": "sluice-scanner"}) as http:
+        return scan_site(target, settings, http, own_origins=own_origins, on_page=on_page)
+
+
 def scan_site(target: Target, settings: ScannerSettings, http: httpx.Client, *, own_origins: Sequence[str] = (),
               on_page: Callable[[Page], None] = lambda page: None, browser_args: Sequence[str] = ()) -> ScanResult:
     """Crawl `target` and return its third parties, page by page; nothing is stored here."""

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from collector.settings import SiteId
+from warehouse.settings import SiteId
 
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", description="an http(s) URL")]
 Host = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.-]{1,253}$", description="a host name like cdn.example.com")]

@@ -15,6 +15,7 @@ import msgspec
 from collector.settings import CollectorSettings, Site
 from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
+from sluice.errors import SluiceError
 from warehouse import WarehouseSettings
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -59,7 +60,7 @@ class Problem(msgspec.Struct, frozen=True):
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
-class ConfigError(Exception):
+class ConfigError(SluiceError):
     """A configuration file that cannot be used; lists every problem found."""
 
     def __init__(self, source: Path, problems: list[Problem]) -> None:

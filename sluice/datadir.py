@@ -7,12 +7,14 @@ from pathlib import Path
 
 import msgspec
 
+from sluice.errors import SluiceError
+
 _LOCK = "sluice.lock"
 _TOKEN = "ops-token"
 _SERVER = "server.json"
 
 
-class DataDirError(Exception):
+class DataDirError(SluiceError):
     """The data dir cannot be used as asked."""
 
 

@@ -1,22 +1,19 @@
-"""Wiring the forwarder into a process: its runner over the warehouse, the ops hook, the schedule."""
+"""Wiring the forwarder into a process: its runner over the warehouse, and its schedule."""
 
 import logging
 import signal
-from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import UTC
 
-import msgspec
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from collector.ops import ForwardRefused, ForwardRun
-from forwarder.runner import Forwarder, InvalidWindow, MissingCredential, Run, UnknownDestination
+from forwarder.runner import Forwarder
 from forwarder.schedule import schedule
 from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
+from sluice.errors import SluiceError
 from warehouse import Warehouse, WarehouseSettings, open_warehouse, parse_dsn
-from warehouse.outbox import Outbox
 
 log = logging.getLogger("sluice.forwarder")
 
@@ -28,41 +25,13 @@ def forwarder_for(settings: ForwarderSettings, warehouse: Warehouse, data_dir: D
     return Forwarder(warehouse, settings, data_dir.path / "exports")
 
 
-def hook(forwarder: Forwarder | None) -> Callable[[ForwardRun], dict] | None:
-    """The ops API's way to run the forwarder: a run's cells and requests as plain data."""
-    if forwarder is None:
-        return None
-
-    def forward(request: ForwardRun) -> dict:
-        try:
-            run = forwarder.run(request.destination, request.window, request.dry_run)
-        except (InvalidWindow, MissingCredential, UnknownDestination) as exc:
-            raise ForwardRefused(str(exc)) from None
-        return {"cells": _cells(forwarder, run, request.dry_run), "outcomes": run.outcomes,
-                "requests": msgspec.to_builtins(run.requests)}
-
-    return forward
-
-
 def schedule_forwarding(scheduler: BaseScheduler, forwarder: Forwarder | None) -> None:
     """Add the forwarder's jobs when it is enabled."""
     if forwarder is not None and forwarder.settings.enabled:
         schedule(scheduler, forwarder)
 
 
-def _cells(forwarder: Forwarder, run: Run, dry_run: bool) -> list[dict]:
-    if dry_run:
-        return [{"window": start.isoformat(), "destination": "", "signal": d.cell.signal,
-                 "dimensions": d.cell.dimensions, "visitors": d.visitors, "conversions": d.conversions,
-                 "value": d.value, "state": "released" if d.released else "suppressed", "reason": d.reason}
-                for start, decisions in run.decisions.items() for d in decisions]
-    records = Outbox(forwarder.warehouse.client).current(windows=run.windows) if run.windows else []
-    return [{"window": r.window_start.isoformat(), "destination": r.destination, "signal": r.signal,
-             "dimensions": r.cell, "visitors": r.visitors, "conversions": r.conversions, "value": r.value,
-             "state": r.state, "reason": r.reason} for r in records]
-
-
-class ForwardingError(Exception):
+class ForwardingError(SluiceError):
     """The forwarder cannot run as asked."""
 
 

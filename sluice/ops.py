@@ -12,18 +12,18 @@ from pathlib import Path
 
 import httpx
 
-from collector import internal_app
-from collector.ops import ACTOR_HEADER
+from api.ops import ACTOR_HEADER
 from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
-from sluice.hooks import hooks_for
+from sluice.errors import SluiceError
+from sluice.internal import internal_api
 from warehouse import WarehouseSettings, open_warehouse, parse_dsn
 
 _SERVER_WAIT = 60.0
 
 
-class OpsError(Exception):
+class OpsError(SluiceError):
     """An operation the server or the in-process API refused or could not do."""
 
 
@@ -81,8 +81,8 @@ async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_di
     warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None)
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
-    hooks, _ = hooks_for(forwarder, scanner, warehouse, data_dir)
-    transport = httpx.ASGITransport(app=internal_app(warehouse, token, hooks=hooks))
+    app, _ = internal_api(warehouse, token, data_dir, forwarder=forwarder, scanner=scanner)
+    transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:
             yield client

@@ -6,28 +6,27 @@ import os
 import shutil
 import signal
 import socket
-from datetime import UTC
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-
-import uvicorn
-import uvloop
-from litestar import Litestar
+from datetime import UTC
 
 import msgspec
-
+import uvicorn
+import uvloop
 from apscheduler.schedulers.background import BackgroundScheduler
+from litestar import Litestar
 
-from collector import internal_app, metrics, public_app
+from collector import metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from collector.writer import Writer
 from forwarder.settings import ForwarderSettings
-from sluice.datadir import DataDir, DataDirBusy
+from scanner.schedule import schedule_scans
 from scanner.settings import ScannerSettings
+from sluice.datadir import DataDir, DataDirBusy
+from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
-from sluice.hooks import hooks_for
-from sluice.scanning import schedule_scans
+from sluice.internal import internal_api
 from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings, open_warehouse
 
@@ -35,7 +34,7 @@ log = logging.getLogger("sluice.serve")
 _DRAIN_SECONDS = 20.0
 
 
-class ServeError(Exception):
+class ServeError(SluiceError):
     """The server cannot start as configured."""
 
 
@@ -102,14 +101,14 @@ def serve(plan: Plan) -> None:
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
-        hooks, forwarder = hooks_for(plan.forwarder, plan.scanner, warehouse, data_dir)
+        app, forwarder = internal_api(warehouse, token, data_dir, sites=[site.id for site in plan.sites],
+                                      forwarder=plan.forwarder, scanner=plan.scanner)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not
-        app = internal_app(warehouse, token, [site.id for site in plan.sites], hooks=hooks)
         internal = (app, sockets[1], plan.internal)
         scheduler = BackgroundScheduler(timezone=UTC)
         schedule_forwarding(scheduler, forwarder)
-        schedule_scans(scheduler, plan.scanner, plan.sites, warehouse)
+        schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse)
         scheduler.start()
         cleanup.callback(scheduler.shutdown)
         if plan.public_workers:

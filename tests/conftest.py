@@ -13,8 +13,9 @@ import uvicorn
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
-from collector import demo, internal_app
-from collector.accounts import Role
+from api import internal_app
+from collector import demo
+from api.accounts import Role
 from warehouse import Warehouse, WarehouseSettings, open_warehouse
 
 
@@ -74,7 +75,7 @@ def api_url(engine_path) -> Iterator[str]:
     database = f"dash_{uuid.uuid4().hex[:8]}"
     warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
     demo.load(warehouse, 5_000, days=30, site="default", seed=2)
-    app = internal_app(warehouse, "ops", ["default"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     with TestClient(app) as setup:
         for role in Role:
             setup.post("/api/ops/users", json={"username": role.value, "role": role.value, "password": PASSWORD},

@@ -8,7 +8,7 @@ import msgspec
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from warehouse.errors import first_line
+from warehouse.errors import WarehouseError, first_line
 
 _PARSE_ERRORS = ("CANNOT_PARSE", "INCORRECT_DATA", "Cannot parse")
 
@@ -68,7 +68,7 @@ class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
 _lines = msgspec.json.Encoder()
 
 
-class UnreadableRows(Exception):
+class UnreadableRows(WarehouseError):
     """Rows the warehouse cannot parse; retrying them would fail the same way."""
 
 

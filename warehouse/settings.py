@@ -6,6 +6,11 @@ import msgspec
 
 from warehouse.dsn import parse_dsn
 
+SiteId = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lowercase letters, digits, - and _ (at most 64)"),
+]
+"""A site's id, as events, reports and the scanner name it."""
 _Identifier = Annotated[
     str,
     msgspec.Meta(pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,63})?$", description="a name of letters, digits and _"),

@@ -2,7 +2,7 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from dashboard.client import ApiError
+from dashboard.client import ApiRefused
 from dashboard.pages import api, fetch, table
 
 st.title("Admin: users")
@@ -16,7 +16,7 @@ with st.form("add-user"):
         try:
             api().post("/api/users", {"username": username, "role": role, "password": password})
             st.success(f"added {username}")
-        except ApiError as exc:
+        except ApiRefused as exc:
             st.error(exc)
 with st.form("disable-user"):
     st.subheader("Disable a user")
@@ -25,5 +25,5 @@ with st.form("disable-user"):
         try:
             api().patch(f"/api/users/{quote(name, safe='')}", {"disabled": True})
             st.success(f"disabled {name}")
-        except ApiError as exc:
+        except ApiRefused as exc:
             st.error(exc)

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from dashboard.client import ApiError
+from dashboard.client import ApiRefused
 
 st.title("Sluice")
 with st.form("login"):
@@ -11,7 +11,7 @@ if submitted:
     try:
         browser = st.context.ip_address
         session = st.session_state["api"].log_in(username, password, browser if isinstance(browser, str) else None)
-    except ApiError as exc:
+    except ApiRefused as exc:
         st.error(exc)
     else:
         st.session_state.update(username=session["username"], role=session["role"])

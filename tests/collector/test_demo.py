@@ -1,13 +1,9 @@
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from litestar.testing import TestClient
-
-from collector import internal_app
 from collector.demo import generate
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-AUTH = {"authorization": "Bearer t"}
 
 
 def test_demo_traffic_looks_like_a_hospital_website():
@@ -30,16 +26,3 @@ def test_demo_traffic_looks_like_a_hospital_website():
 def test_the_same_seed_gives_the_same_journeys():
     first, second = (list(generate(500, 30, "main", seed=3, now=NOW)) for _ in range(2))
     assert [(r.visitor_id, r.path, r.timestamp) for r in first] == [(r.visitor_id, r.path, r.timestamp) for r in second]
-
-
-def test_seeding_through_the_api_loads_events_once_when_asked(warehouse):
-    with TestClient(internal_app(warehouse, "t")) as client:
-        first = client.post("/api/ops/demo/seed", json={"events": 3000, "days": 30, "only_if_empty": True}, headers=AUTH)
-        again = client.post("/api/ops/demo/seed", json={"events": 3000, "only_if_empty": True}, headers=AUTH)
-        more = client.post("/api/ops/demo/seed", json={"events": 1000, "seed": 1}, headers=AUTH)
-        refused = client.post("/api/ops/demo/seed", json={"events": 10_000_000}, headers=AUTH)
-    assert first.json() == {"inserted": 3000, "skipped": False}
-    assert again.json() == {"inserted": 0, "skipped": True}
-    assert more.json()["inserted"] == 1000 and refused.status_code == 400
-    assert warehouse.client.command("SELECT count() FROM events") == 4000
-    assert [e.action for e in warehouse.audit.entries()].count("demo.seed") == 2

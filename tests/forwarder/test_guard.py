@@ -7,7 +7,8 @@ import pytest
 
 from forwarder.adapters.base import Item, generated_strings
 from forwarder.adapters.meta import MetaAdapter
-from forwarder.guard import Blocked, Request, check
+from forwarder.errors import Blocked
+from forwarder.guard import Request, check
 from forwarder.settings import MetaDestination
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
@@ -78,7 +79,7 @@ def test_another_url_or_an_extra_header_is_blocked():
 
 def test_credentials_never_reach_the_record():
     recorded = ADAPTER.build([_item()]).recorded()
-    assert "token-value" not in str(recorded) and "[credential]" in recorded["url"]
+    assert "token-value" not in str(recorded) and "[credential]" in recorded.url
 
 
 def test_numbers_in_a_csv_file_are_numbers_not_zip_codes_or_record_numbers(tmp_path):

@@ -167,7 +167,7 @@ def test_each_new_policy_version_is_recorded_once(make_forwarder, clean):
 
 
 def test_a_window_that_does_not_start_where_windows_start_is_refused(make_forwarder, platforms):
-    from forwarder.runner import InvalidWindow
+    from forwarder.errors import InvalidWindow
 
     with pytest.raises(InvalidWindow, match="starts at"):
         make_forwarder().run(window=YESTERDAY + timedelta(minutes=30))

@@ -131,7 +131,7 @@ def test_demo_seed_loads_the_requested_events_with_a_progress_bar(sluice, wareho
 
 
 def test_unexpected_errors_are_one_line(runner, monkeypatch):
-    monkeypatch.setattr("sluice.cli.load_config", lambda path: 1 / 0)
+    monkeypatch.setattr("sluice.cli._common.load_config", lambda path: 1 / 0)
     result = runner.invoke(cli, ["migrate"])
     assert result.exit_code == 1
     assert result.output == "sluice: unexpected ZeroDivisionError: division by zero (set SLUICE_DEBUG=1 for details)\n"

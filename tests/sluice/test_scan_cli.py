@@ -47,22 +47,3 @@ def test_the_csp_policy_allows_the_sites_origins_and_allowed_vendors(tmp_path):
     assert policy.startswith("Content-Security-Policy-Report-Only: default-src 'self' https://www.example-hospital.org")
     assert "https://*.allowed-cdn.example" in policy and "report-uri https://www.example-hospital.org/csp-report" in policy
     assert printed.stdout.splitlines()[1] == 'Reporting-Endpoints: csp="https://www.example-hospital.org/csp-report"'
-
-
-def test_serve_scans_each_target_on_schedule_and_checks_for_new_hosts_often(warehouse):
-    from datetime import UTC
-
-    import msgspec
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from scanner.settings import ScannerSettings
-    from sluice.scanning import schedule_scans
-
-    scheduler = BackgroundScheduler(timezone=UTC)
-    settings = msgspec.convert({"targets": [{"site": "main", "start_urls": ["https://www.example-hospital.org/"]}],
-                                "schedule_hours": 24}, ScannerSettings)
-    schedule_scans(scheduler, settings, [], warehouse)
-    jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"scan:main", "scan:alerts"}
-    assert str(jobs["scan:main"].trigger.interval) == "1 day, 0:00:00" and jobs["scan:main"].max_instances == 1
-    assert str(jobs["scan:alerts"].trigger.interval) == "0:05:00"

@@ -10,8 +10,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
-from collector.accounts import Account, AccountError, Accounts, Role
-from collector.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, Sessions
+from api.accounts import Account, AccountError, Accounts, Role
+from api.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, LoginSessions
 from warehouse import Warehouse
 
 ALL_ROLES = frozenset(Role)
@@ -51,7 +51,7 @@ def bearer_token(connection: ASGIConnection) -> str:
 def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: a live session whose role the route allows (`opt["roles"]`)."""
     token = bearer_token(connection)
-    session = connection.app.state.sessions.find(token) if token else None
+    session = connection.app.state.login_sessions.find(token) if token else None
     if session is None:
         raise NotAuthorizedException(detail="log in first")
     if session.role not in handler.opt.get("roles", ()):
@@ -99,7 +99,7 @@ class SessionController(Controller):
             warehouse.audit.record(f"user:{data.username}", "session.login", client, outcome="failure")
             return Response({"detail": "wrong username or password"}, status_code=401)
         state.throttle.succeeded(data.username)
-        token = state.sessions.open(account.username, account.role)
+        token = state.login_sessions.open(account.username, account.role)
         warehouse.audit.record(f"user:{account.username}", "session.login", client)
         return Response(Opened(token=token, username=account.username, role=account.role,
                                idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
@@ -113,7 +113,7 @@ class SessionController(Controller):
     @delete(guards=[authorized], opt={"roles": ALL_ROLES}, status_code=204, sync_to_thread=True)
     def log_out(self, request: Request, warehouse: NamedDependency[Warehouse]) -> None:
         """Revoke this session's token."""
-        request.app.state.sessions.close(bearer_token(request))
+        request.app.state.login_sessions.close(bearer_token(request))
         warehouse.audit.record(actor(request), "session.logout", "session")
 
 
@@ -137,10 +137,10 @@ class UsersController(Controller):
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         if username == request.state.session.username:
             raise AccountError("another admin (or `sluice user` on the server) changes your own account")
-        return apply_change(request.app.state.accounts, request.app.state.sessions, username, data, actor(request))
+        return apply_change(request.app.state.accounts, request.app.state.login_sessions, username, data, actor(request))
 
 
-def apply_change(accounts: Accounts, sessions: Sessions, username: str, change: UserChange, by: str) -> Account:
+def apply_change(accounts: Accounts, sessions: LoginSessions, username: str, change: UserChange, by: str) -> Account:
     """Role, disabling and password changes, all or none; a change ends the user's open sessions."""
     account = accounts.change(username, by, role=change.role, disabled=change.disabled, password=change.password)
     sessions.close_all(username)

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
 
-from collector.auth import ALL_ROLES, actor, authorized
+from api.auth import ALL_ROLES, actor, authorized
 from warehouse import Warehouse
 from warehouse import reports as queries
 from warehouse.reports import FILTERS, ReportQuery

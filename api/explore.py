@@ -7,9 +7,9 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from collector.accounts import Role
-from collector.auth import actor, authorized
-from collector.reports import report_query
+from api.accounts import Role
+from api.auth import actor, authorized
+from api.reports import report_query
 from warehouse import Warehouse
 from warehouse.reports import MaskedEvent, masked_events
 

@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
-from collector import internal_app
+from api import internal_app
 from tests.conftest import demo_database
 
 OPS = {"authorization": "Bearer ops"}
@@ -31,7 +31,7 @@ def _analyst(app) -> TestClient:
 
 @pytest.fixture(scope="module")
 def api(seeded):
-    client = _analyst(internal_app(seeded, "ops", ["main"], PasswordHasher.from_parameters(profiles.CHEAPEST)))
+    client = _analyst(internal_app(seeded, "ops", ["main"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST)))
     yield client
     client.__exit__(None, None, None)
 
@@ -59,7 +59,7 @@ def test_one_visitor_keeps_one_pseudonym_and_a_new_api_process_gives_new_ones(ap
     assert all(len(visitors) == 1 for visitors in by_session.values())
     again = api.get("/api/events", params={"site": "main", "page_size": 5}).json()["events"]
     assert [e["visitor"] for e in again] == [e["visitor"] for e in events[:5]]
-    other = _analyst(internal_app(seeded, "ops", ["main"], PasswordHasher.from_parameters(profiles.CHEAPEST)))
+    other = _analyst(internal_app(seeded, "ops", ["main"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST)))
     later = other.get("/api/events", params={"site": "main", "page_size": 5}).json()["events"]
     other.__exit__(None, None, None)
     assert [e["path"] for e in later] == [e["path"] for e in events[:5]]

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
+from api.errors import AccountError
 from warehouse import Warehouse
 from warehouse.users import UserRecord, append_user, current_users, find_user
 
@@ -22,10 +23,6 @@ class Role(StrEnum):
     ANALYST = "analyst"
     COMPLIANCE = "compliance"
     ADMIN = "admin"
-
-
-class AccountError(Exception):
-    """A change to an account that breaks a rule; the message says which."""
 
 
 class Account(msgspec.Struct, frozen=True):

@@ -1,12 +1,16 @@
-"""Sessions of the internal API: opaque tokens kept only as hashes, and the limits on logging in."""
+"""Login sessions of the internal API: opaque tokens kept only as hashes, and the limits on logging in."""
 
 import hashlib
+import math
 import secrets
 import threading
 import time
 from collections.abc import Callable
 
 import msgspec
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
@@ -14,22 +18,22 @@ MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
 
 
-class Session(msgspec.Struct, kw_only=True):
+class LoginSession(msgspec.Struct, kw_only=True):
     username: str
     role: str
     opened: float
     seen: float
 
 
-class Sessions:
-    """Open sessions, by the hash of their token: a leaked memory dump holds no usable token.
+class LoginSessions:
+    """Open login sessions, by the hash of their token: a leaked memory dump holds no usable token.
 
     Requests run in threads, so every change holds the lock; expired sessions are swept at each login.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._open: dict[str, Session] = {}
+        self._open: dict[str, LoginSession] = {}
         self._lock = threading.Lock()
 
     def open(self, username: str, role: str) -> str:
@@ -37,10 +41,10 @@ class Sessions:
         now = self._clock()
         with self._lock:
             self._open = {key: s for key, s in self._open.items() if not _expired(s, now)}
-            self._open[_digest(token)] = Session(username=username, role=role, opened=now, seen=now)
+            self._open[_digest(token)] = LoginSession(username=username, role=role, opened=now, seen=now)
         return token
 
-    def find(self, token: str) -> Session | None:
+    def find(self, token: str) -> LoginSession | None:
         """The live session for `token`, its idle timer restarted; None once idle or too old."""
         key, now = _digest(token), self._clock()
         with self._lock:
@@ -53,7 +57,7 @@ class Sessions:
             session.seen = now
             return session
 
-    def close(self, token: str) -> Session | None:
+    def close(self, token: str) -> LoginSession | None:
         with self._lock:
             return self._open.pop(_digest(token), None)
 
@@ -102,9 +106,24 @@ class Throttle:
             return self._locked_until.get(username, 0.0) > self._clock()
 
 
-def _expired(session: Session, now: float) -> bool:
+def _expired(session: LoginSession, now: float) -> bool:
     return now - session.seen > IDLE_SECONDS or now - session.opened > ABSOLUTE_SECONDS
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AddressLimit:
+    """Logins per client address in a fixed window, whatever names they try."""
+
+    def __init__(self, rate: str = "20/minute") -> None:
+        self._rate = parse(rate)
+        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+
+    def retry_after(self, client: str) -> int:
+        """Count a login from `client`; 0 if it may go ahead, else the seconds until its window ends."""
+        if self._limiter.hit(self._rate, client):
+            return 0
+        reset_at, _ = self._limiter.get_window_stats(self._rate, client)
+        return max(1, math.ceil(reset_at - time.time()))

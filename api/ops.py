@@ -6,7 +6,7 @@ account can read, and every call is audited.
 
 import hmac
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
@@ -16,14 +16,18 @@ from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
-from collector import demo
-from collector.accounts import Account
-from collector.auth import NewUser, UserChange, apply_change, bearer_token
-from collector.settings import SiteId
+from api.accounts import Account
+from api.auth import NewUser, UserChange, apply_change, bearer_token
+from api.errors import Unavailable
+from forwarder.errors import ForwarderError
+from forwarder.report import RunReport, run_report
+from scanner.scan import ScanResult
+from scanner.store import RecordedScan, record
 from warehouse import BrokenLink, Warehouse
 from warehouse.events import count_events
 from warehouse.migrations import applied_versions
 from warehouse.outbox import ForwardStatus, Outbox
+from warehouse.settings import SiteId
 
 ACTOR_HEADER = "sluice-actor"
 
@@ -52,15 +56,17 @@ class DemoSeeded(msgspec.Struct, frozen=True):
     skipped: bool = False
 
 
+class DemoLoader(Protocol):
+    """Generates and stores demo traffic; the composing process supplies it (it enriches like the collector)."""
+
+    def __call__(self, warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> int: ...
+
+
 class ForwardRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     destination: str | None = None
     window: datetime | None = None
     """A window's start; none: every window due."""
     dry_run: bool = False
-
-
-class ForwardRefused(Exception):
-    """A forwarder run that cannot start as asked (unknown destination, missing credential)."""
 
 
 class VerifyResult(msgspec.Struct, frozen=True):
@@ -95,9 +101,12 @@ class OpsController(Controller):
     @post("/demo/seed", sync_to_thread=True, status_code=200)
     def seed_demo(self, request: Request, data: JSONBody[DemoSeed], warehouse: NamedDependency[Warehouse]) -> DemoSeeded:
         """Load generated hospital traffic, enriched like live events; call in chunks to show progress."""
+        load = request.app.state.demo
+        if load is None:
+            raise Unavailable("this process has no demo loader")
         if data.only_if_empty and count_events(warehouse.client):
             return DemoSeeded(inserted=0, skipped=True)
-        inserted = demo.load(warehouse, data.events, data.days, data.site, data.seed)
+        inserted = load(warehouse, data.events, data.days, data.site, data.seed)
         warehouse.audit.record(_actor(request), "demo.seed", data.site, detail={"events": inserted, "days": data.days})
         return DemoSeeded(inserted=inserted)
 
@@ -112,29 +121,27 @@ class OpsController(Controller):
     @patch("/users/{username:str}", sync_to_thread=True)
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         state = request.app.state
-        return apply_change(state.accounts, state.sessions, username, data, _actor(request))
+        return apply_change(state.accounts, state.login_sessions, username, data, _actor(request))
 
     @post("/forward/run", sync_to_thread=True, status_code=200)
-    def forward_run(self, request: Request, data: JSONBody[ForwardRun]) -> dict:
+    def forward_run(self, request: Request, data: JSONBody[ForwardRun]) -> RunReport:
         """Prepare and send due windows (or one), or with `dry_run` show what would go and send nothing."""
-        forward = request.app.state.hooks.forward
-        if forward is None:
-            raise ClientException("no forwarder here: add [[forwarder.signals]] and [[forwarder.destinations]] "
-                                  "to the config file")
-        if data.window is not None and data.window.tzinfo is None:
-            data = msgspec.structs.replace(data, window=data.window.replace(tzinfo=UTC))
+        forwarder = request.app.state.forwarder
+        if forwarder is None:
+            raise Unavailable("no forwarder here: add [[forwarder.signals]] and [[forwarder.destinations]] "
+                              "to the config file")
+        window = data.window.replace(tzinfo=UTC) if data.window and data.window.tzinfo is None else data.window
         try:
-            return forward(data)
-        except ForwardRefused as exc:
+            run = forwarder.run(data.destination, window, data.dry_run)
+        except ForwarderError as exc:
             raise ClientException(str(exc)) from None
+        return run_report(forwarder, run, data.dry_run)
 
     @post("/scans", sync_to_thread=True, status_code=200)
-    def record_scan(self, request: Request, data: JSONBody[dict]) -> dict:
+    def record_scan(self, request: Request, data: JSONBody[ScanResult],
+                    warehouse: NamedDependency[Warehouse]) -> RecordedScan:
         """Store a website scan made by `sluice scan`; answers what is new and gone, and the alerts raised."""
-        record = request.app.state.hooks.record_scan
-        if record is None:
-            raise ClientException("no scanner here")
-        return record(data)
+        return record(data, request.app.state.scanner, warehouse)
 
     @get("/forward/status", sync_to_thread=True)
     def forward_status(self, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:

@@ -4,9 +4,9 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
-from collector import internal_app
-from collector.accounts import Role
-from collector.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, Sessions, Throttle
+from api import internal_app
+from api.accounts import Role
+from api.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, LoginSessions, Throttle
 
 OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
 PASSWORD = "violet-Harbor-93-kite"
@@ -14,7 +14,7 @@ PASSWORD = "violet-Harbor-93-kite"
 
 @pytest.fixture
 def api(warehouse):
-    app = internal_app(warehouse, "ops", ["default"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     with TestClient(app) as client:
         for role in Role:
             client.post("/api/ops/users", json={"username": role.value, "role": role.value, "password": PASSWORD},
@@ -79,7 +79,7 @@ def test_disabling_a_user_ends_their_sessions(api):
 
 
 def test_logins_through_the_dashboard_are_limited_and_audited_per_browser(warehouse):
-    from collector.auth import _login_client
+    from api.auth import _login_client
 
     class _Request:
         def __init__(self, peer: str, forwarded: str) -> None:
@@ -135,7 +135,7 @@ MATRIX = [
 
 
 def test_the_matrix_covers_every_api_endpoint(warehouse):
-    app = internal_app(warehouse, "ops", ["default"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     routes = {(method, route.path) for route in app.routes if route.path.startswith("/api/")
               and not route.path.startswith("/api/schema") for method in route.methods - {"OPTIONS", "HEAD"}}
     assert routes == {(method, route) for method, route, *_ in MATRIX}
@@ -155,7 +155,7 @@ def test_role_matrix(api, method, route, path, body, expected):
 
 def test_sessions_end_after_30_idle_minutes_or_12_hours():
     now = [0.0]
-    sessions = Sessions(clock=lambda: now[0])
+    sessions = LoginSessions(clock=lambda: now[0])
     idle, busy = sessions.open("a", "admin"), sessions.open("b", "admin")
     now[0] = IDLE_SECONDS - 1
     assert sessions.find(idle) and sessions.find(busy)

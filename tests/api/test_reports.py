@@ -6,8 +6,8 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
-from collector import internal_app
-from collector.accounts import Role
+from api import internal_app
+from api.accounts import Role
 from tests.conftest import demo_database
 
 OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
@@ -24,7 +24,7 @@ def seeded(engine_path):
 
 @pytest.fixture(scope="module")
 def api(seeded):
-    app = internal_app(seeded, "ops", ["main", "clinic"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(seeded, "ops", ["main", "clinic"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     with TestClient(app) as client:
         client.post("/api/ops/users", json={"username": "mia", "role": "marketer", "password": PASSWORD},
                     headers=OPS).raise_for_status()
@@ -153,7 +153,7 @@ def test_every_read_is_audited_with_parameters_and_rows(api, seeded):
 
 @pytest.mark.parametrize("role", list(Role))
 def test_every_role_reads_aggregate_reports(seeded, role):
-    app = internal_app(seeded, "ops", ["main"], PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app = internal_app(seeded, "ops", ["main"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     with TestClient(app) as client:
         client.post("/api/ops/users", json={"username": f"r-{role.value}", "role": role.value, "password": PASSWORD},
                     headers=OPS)
@@ -168,6 +168,6 @@ def test_a_csv_export_is_audited_and_defuses_spreadsheet_formulas(api, seeded):
     lines = answer.text.splitlines()
     assert lines[0] == "path,pageviews,visitors" and len(lines) > 5
     assert [e.action for e in seeded.audit.entries()][-1] == "report.export"
-    from collector.reports import _cell
+    from api.reports import _cell
 
     assert _cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")" and _cell(5) == 5

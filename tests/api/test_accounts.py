@@ -1,7 +1,7 @@
 import pytest
 from argon2 import PasswordHasher, profiles
 
-from collector.accounts import AccountError, Accounts, Role
+from api.accounts import AccountError, Accounts, Role
 from warehouse.users import find_user
 
 GOOD = "violet-Harbor-93-kite"

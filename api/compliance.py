@@ -1,7 +1,7 @@
 """The compliance API: the audit log, the forwarder's outbox, and the website's third parties."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get
@@ -9,10 +9,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, QueryParameter
 
-from collector.accounts import Role
-from collector.auth import actor, authorized
+from api.accounts import Role
+from api.auth import actor, authorized
+from scanner.report import TrackerHost, tracker_hosts
 from warehouse import AuditEntry, Warehouse
 from warehouse.outbox import ForwardStatus, Outbox, OutboxRecord
+from warehouse.trackers import Trackers
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -96,10 +98,9 @@ class TrackersController(Controller):
 
     @get(sync_to_thread=True)
     def trackers(self, request: Request, warehouse: NamedDependency[Warehouse],
-                 site: Annotated[str, QueryParameter(max_length=64)] = "") -> list[Any]:
+                 site: Annotated[str, QueryParameter(max_length=64)] = "") -> list[TrackerHost]:
         """Third-party hosts on the website, by site: vendor, allowed or not, BAA date, new since the last scan."""
-        hosts = request.app.state.hooks.tracker_hosts
-        found = hosts(site or None) if hosts else []
+        found = tracker_hosts(Trackers(warehouse.client), request.app.state.scanner, site or None)
         warehouse.audit.record(actor(request), "trackers.read", "/api/trackers",
                                detail={"parameters": {"site": site}, "rows": len(found)})
         return found

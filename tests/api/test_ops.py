@@ -1,17 +1,13 @@
+"""Operations through the internal API: health, migrations, audit verification, demo seeding, its schema."""
+
 from litestar.testing import TestClient
 
-from collector import internal_app
+from api import internal_app
+from collector import demo
 from warehouse import MIGRATIONS, open_warehouse
 
 TOKEN = "test-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
-
-
-def test_the_public_app_serves_health_and_nothing_else(make_public):
-    with TestClient(make_public()) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
-        for path in ("/metrics", "/api/schema/openapi.json", "/schema", "/api/ops/audit/verify"):
-            assert client.get(path).status_code == 404, path
 
 
 def test_internal_health_reports_an_unreachable_warehouse_as_503(warehouse, warehouse_settings):
@@ -53,3 +49,37 @@ def test_the_internal_api_publishes_its_openapi_schema(warehouse):
     with TestClient(internal_app(warehouse, TOKEN)) as client:
         schema = client.get("/api/schema/openapi.json").json()
     assert {"/api/ops/migrate", "/api/ops/audit/verify"} <= schema["paths"].keys()
+
+
+def test_seeding_through_the_api_loads_events_once_when_asked(warehouse):
+    with TestClient(internal_app(warehouse, TOKEN, demo=demo.load)) as client:
+        first = client.post("/api/ops/demo/seed", json={"events": 3000, "days": 30, "only_if_empty": True}, headers=AUTH)
+        again = client.post("/api/ops/demo/seed", json={"events": 3000, "only_if_empty": True}, headers=AUTH)
+        more = client.post("/api/ops/demo/seed", json={"events": 1000, "seed": 1}, headers=AUTH)
+        refused = client.post("/api/ops/demo/seed", json={"events": 10_000_000}, headers=AUTH)
+    assert first.json() == {"inserted": 3000, "skipped": False}
+    assert again.json() == {"inserted": 0, "skipped": True}
+    assert more.json()["inserted"] == 1000 and refused.status_code == 400
+    assert warehouse.client.command("SELECT count() FROM events") == 4000
+    assert [e.action for e in warehouse.audit.entries()].count("demo.seed") == 2
+
+
+def test_seeding_is_refused_where_no_demo_loader_is_plugged_in(warehouse):
+    with TestClient(internal_app(warehouse, TOKEN)) as client:
+        answer = client.post("/api/ops/demo/seed", json={"events": 10}, headers=AUTH)
+    assert answer.status_code == 400 and "no demo loader" in answer.json()["detail"]
+    assert warehouse.client.command("SELECT count() FROM events") == 0
+
+
+def test_every_operation_declares_the_shape_of_its_request_and_answer(warehouse):
+    with TestClient(internal_app(warehouse, TOKEN)) as client:
+        paths = client.get("/api/schema/openapi.json").json()["paths"]
+    operations = {(method, path): spec for path, methods in paths.items() if path.startswith("/api/ops/")
+                  for method, spec in methods.items()}
+    assert len(operations) == 9
+    for (method, path), spec in operations.items():
+        answer = spec["responses"][next(code for code in spec["responses"] if code.startswith("2"))]
+        shape = answer["content"]["application/json"]["schema"]
+        assert "$ref" in shape or "$ref" in shape.get("items", {}), (method, path, shape)
+        if "requestBody" in spec:
+            assert "$ref" in spec["requestBody"]["content"]["application/json"]["schema"], (method, path)

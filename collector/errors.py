@@ -1,0 +1,5 @@
+"""The collector's errors."""
+
+
+class CollectorError(Exception):
+    """Base class for every collector failure."""

@@ -1,0 +1,108 @@
+"""The long-running commands: `serve`, `up`, `dashboard` and `forwarder`."""
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+
+import click
+
+from sluice import dashboard
+from sluice.cli._common import Context, context, global_options
+from sluice.cli.demo import DEMO_ADMIN, seed_demo
+from sluice.forwarding import run_forwarder
+from sluice.logs import configure_logging
+from sluice.serve import Listener, Plan, serve
+
+
+def listener_options(command: Callable) -> Callable:
+    options = [
+        click.option("--host", help="Public listener address (default from config: 0.0.0.0)."),
+        click.option("--public-port", type=click.IntRange(1, 65535), help="Public listener port (default 8400)."),
+        click.option("--internal-port", type=click.IntRange(1, 65535), help="Internal listener port (default 8401)."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port: int | None) -> Plan:
+    server = ctx.config.server
+    return Plan(
+        data_dir=ctx.data_dir,
+        warehouse=ctx.warehouse,
+        collector=ctx.config.collector,
+        sites=ctx.config.sites,
+        public=Listener("public", host or server.host, public_port or server.public_port),
+        internal=Listener("internal", server.internal_host, internal_port or server.internal_port),
+        public_workers=server.public_workers,
+        log_level=server.log_level,
+        forwarder=ctx.config.forwarder,
+        scanner=ctx.config.scanner,
+    )
+
+
+@click.command("serve")
+@global_options
+@listener_options
+def serve_command(host: str | None, public_port: int | None, internal_port: int | None) -> None:
+    """Run the public and internal listeners until SIGTERM."""
+    ctx = context()
+    configure_logging(ctx.config.server.log_level)
+    serve(_plan(ctx, host, public_port, internal_port))
+
+
+@click.command("up")
+@global_options
+@listener_options
+@click.option("--demo", is_flag=True, help="Seed demo events over the last 90 days first, once.")
+@click.option("--demo-events", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option("--dashboard-port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | None, public_port: int | None,
+               internal_port: int | None) -> None:
+    """Start Sluice: optionally seed demo data, say where to look, then serve."""
+    ctx = context()
+    plan = _plan(ctx, host, public_port, internal_port)
+    site = ctx.config.sites[0].id
+    login = ""
+    if demo:
+        password = seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True, admin=True)
+        login = f"\n  demo login:         {DEMO_ADMIN} / {password}   (admin)"
+    public = plan.public.local_url
+    click.echo(
+        f"""
+Sluice is starting on {ctx.data_dir.path}
+  add to your pages:  <script defer src="{public}/t.js" data-site="{site}"></script>
+  events go to:       {public}/collect
+  internal API:       {plan.internal.local_url}/api/schema/openapi.json
+  dashboard:          http://127.0.0.1:{dashboard_port}
+  metrics:            {plan.internal.local_url}/metrics{login}
+Stop with Ctrl+C.
+"""
+    )
+    configure_logging(ctx.config.server.log_level)
+    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url)
+    try:
+        serve(plan)
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+
+
+@click.command("dashboard")
+@global_options
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--address", default="0.0.0.0", show_default=True, help="Address the dashboard listens on.")
+@click.option("--api", "api_url", help="Internal API URL (default: this config's internal listener).")
+def dashboard_command(port: int, address: str, api_url: str | None) -> None:
+    """Run the dashboard, a client of the internal API."""
+    ctx = context()
+    url = api_url or _plan(ctx, None, None, None).internal.local_url
+    os.execvpe(sys.executable, dashboard.command(port, address), os.environ | {"SLUICE_API_URL": url})
+
+
+@click.command("forwarder")
+@global_options
+def forwarder_command() -> None:
+    """Run the forwarder's schedule as its own service (server mode) until SIGTERM."""
+    ctx = context()
+    configure_logging(ctx.config.server.log_level)
+    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir)

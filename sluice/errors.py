@@ -1,0 +1,5 @@
+"""Errors of the composing process: configuration, the data dir, serving and running commands."""
+
+
+class SluiceError(Exception):
+    """Base class for every failure of the `sluice` process itself."""

@@ -1,0 +1,23 @@
+"""The internal API of a process, with the forwarder, scanner and demo loader it has."""
+
+from collections.abc import Sequence
+
+from litestar import Litestar
+
+from api import internal_app
+from collector import demo
+from forwarder.runner import Forwarder
+from forwarder.settings import ForwarderSettings
+from scanner.settings import ScannerSettings
+from sluice.datadir import DataDir
+from sluice.forwarding import forwarder_for
+from warehouse import Warehouse
+
+
+def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[str] = (),
+                 forwarder: ForwarderSettings = ForwarderSettings(),
+                 scanner: ScannerSettings = ScannerSettings()) -> tuple[Litestar, Forwarder | None]:
+    """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
+    runner = forwarder_for(forwarder, warehouse, data_dir)
+    app = internal_app(warehouse, ops_token, sites, forwarder=runner, scanner=scanner, demo=demo.load)
+    return app, runner

@@ -1,0 +1,56 @@
+"""A public worker process loads the collector and the warehouse client, and nothing of the internal API."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from collector.settings import CollectorSettings, Site
+from sluice.workers import WorkerPlan
+from tests.sluice.processes import env, wait_until_up
+
+# Runs the worker as `serve` does, writing down every module it has loaded as it goes.
+_WORKER = """
+import json, os, runpy, sys, threading, time
+def note(path):
+    while True:
+        with open(path + ".tmp", "w") as out:
+            out.write(json.dumps(sorted(sys.modules)))
+        os.replace(path + ".tmp", path)
+        time.sleep(0.1)
+threading.Thread(target=note, args=[sys.argv.pop()], daemon=True).start()
+runpy.run_module("sluice.workers", run_name="__main__")
+"""
+_INTERNAL = ("api", "forwarder", "scanner", "dashboard", "zxcvbn", "argon2", "opendp", "streamlit", "apscheduler")
+
+
+def test_a_worker_serves_collect_without_loading_the_internal_api(tmp_path: Path):
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    plan = WorkerPlan(collector=CollectorSettings(), sites=[Site(id="main", origins=["*"])],
+                      spool_dir=str(tmp_path / "spool"), metrics_dir=str(tmp_path), log_level="warning")
+    loaded = tmp_path / "modules.json"
+    worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(listening.fileno()), str(os.getpid()), str(loaded)],
+                              stdin=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[listening.fileno()], env=env())
+    try:
+        worker.stdin.write(msgspec.json.encode(plan))
+        worker.stdin.close()
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", worker)
+        answer = httpx.post(f"http://127.0.0.1:{port}/collect", json={"site": "main", "name": "pageview",
+                                                                      "url": "https://h.example/"})
+        assert answer.status_code == 202
+        time.sleep(0.5)  # the modules as of after the request
+        modules = json.loads(loaded.read_text())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        listening.close()
+    assert "collector.collect" in modules
+    assert [m for m in modules if m.split(".")[0] in _INTERNAL] == []
