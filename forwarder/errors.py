@@ -19,3 +19,7 @@ class InvalidWindow(ForwarderError, ValueError):
 
 class Blocked(ForwarderError):
     """A request the guard stopped; nothing was sent."""
+
+
+class ForwarderBusy(ForwarderError):
+    """Another instance holds the forwarder's lease: it is delivering now."""

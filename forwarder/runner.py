@@ -6,10 +6,12 @@ pending records in batches; each request is checked by the guard and written to 
 byte for byte, before it leaves, and its answer after.
 """
 
+import logging
 import os
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from forwarder.adapters.ga4 import Ga4Adapter
 from forwarder.adapters.meta import MetaAdapter
 from forwarder.adapters.tiktok import TikTokAdapter
 from forwarder.adapters.webhook import WebhookAdapter
-from forwarder.errors import Blocked, InvalidWindow, MissingCredential, UnknownDestination
+from forwarder.errors import Blocked, ForwarderBusy, InvalidWindow, MissingCredential, UnknownDestination
 from forwarder.guard import RecordedRequest, Request, check
 from forwarder.release import Decision, Noise, laplace, release
 from forwarder.settings import (
@@ -31,9 +33,14 @@ from forwarder.settings import (
 )
 from warehouse import Warehouse
 from warehouse.conversions import SignalSpec, window_cells, window_identifiers
+from warehouse.leases import Leases
 from warehouse.outbox import FINAL, Outbox, OutboxRecord, State, cell_key
 
+log = logging.getLogger("sluice.forwarder")
 ACTOR = "forwarder"
+LEASE = "forwarder"
+# Longer than any run: a run reads one window per query and never waits on a retry in between.
+_LEASE_SECONDS = 1800.0
 _MAX_BACKOFF = 3600.0
 
 
@@ -59,7 +66,8 @@ class Run(msgspec.Struct, kw_only=True):
 class Forwarder:
     def __init__(self, warehouse: Warehouse, settings: ForwarderSettings, exports: Path, *,
                  http: httpx.Client | None = None, env: Mapping[str, str] = os.environ,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), noise: Noise = laplace) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), noise: Noise = laplace,
+                 instance: str = "sluice") -> None:
         self._warehouse = warehouse
         self._settings = settings
         self._exports = exports
@@ -68,8 +76,10 @@ class Forwarder:
         self._clock = clock
         self._noise = noise
         self._outbox = Outbox(warehouse.client)
-        # One run at a time in this process: the schedule and a command must not deliver the same cells.
+        # One run at a time in this process (the schedule and a command), and across instances by the lease.
         self._running = threading.Lock()
+        self._leases = Leases(warehouse.client)
+        self._instance = instance
 
     @property
     def settings(self) -> ForwarderSettings:
@@ -151,7 +161,7 @@ class Forwarder:
                 for target in targets:
                     run.requests += self._dry(target, start, decisions, identifiers)
             return run
-        with self._running:
+        with self._running, self._lease():
             self.record_policy()
             for start in starts:
                 self.prepare(start)
@@ -159,9 +169,23 @@ class Forwarder:
                 self._deliver(target, starts, run, identifiers)
         return run
 
+    @contextmanager
+    def _lease(self) -> Iterator[None]:
+        """Hold the outbox for this run, so no two instances prepare or send the same cells."""
+        if not self._leases.acquire(LEASE, self._instance, _LEASE_SECONDS):
+            raise ForwarderBusy(f"another instance holds the forwarder's lease ({self._leases.holder(LEASE)}); "
+                                "it is forwarding now, try again later")
+        try:
+            yield
+        finally:
+            self._leases.release(LEASE, self._instance)
+
     def run_destination(self, destination: str) -> None:
-        """The scheduled job of one destination."""
-        self.run(destination)
+        """The scheduled job of one destination: skipped while another instance forwards."""
+        try:
+            self.run(destination)
+        except ForwarderBusy as exc:
+            log.info("forwarding skipped", extra={"destination": destination, "reason": str(exc)})
 
     def _deliver(self, destination: Destination, starts: list[datetime], run: Run,
                  identifiers: dict[datetime, set[str]]) -> None:

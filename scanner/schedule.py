@@ -1,6 +1,10 @@
-"""The scanner's jobs on a scheduler: a scan per target every few hours, and a frequent check for new hosts."""
+"""The scanner's jobs on a scheduler: a scan per target every few hours, and a frequent check for new hosts.
 
-from collections.abc import Mapping, Sequence
+Every instance on a warehouse schedules them; a lease taken for most of the interval lets one of
+them do each run, so the site is crawled and alerts are sent once whatever the number of instances.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -10,22 +14,31 @@ from scanner.scan import scan
 from scanner.settings import ScannerSettings, Target
 from scanner.store import check_alerts, record
 from warehouse import Warehouse
+from warehouse.leases import Leases
 
 _ALERT_CHECK_MINUTES = 5
+_HELD = 0.9
+"""The share of its interval a run's lease lasts: the next run's turn is open again before it is due."""
 
 
 def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, origins: Mapping[str, Sequence[str]],
-                   warehouse: Warehouse) -> None:
+                   warehouse: Warehouse, instance: str = "sluice") -> None:
     """Scan each target every `schedule_hours` (the first soon after start) with its site's `origins` as first
-    party, and alert on new hosts that CSP reports show every few minutes."""
-    first = datetime.now(UTC) + timedelta(minutes=1)
+    party, and alert on new hosts that CSP reports show every few minutes; `instance` names this one's leases."""
+    leases, first = Leases(warehouse.client), datetime.now(UTC) + timedelta(minutes=1)
+
+    def once(name: str, seconds: float, job: Callable[[], object]) -> None:
+        if leases.acquire(name, instance, seconds * _HELD):
+            job()
 
     def scan_and_record(target: Target) -> None:
         record(scan(target, settings, own_origins=origins.get(target.site, ())), settings, warehouse)
 
     for target in settings.targets if settings.schedule_hours else []:
-        scheduler.add_job(scan_and_record, IntervalTrigger(hours=settings.schedule_hours), args=[target],
+        scheduler.add_job(once, IntervalTrigger(hours=settings.schedule_hours),
+                          args=[f"scan:{target.site}", settings.schedule_hours * 3600, lambda t=target: scan_and_record(t)],
                           id=f"scan:{target.site}", name=f"scan {target.site}", coalesce=True, max_instances=1,
                           replace_existing=True, next_run_time=first)
-    scheduler.add_job(check_alerts, IntervalTrigger(minutes=_ALERT_CHECK_MINUTES), args=[settings, warehouse],
+    scheduler.add_job(once, IntervalTrigger(minutes=_ALERT_CHECK_MINUTES),
+                      args=["scan:alerts", _ALERT_CHECK_MINUTES * 60, lambda: check_alerts(settings, warehouse)],
                       id="scan:alerts", coalesce=True, max_instances=1, replace_existing=True)

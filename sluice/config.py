@@ -5,6 +5,8 @@ Secrets never live in the file; it names the environment variables that hold the
 
 import difflib
 import os
+import re
+import socket
 import tomllib
 from pathlib import Path
 from types import UnionType
@@ -31,6 +33,18 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     public_workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 2
     """Processes serving the public listener; 0 serves it in the main process."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    instance: Annotated[str, msgspec.Meta(pattern=r"^([a-z0-9][a-z0-9-]{0,47})?$",
+                                          description="lowercase letters, digits and - (at most 48)")] = ""
+    """This instance's name among several on one warehouse (its audit chain, its leases); empty: the host's name."""
+
+    @property
+    def instance_id(self) -> str:
+        return self.instance or _host_name()
+
+
+def _host_name() -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().split(".")[0].lower()).strip("-")[:48]
+    return name or "sluice"
 
 
 def _default_sites() -> list[Site]:

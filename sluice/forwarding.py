@@ -18,11 +18,12 @@ from warehouse import Warehouse, WarehouseSettings, open_warehouse, parse_dsn
 log = logging.getLogger("sluice.forwarder")
 
 
-def forwarder_for(settings: ForwarderSettings, warehouse: Warehouse, data_dir: DataDir) -> Forwarder | None:
-    """The configured forwarder, or none when the policy sends nothing anywhere."""
+def forwarder_for(settings: ForwarderSettings, warehouse: Warehouse, data_dir: DataDir,
+                  instance: str) -> Forwarder | None:
+    """The configured forwarder of this instance, or none when the policy sends nothing anywhere."""
     if not settings.signals or not settings.destinations:
         return None
-    return Forwarder(warehouse, settings, data_dir.path / "exports")
+    return Forwarder(warehouse, settings, data_dir.path / "exports", instance=instance)
 
 
 def schedule_forwarding(scheduler: BaseScheduler, forwarder: Forwarder | None) -> None:
@@ -35,8 +36,10 @@ class ForwardingError(SluiceError):
     """The forwarder cannot run as asked."""
 
 
-def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSettings, data_dir: DataDir) -> None:
-    """`sluice forwarder`: only the schedule, until SIGTERM or SIGINT."""
+def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSettings, data_dir: DataDir,
+                  instance: str) -> None:
+    """`sluice forwarder`: only the schedule, until SIGTERM or SIGINT; it audits on a chain of its own."""
+    service = f"{instance}-forwarder"  # its audit chain and lease owner, apart from a `serve` of this instance
     embedded = parse_dsn(warehouse_settings.dsn).embedded
     try:
         hold = data_dir.hold() if embedded else nullcontext()
@@ -44,9 +47,9 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
         raise ForwardingError(f"another sluice process holds {data_dir.path}: with the embedded warehouse, set "
                               "forwarder.enabled = true and `sluice serve` runs the forwarder itself") from None
     with hold:
-        warehouse = open_warehouse(warehouse_settings, migrate_as="sluice forwarder", audit_chain="forwarder")
+        warehouse = open_warehouse(warehouse_settings, migrate_as="sluice forwarder", audit_chain=service)
         try:
-            forwarder = forwarder_for(settings, warehouse, data_dir)
+            forwarder = forwarder_for(settings, warehouse, data_dir, service)
             if forwarder is None:
                 raise ForwardingError("nothing to forward: add [[forwarder.signals]] and [[forwarder.destinations]]")
             forwarder.record_policy()

@@ -15,9 +15,9 @@ from warehouse import Warehouse
 
 
 def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[str] = (),
-                 forwarder: ForwarderSettings = ForwarderSettings(),
-                 scanner: ScannerSettings = ScannerSettings()) -> tuple[Litestar, Forwarder | None]:
+                 forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
+                 instance: str = "sluice") -> tuple[Litestar, Forwarder | None]:
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
-    runner = forwarder_for(forwarder, warehouse, data_dir)
+    runner = forwarder_for(forwarder, warehouse, data_dir, instance)
     app = internal_app(warehouse, ops_token, sites, forwarder=runner, scanner=scanner, demo=demo.load)
     return app, runner

@@ -31,12 +31,14 @@ class OpsError(SluiceError):
 async def ops_client(
     data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False,
     forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
+    instance: str = "sluice",
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
     In-process, the schema is brought up to date first, as `sluice serve` does at start, unless
     the caller is about to migrate through the API itself. With `existing`, an embedded warehouse
-    must already be there: checking a warehouse that a typo just created proves nothing.
+    must already be there: checking a warehouse that a typo just created proves nothing. An
+    in-process API audits on the chain of this `instance`.
     """
     try:
         hold = data_dir.hold()
@@ -48,7 +50,7 @@ async def ops_client(
         dsn = parse_dsn(warehouse.dsn)
         if existing and dsn.embedded and not Path(dsn.path).is_dir():
             raise OpsError(f"there is no warehouse at {dsn.path}; check --data-dir")
-        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner) as client:
+        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner, instance) as client:
             yield client
 
 
@@ -76,12 +78,14 @@ async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_dir: DataDir,
-                             forwarder: ForwarderSettings, scanner: ScannerSettings) -> AsyncIterator[httpx.AsyncClient]:
+                             forwarder: ForwarderSettings, scanner: ScannerSettings,
+                             instance: str) -> AsyncIterator[httpx.AsyncClient]:
     user = getpass.getuser()
-    warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None)
+    warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None,
+                                        audit_chain=instance)
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
-    app, _ = internal_api(warehouse, token, data_dir, forwarder=forwarder, scanner=scanner)
+    app, _ = internal_api(warehouse, token, data_dir, forwarder=forwarder, scanner=scanner, instance=instance)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:

@@ -79,6 +79,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     forwarder: ForwarderSettings = ForwarderSettings()
     scanner: ScannerSettings = ScannerSettings()
+    instance: str = "sluice"
+    """This instance's name on the warehouse: its audit chain, and the owner of the leases it takes."""
 
 
 def serve(plan: Plan) -> None:
@@ -97,18 +99,19 @@ def serve(plan: Plan) -> None:
         for sock in sockets:
             cleanup.callback(sock.close)
         token = data_dir.create_ops_token()
-        warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve")
+        warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve", audit_chain=plan.instance)
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
         app, forwarder = internal_api(warehouse, token, data_dir, sites=[site.id for site in plan.sites],
-                                      forwarder=plan.forwarder, scanner=plan.scanner)
+                                      forwarder=plan.forwarder, scanner=plan.scanner, instance=plan.instance)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not
         internal = (app, sockets[1], plan.internal)
         scheduler = BackgroundScheduler(timezone=UTC)
         schedule_forwarding(scheduler, forwarder)
-        schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse)
+        schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse,
+                       instance=plan.instance)
         scheduler.start()
         cleanup.callback(scheduler.shutdown)
         if plan.public_workers:

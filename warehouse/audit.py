@@ -2,8 +2,8 @@
 
 Each entry's hash covers its contents and the previous entry's hash, so altering, removing or
 reordering a row breaks the chain from that row on, and `verify` names the first broken link.
-Each writing service keeps a chain of its own (`main` for `sluice serve` and the commands,
-`forwarder` for the forwarder service), so two processes never race for the same link.
+Each instance keeps a chain of its own (named in its config, its forwarder service another), and
+writers that do share a chain still never fork it: a link's number is its insert's deduplication token.
 """
 
 import hashlib
@@ -17,9 +17,12 @@ from typing import Any, Literal
 import msgspec
 from clickhouse_connect.driver.client import Client
 
+from warehouse.errors import WarehouseError
+
 Outcome = Literal["success", "failure", "denied"]
 GENESIS = "0" * 64
 MAIN = "main"
+_ATTEMPTS = 20
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,7 +62,7 @@ class ChainReport(msgspec.Struct, frozen=True):
 
 
 class AuditLog:
-    """Records entries on its chain (one writer per chain, serialised by a lock) and verifies every chain."""
+    """Records entries on its chain and verifies every chain."""
 
     def __init__(self, client: Client, chain: str = MAIN) -> None:
         self._client = client
@@ -75,25 +78,34 @@ class AuditLog:
         outcome: Outcome = "success",
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        """Append one entry to the chain and return it."""
+        """Append one entry to the chain and return it.
+
+        Each link is inserted with a deduplication token made from its chain and number, so when another
+        writer took that number first ClickHouse drops this insert: the entry is then built again on the new head.
+        """
         with self._lock:
-            seq, prev_hash = self._head or self._read_head()
-            fields = {
-                "seq": seq + 1,
-                "time": datetime.now(UTC),
-                "actor": actor,
-                "action": action,
-                "resource": resource,
-                "outcome": outcome,
-                "detail": _canonical(detail or {}),
-                "prev_hash": prev_hash,
-                "chain": self._chain,
-            }
-            entry = AuditEntry(**fields, hash=entry_hash(**fields))
-            self._head = None  # if the insert fails, the next record re-reads the head
-            self._client.insert("audit_log", [[getattr(entry, c) for c in _COLUMNS]], column_names=_COLUMNS)
-            self._head = (entry.seq, entry.hash)
-            return entry
+            for _ in range(_ATTEMPTS):
+                seq, prev_hash = self._head or self._read_head()
+                fields = {
+                    "seq": seq + 1,
+                    "time": datetime.now(UTC),
+                    "actor": actor,
+                    "action": action,
+                    "resource": resource,
+                    "outcome": outcome,
+                    "detail": _canonical(detail or {}),
+                    "prev_hash": prev_hash,
+                    "chain": self._chain,
+                }
+                entry = AuditEntry(**fields, hash=entry_hash(**fields))
+                self._head = None  # if the insert fails or loses, the next attempt re-reads the head
+                self._client.insert("audit_log", [[getattr(entry, c) for c in _COLUMNS]], column_names=_COLUMNS,
+                                    settings={"insert_deduplication_token": f"audit:{self._chain}:{entry.seq}",
+                                              "insert_deduplicate": 1, "async_insert": 0})
+                if self._stored_hash(entry.seq) == entry.hash:
+                    self._head = (entry.seq, entry.hash)
+                    return entry
+            raise WarehouseError(f"audit chain {self._chain!r}: {_ATTEMPTS} other writers took the next link first")
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, chain by chain in chain order, streamed."""
@@ -138,6 +150,10 @@ class AuditLog:
             " LIMIT {limit:UInt32} OFFSET {offset:UInt64}",
             parameters=parameters | {"limit": limit, "offset": offset}, settings=settings).result_rows
         return [_entry(row) for row in rows], total
+
+    def _stored_hash(self, seq: int) -> str:
+        return self._client.command("SELECT any(hash) FROM audit_log WHERE chain = {chain:String} AND seq = {seq:UInt64}",
+                                    parameters={"chain": self._chain, "seq": seq})
 
     def _read_head(self) -> tuple[int, str]:
         rows = self._client.query("SELECT seq, hash FROM audit_log WHERE chain = {chain:String} ORDER BY seq DESC LIMIT 1",

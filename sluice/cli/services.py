@@ -37,6 +37,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         log_level=server.log_level,
         forwarder=ctx.config.forwarder,
         scanner=ctx.config.scanner,
+        instance=server.instance_id,
     )
 
 
@@ -105,4 +106,4 @@ def forwarder_command() -> None:
     """Run the forwarder's schedule as its own service (server mode) until SIGTERM."""
     ctx = context()
     configure_logging(ctx.config.server.log_level)
-    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir)
+    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir, ctx.config.server.instance_id)

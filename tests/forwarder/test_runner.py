@@ -182,3 +182,43 @@ def test_an_absurd_retry_after_still_leaves_a_retryable_record(make_forwarder, p
         window=YESTERDAY)
     failed = [r for r in Outbox(clean.client).current("meta") if r.state != "suppressed"]
     assert failed and {r.state for r in failed} == {"failed"}
+
+
+def test_two_instances_forwarding_at_once_send_each_cell_once(make_forwarder, platforms, clean):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forwarder.errors import ForwarderBusy
+
+    instances = [make_forwarder(instance="serve-a"), make_forwarder(instance="serve-b")]
+
+    def run(forwarder):
+        try:
+            return forwarder.run(window=YESTERDAY)
+        except ForwarderBusy:
+            return None
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, instances))
+    for forwarder in instances:  # whoever was refused runs again, after the other
+        forwarder.run(window=YESTERDAY)
+    sent = [r for r in Outbox(clean.client).current() if r.state == "sent"]
+    events = [event["event_id"] for r in platforms.to("graph.facebook.com") for event in json.loads(r.content)["data"]]
+    assert len(events) == len(set(events)) == sum(r.destination == "meta" for r in sent)
+
+
+def test_while_another_instance_holds_the_outbox_a_run_is_refused_and_the_schedule_skips(make_forwarder, platforms,
+                                                                                          clean):
+    from forwarder.errors import ForwarderBusy
+    from forwarder.runner import LEASE
+    from warehouse.leases import Leases
+
+    leases = Leases(clean.client)
+    assert leases.acquire(LEASE, "serve-b", ttl=60)
+    forwarder = make_forwarder(instance="serve-a")
+    with pytest.raises(ForwarderBusy, match="serve-b"):
+        forwarder.run(window=YESTERDAY)
+    forwarder.run_destination("meta")
+    assert platforms.requests == [] and Outbox(clean.client).current() == []
+    leases.release(LEASE, "serve-b")
+    forwarder.run_destination("meta")
+    assert platforms.to("graph.facebook.com")

@@ -18,3 +18,16 @@ def test_each_target_is_scanned_on_schedule_and_new_hosts_are_checked_often(ware
     assert set(jobs) == {"scan:main", "scan:alerts"}
     assert str(jobs["scan:main"].trigger.interval) == "1 day, 0:00:00" and jobs["scan:main"].max_instances == 1
     assert str(jobs["scan:alerts"].trigger.interval) == "0:05:00"
+
+
+def test_several_instances_on_one_warehouse_scan_the_site_once_per_interval(site, warehouse):
+    from tests.scanner.conftest import settings as site_settings
+
+    policy = msgspec.structs.replace(site_settings(site), schedule_hours=24)
+    schedulers = [BackgroundScheduler(timezone=UTC) for _ in range(2)]
+    for name, scheduler in zip(("serve-a", "serve-b"), schedulers, strict=True):
+        schedule_scans(scheduler, policy, {}, warehouse, instance=name)
+    for scheduler in schedulers * 2:  # each instance's jobs come due twice within the interval
+        for job in scheduler.get_jobs():
+            job.func(*job.args)
+    assert warehouse.client.command("SELECT count() FROM tracker_scans") == 1

@@ -117,3 +117,14 @@ def test_the_readme_example_is_a_valid_config():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     example = readme.split("```toml\n[warehouse]", 1)[1].split("```", 1)[0]
     assert check(tomllib.loads("[warehouse]" + example)) == []
+
+
+def test_an_instance_is_named_after_its_host_unless_the_config_names_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("socket.gethostname", lambda: "Web_01.hospital.internal")
+    assert load_config(None).server.instance_id == "web-01"
+    path = tmp_path / "sluice.toml"
+    path.write_text('[server]\ninstance = "collector-b"\n')
+    assert load_config(path).server.instance_id == "collector-b"
+    path.write_text('[server]\ninstance = "Collector B"\n')
+    with pytest.raises(ConfigError, match="server.instance"):
+        load_config(path)

@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import msgspec
 
 from warehouse import AuditLog
@@ -75,10 +77,31 @@ def test_details_are_stored_as_canonical_json(warehouse):
     assert entry.detail == '{"a":"é","b":2}'
 
 
-def test_two_writers_with_stale_heads_are_reported_as_a_repeated_entry(warehouse):
-    # Both writers last saw entry 1 (the migration): each appends its own entry 2.
-    AuditLog(warehouse.client).record("serve-a", "x")
-    warehouse.audit.record("serve-b", "y")
+def test_writers_with_stale_heads_on_one_chain_take_turns_and_never_fork_it(warehouse):
+    other = AuditLog(warehouse.client)
+    warehouse.audit.record("serve-a", "x")  # this writer now believes entry 2 is the head
+    other.record("serve-b", "y")  # entry 3
+    warehouse.audit.record("serve-a", "z")  # would be 3 from its stale head: it finds 3 taken and writes 4
+    report = warehouse.audit.verify()
+    assert report.intact and report.checked == 4
+    assert [(e.seq, e.actor) for e in warehouse.audit.entries()][1:] == [(2, "serve-a"), (3, "serve-b"), (4, "serve-a")]
+
+
+def test_many_writers_at_once_on_one_chain_leave_one_unbroken_chain(warehouse):
+    writers = [AuditLog(warehouse.client) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: writers[n % 4].record(f"writer-{n % 4}", "report.read", str(n)), range(40)))
+    report = warehouse.audit.verify()
+    assert report.intact and report.checked == 41
+    assert sorted(int(e.resource) for e in warehouse.audit.entries() if e.action == "report.read") == list(range(40))
+
+
+def test_a_link_inserted_twice_is_reported_as_a_repeated_entry(warehouse):
+    entry = warehouse.audit.record("alice", "report.read")
+    warehouse.client.insert("audit_log", [[entry.seq, entry.time, "mallory", entry.action, entry.resource,
+                                           entry.outcome, entry.detail, entry.prev_hash, entry.hash, entry.chain]],
+                            column_names=["seq", "time", "actor", "action", "resource", "outcome", "detail",
+                                          "prev_hash", "hash", "chain"], settings={"insert_deduplicate": 0})
     broken = warehouse.audit.verify().broken
     assert broken.seq == 2 and "appears twice" in broken.reason
 
