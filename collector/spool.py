@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -184,7 +185,9 @@ class Spool:
             self._close_segment()
 
     def _open_segment(self) -> None:
-        path = self.directory / f"{time.time_ns():020d}-{os.getpid()}{_OPEN}"
+        # The name becomes the warehouse's deduplication token, shared by every collector on it: the random
+        # part keeps two hosts' segments apart when their clocks and process ids agree (pid 1 in containers).
+        path = self.directory / f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}{_OPEN}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)  # says "alive" to `recover` in every process
         _sync_directory(self.directory)

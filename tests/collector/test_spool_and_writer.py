@@ -174,3 +174,19 @@ def test_a_failed_write_leaves_no_torn_line_before_later_events(make_spool, monk
     rows = [r for segment in spool.segments() for r in read_segment(segment, EventRow)]
     assert len(rows) in (6, 9)  # the failed batch may or may not have reached the disk, never torn
     assert all(row.name == "pageview" for row in rows)
+
+
+def test_two_collectors_never_name_a_segment_alike_even_with_one_clock_and_process_id(tmp_path, monkeypatch):
+    from collector.spool import Spool
+
+    monkeypatch.setattr("collector.spool.time.time_ns", lambda: 3)
+    monkeypatch.setattr("collector.spool.os.getpid", lambda: 1)
+
+    async def one_segment(directory):
+        spool = Spool(directory, max_bytes=2**20, segment_records=10, segment_seconds=60)
+        async with spool.running():
+            await spool.append(_rows(1))
+        return [segment.name for segment in spool.segments()]
+
+    names = [name for host in ("a", "b") for name in asyncio.run(one_segment(tmp_path / host))]
+    assert len(names) == len(set(names)) == 2  # the names are the warehouse's deduplication tokens
