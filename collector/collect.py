@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from collector import metrics
 from collector.clients import ClientResolver
-from collector.enrich import Consent, Visit, enrich, new_id
+from collector.enrich import Consent, Visit, enrich, new_id, visit_id
 from collector.errors import CollectorError
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
@@ -79,9 +79,10 @@ async def _collect(request: Request) -> ASGIResponse:
             if event.site != site.id:
                 raise InvalidInput(f"[{index}].site", "a batch holds the events of one site")
         visitor_id, new_visitor = _visitor(request)
-        session_id = _session(request)
+        received_at = datetime.now(UTC)
+        session_id = _session(request, received_at)
         visit = Visit(
-            received_at=datetime.now(UTC),
+            received_at=received_at,
             client_ip=client_ip,
             user_agent=request.headers.get("user-agent", "")[:1024],
             visitor_id=visitor_id,
@@ -261,12 +262,12 @@ def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
         return new_id(), True
 
 
-def _session(request: Request) -> uuid.UUID:
-    """The session id from its cookie while the session lasts, else a new one."""
+def _session(request: Request, now: datetime) -> uuid.UUID:
+    """The visit id from its cookie while the visit lasts, else a new one that starts now."""
     try:
         return uuid.UUID(request.cookies[SESSION_COOKIE])
     except (KeyError, ValueError):
-        return new_id()
+        return visit_id(now, new_id().int)
 
 
 def _visitor_cookie(visitor_id: uuid.UUID, request: Request, collector: Collector) -> str:

@@ -9,11 +9,11 @@ from itertools import islice
 
 import msgspec
 
-from collector.enrich import Consent, Visit, enrich
+from collector.enrich import Consent, Visit, enrich, visit_id
 from collector.wire import WireEvent
 from warehouse import Warehouse
 from warehouse.events import EventRow, encode_rows
-from warehouse.sessions import store_events
+from warehouse.visits import store_events
 
 HOST = "https://www.example-hospital.org"
 SERVICE_LINES = ["cardiology", "orthopaedics", "oncology", "maternity", "neurology", "paediatrics", "urology"]
@@ -81,7 +81,8 @@ def _visitor(rng: random.Random, site: str, start: datetime, end: datetime) -> I
     for _ in range(rng.choices([1, 2, 3], [70, 22, 8])[0]):
         if at > end:
             return
-        yield from _session(rng, site, msgspec.structs.replace(visitor, received_at=at, session_id=_uuid(rng)))
+        visit = msgspec.structs.replace(visitor, received_at=at, session_id=visit_id(at, rng.getrandbits(128)))
+        yield from _session(rng, site, visit)
         at += timedelta(days=rng.uniform(0.2, 10))
 
 

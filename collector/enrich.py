@@ -44,6 +44,18 @@ class _RandomIds:
 new_id = _RandomIds()
 
 
+def visit_id(started: datetime, random_bits: int) -> uuid.UUID:
+    """A UUIDv7 (RFC 9562) for a visit: its start in milliseconds, then the low bits of `random_bits`.
+
+    The warehouse keys each visit on the time in its id, so the visit counts on the day it started.
+    """
+    milliseconds = int(started.timestamp() * 1000)
+    value = (milliseconds << 80) | (random_bits & ((1 << 80) - 1))
+    value = (value & ~(0xF << 76)) | (7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # the RFC variant
+    return uuid.UUID(int=value)
+
+
 class Consent(msgspec.Struct, frozen=True):
     analytics: bool
     ads: bool

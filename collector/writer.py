@@ -11,7 +11,7 @@ from collector import metrics
 from collector.spool import Spools, complete_lines
 from warehouse import Warehouse
 from warehouse.events import UnreadableRows, insert_lines
-from warehouse.sessions import store_events
+from warehouse.visits import store_events
 
 log = logging.getLogger("sluice.writer")
 _MAX_BACKOFF = 30.0

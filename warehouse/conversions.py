@@ -1,7 +1,7 @@
 """Conversion cells of one window, computed in one query: what the forwarder may release.
 
 Only non-bot conversions of visitors with ads consent in force and no GPC or DNT signal count.
-Each conversion goes to the visitor's last non-direct session that started within the lookback;
+Each conversion goes to the visitor's last non-direct visit that started within the lookback;
 each visitor then counts in one cell per signal (that of their last conversion in the window),
 with conversions and value clamped, so one person moves a cell by a bounded amount.
 """
@@ -14,7 +14,7 @@ from clickhouse_connect.driver.client import Client
 
 NONE = "(none)"
 OTHER = "(other)"
-# Where each dimension comes from: the attributed session (t) or the conversion event (c).
+# Where each dimension comes from: the attributed visit (t) or the conversion event (c).
 _SOURCES = {
     "utm_source": "t.utm_source", "utm_medium": "t.medium", "utm_campaign": "t.campaign", "utm_content": "t.content",
     "site": "c.site", "device_type": "c.device_type",
@@ -55,7 +55,7 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
         value_of += [f"c.name = {{event{i}:String}}",
                      _amount(f"toFloat64OrZero(c.props[{{prop{i}:String}}])") if spec.value_property else "0."]
         cap_of += [f"signal = {{name{i}:String}}", f"{{cap{i}:Float64}}"]
-    # A conversion whose last campaign session started before the lookback has no campaign.
+    # A conversion whose last campaign visit started before the lookback has no campaign.
     direct = "t.started < c.timestamp - INTERVAL {lookback:UInt16} DAY"
     columns = []
     for d in dimensions:
@@ -84,9 +84,14 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
                       WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}}
                         AND name IN {{events:Array(String)}} AND {_COUNTED}) AS c
                 ASOF LEFT JOIN (
-                    SELECT visitor_id, started, utm_source, medium, campaign, content FROM sessions
-                    WHERE day BETWEEN toDate({{start:DateTime}}) - {{lookback:UInt16}} AND toDate({{end:DateTime}})
-                      AND sign = 1 AND source != '(direct)'
+                    SELECT visitor_id, started, first.utm_source AS utm_source, first.medium AS medium,
+                           first.campaign AS campaign, first.content AS content
+                    FROM (SELECT min(visitor_id) AS visitor_id, min(started) AS started, min(first) AS first
+                          FROM visits
+                          WHERE toDate(start) BETWEEN toDate({{start:DateTime}}) - {{lookback:UInt16}}
+                                                  AND toDate({{end:DateTime}})
+                          GROUP BY site, session_id)
+                    WHERE first.source != '(direct)'
                 ) AS t ON c.visitor_id = t.visitor_id AND c.timestamp >= t.started
             )
             GROUP BY visitor_id, signal

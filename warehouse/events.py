@@ -87,6 +87,8 @@ def insert_lines(client: Client, table: str, lines: bytes, token: str) -> None:
     settings = {
         "insert_deduplication_token": token,
         "insert_deduplicate": 1,
+        # The views fed by the insert (visits, daily events) drop a repeated block too.
+        "deduplicate_blocks_in_dependent_materialized_views": 1,
         "async_insert": 0,  # an async insert would ignore the token
         "date_time_input_format": "best_effort",
     }

@@ -1,91 +1,103 @@
-"""Versioned, idempotent schema migrations, recorded in `schema_migrations`."""
+"""Versioned schema migrations, recorded in `schema_migrations`, one run at a time per warehouse.
 
-from collections.abc import Callable
+Each migration is frozen SQL text (`warehouse.migration_sql`), never today's table definitions, so every
+install passes through the same statements whatever version it started from.
+"""
+
+import time
+import uuid
 from datetime import UTC, datetime
+from string import Template
 
 import msgspec
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from warehouse import migration_sql as sql
 from warehouse.errors import MigrationError, first_line
-from warehouse.schema import (
-    AUDIT_LOG, CONSENT, DAILY_EVENTS, DAILY_EVENTS_VIEW, EVENTS, OUTBOX, SCHEMA_MIGRATIONS, SESSIONS, TRACKER_ALERTS,
-    TRACKER_FINDINGS, TRACKER_SCANS, USERS, ROLLUPS, Ddl, Table,
-)
-from warehouse.sessions import BACKFILL
+from warehouse.leases import Leases
+from warehouse.schema import EVENTS, ROLLUPS, Ddl
+
+# A run renews its lease before each migration; a crashed one frees the warehouse when its lease expires.
+_LEASE = "migrate"
+_LEASE_SECONDS = 600.0
+_WAIT_SECONDS = 2 * _LEASE_SECONDS
+_POLL_SECONDS = 0.2
 
 
 class Migration(msgspec.Struct, frozen=True):
     version: int
     name: str
-    statements: Callable[[Ddl], list[str]]
+    single: tuple[str, ...]
+    cluster: tuple[str, ...]
+
+    def statements(self, ddl: Ddl) -> list[str]:
+        """This migration's statements for the database, cluster and retention of `ddl`."""
+        return render(self.cluster if ddl.cluster else self.single, ddl)
 
 
-def _initial(ddl: Ddl) -> list[str]:
-    return [*ddl.create(EVENTS), *ddl.create(CONSENT), *ddl.create(AUDIT_LOG)]
-
-
-def _deduplicated_inserts(ddl: Ddl, *tables: Table) -> list[str]:
-    # Spool segments are re-inserted after a crash with the same token; the window makes that a no-op.
-    # (Replicated tables deduplicate by themselves.)
-    setting = "MODIFY SETTING non_replicated_deduplication_window = 10000"
-    return [] if ddl.cluster else [ddl.alter(table, setting) for table in tables]
-
-
-def _rollups(ddl: Ddl) -> list[str]:
-    """Sessions and daily page counts for fast reports, filled from the events stored so far."""
-    return [
-        *ddl.create(SESSIONS), *_deduplicated_inserts(ddl, SESSIONS), *ddl.create(DAILY_EVENTS),
-        _backfill(ddl, SESSIONS, BACKFILL), _backfill(ddl, DAILY_EVENTS, DAILY_EVENTS_VIEW),
-        ddl.create_view("daily_events_view", DAILY_EVENTS, EVENTS, DAILY_EVENTS_VIEW),
-    ]
-
-
-def _backfill(ddl: Ddl, rollup: Table, select: str) -> str:
-    """Fill a rollup from the stored events, once: a rerun after a failure finds it filled and adds nothing."""
-    table = f"`{ddl.database}`.`{rollup.name}`"
-    source = select.format(events=f"`{ddl.database}`.`events`")
-    return f"INSERT INTO {table} SELECT * FROM ({source}) WHERE (SELECT count() FROM {table}) = 0"
+def render(templates: tuple[str, ...], ddl: Ddl) -> list[str]:
+    values = {"db": ddl.database, "cluster": ddl.cluster, "retention_months": ddl.retention_months,
+              "ip_retention_days": ddl.ip_retention_days}
+    return [Template(text).substitute(values) for text in templates]
 
 
 # Append only: a released migration never changes, a new version follows it.
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "events, consent and audit log", _initial),
-    Migration(2, "exactly-once inserts from the spool", lambda ddl: _deduplicated_inserts(ddl, EVENTS, CONSENT)),
-    Migration(3, "user accounts", lambda ddl: ddl.create(USERS)),
-    Migration(4, "session and daily rollups", _rollups),
-    Migration(5, "forwarder outbox", lambda ddl: [*ddl.create(OUTBOX), *_deduplicated_inserts(ddl, OUTBOX)]),
-    Migration(6, "website tracker findings", lambda ddl: [
-        *ddl.create(TRACKER_SCANS), *ddl.create(TRACKER_FINDINGS), *ddl.create(TRACKER_ALERTS),
-        *_deduplicated_inserts(ddl, TRACKER_SCANS, TRACKER_FINDINGS)]),
-    Migration(7, "an audit chain per writing service",
-              lambda ddl: [ddl.alter(AUDIT_LOG, "ADD COLUMN IF NOT EXISTS chain LowCardinality(String) DEFAULT 'main'")]),
+    Migration(1, "events, consent and audit log", sql.V1_SINGLE, sql.V1_CLUSTER),
+    Migration(2, "exactly-once inserts from the spool", sql.V2_SINGLE, sql.V2_CLUSTER),
+    Migration(3, "user accounts", sql.V3_SINGLE, sql.V3_CLUSTER),
+    Migration(4, "session and daily rollups", sql.V4_SINGLE, sql.V4_CLUSTER),
+    Migration(5, "forwarder outbox", sql.V5_SINGLE, sql.V5_CLUSTER),
+    Migration(6, "website tracker findings", sql.V6_SINGLE, sql.V6_CLUSTER),
+    Migration(7, "an audit chain per writing service", sql.V7_SINGLE, sql.V7_CLUSTER),
+    Migration(8, "exactly-once inserts into the outbox and tracker tables", sql.V8_SINGLE, sql.V8_CLUSTER),
+    Migration(9, "daily events with uniqCombined(12) visitor states", sql.V9_SINGLE, sql.V9_CLUSTER),
+    Migration(10, "visits kept by ClickHouse from events, in place of sessions", sql.V10_SINGLE, sql.V10_CLUSTER),
 )
 
 
 def migrate(client: Client, ddl: Ddl) -> list[Migration]:
-    """Apply every migration not yet recorded, then reconcile retention; return what was applied."""
-    _run(client, [ddl.create_database(), *ddl.create(SCHEMA_MIGRATIONS)], "migrations table")
+    """Apply every migration not yet recorded, then reconcile retention; return what was applied.
+
+    A second run on the same warehouse meanwhile waits for the first, then finds nothing left to do.
+    """
+    _run(client, render(sql.BOOTSTRAP_CLUSTER if ddl.cluster else sql.BOOTSTRAP_SINGLE, ddl), "migrations table")
     client.database = ddl.database
-    done = set(applied_versions(client))
-    applied = []
-    for migration in MIGRATIONS:
-        if migration.version in done:
-            continue
-        _run(client, migration.statements(ddl), f"migration {migration.version} ({migration.name})")
-        client.insert(
-            "schema_migrations",
-            [[migration.version, migration.name, datetime.now(UTC)]],
-            column_names=["version", "name", "applied_at"],
-        )
-        applied.append(migration)
-    _reconcile_retention(client, ddl)
-    return applied
+    leases, owner = Leases(client), uuid.uuid4().hex
+    _wait_for_lease(leases, owner)
+    try:
+        applied = []
+        done = set(applied_versions(client))
+        for migration in MIGRATIONS:
+            if migration.version in done:
+                continue
+            if not leases.acquire(_LEASE, owner, _LEASE_SECONDS):
+                raise MigrationError(f"migration {migration.version}: another run took over the expired lease")
+            _run(client, migration.statements(ddl), f"migration {migration.version} ({migration.name})")
+            client.insert(
+                "schema_migrations",
+                [[migration.version, migration.name, datetime.now(UTC)]],
+                column_names=["version", "name", "applied_at"],
+            )
+            applied.append(migration)
+        _reconcile_retention(client, ddl)
+        return applied
+    finally:
+        leases.release(_LEASE, owner)
 
 
 def applied_versions(client: Client) -> list[int]:
     rows = client.query("SELECT DISTINCT version FROM schema_migrations ORDER BY version").result_rows
     return [row[0] for row in rows]
+
+
+def _wait_for_lease(leases: Leases, owner: str) -> None:
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while not leases.acquire(_LEASE, owner, _LEASE_SECONDS):
+        if time.monotonic() > deadline:
+            raise MigrationError(f"another migration has held the warehouse for over {_WAIT_SECONDS:.0f} s")
+        time.sleep(_POLL_SECONDS)
 
 
 def _reconcile_retention(client: Client, ddl: Ddl) -> None:

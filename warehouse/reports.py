@@ -1,7 +1,7 @@
 """The reports marketers read: every query here, parameters bound by the server, limits on each.
 
-Conversions are the events other than page views. Session reports read the `sessions` rollup (a
-session counts in the period it started, credited as `warehouse.sessions` says); page and daily
+Conversions are the events other than page views. Session reports read the `visits` rollup (a
+visit counts in the period it started, credited as `warehouse.visits` says); page and daily
 counts read `daily_events`. Filters select sessions: those with an event that matches every
 filter, looked up in the events table. Visitor counts are estimates (`uniqCombined(12)`: exact for
 a few hundred, within about 2 % above), as in other web analytics, so that rollups merge fast.
@@ -35,6 +35,8 @@ _LIMITS = {
     "max_rows_to_read": 500_000_000,
 }
 _EVERY_DAY = "WITH FILL FROM {start:Date} TO {end:Date} + 1"
+# A visit's length in whole seconds, from its first event to its last.
+_SECONDS = "dateDiff('second', min(started), max(ended))"
 
 
 class ReportQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,9 +64,10 @@ class Overview(msgspec.Struct, frozen=True):
 
 def overview(client: Client, query: ReportQuery) -> Overview:
     row = _rows(client, f"""
-        SELECT uniqCombined(12)(visitor_id), sum(sign), sum(sign * pageviews), sum(sign * (pageviews = 1)),
-               sum(sign * seconds), sum(sign * conversions), sum(sign * (conversions > 0))
-        FROM sessions WHERE {_sessions_where(query)}""", query)[0]
+        SELECT uniqCombined(12)(visitor), count(), sum(views), countIf(views = 1), sum(seconds), sum(converted),
+               countIf(converted > 0)
+        FROM {_visits(query, "min(visitor_id) AS visitor, sum(pageviews) AS views, sum(conversions) AS converted, "
+                             f"{_SECONDS} AS seconds")}""", query)[0]
     visitors, sessions, pageviews, bounces, seconds, conversions, converted = row
     per_session = max(sessions, 1)
     return Overview(visitors=visitors, sessions=sessions, pageviews=pageviews,
@@ -86,17 +89,19 @@ def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 def sources(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT source, uniqCombined(12)(visitor_id) AS visitors, sum(sign) AS sessions,
-               sum(sign * conversions) AS conversions
-        FROM sessions WHERE {_sessions_where(query)}
-        GROUP BY source HAVING sessions > 0 ORDER BY visitors DESC, source LIMIT 100""", query)
+        SELECT source, uniqCombined(12)(visitor) AS visitors, count() AS sessions, sum(converted) AS conversions
+        FROM {_visits(query, "min(visitor_id) AS visitor, min(first).source AS source, "
+                             "sum(conversions) AS converted")}
+        GROUP BY source ORDER BY visitors DESC, source LIMIT 100""", query)
 
 
 def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT campaign, source, medium, sum(sign) AS sessions, sum(sign * conversions) AS conversions
-        FROM sessions WHERE {_sessions_where(query)} AND campaign != ''
-        GROUP BY campaign, source, medium HAVING sessions > 0 ORDER BY sessions DESC, campaign LIMIT 100""", query)
+        SELECT first.campaign AS campaign, first.source AS source, first.medium AS medium, count() AS sessions,
+               sum(converted) AS conversions
+        FROM {_visits(query, "min(first) AS first, sum(conversions) AS converted")}
+        WHERE campaign != ''
+        GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign LIMIT 100""", query)
 
 
 def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -113,27 +118,26 @@ def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT entry_path AS path, sum(sign) AS sessions FROM sessions
-        WHERE {_sessions_where(query)} AND entry_path != ''
-        GROUP BY path HAVING sessions > 0 ORDER BY sessions DESC, path LIMIT 100""", query)
+        SELECT path, count() AS sessions FROM {_visits(query, "min(entry).path AS path")}
+        WHERE path != '' GROUP BY path ORDER BY sessions DESC, path LIMIT 100""", query)
 
 
 def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     """Conversions by name and by the campaign and source of the session they happened in."""
     return _table(client, f"""
-        SELECT conversion, campaign, source, sum(sign * count) AS conversions,
-               uniqCombined(12)(visitor_id) AS visitors
-        FROM sessions ARRAY JOIN mapKeys(converted) AS conversion, mapValues(converted) AS count
-        WHERE {_sessions_where(query)} AND notEmpty(converted)
-        GROUP BY conversion, campaign, source HAVING conversions > 0
-        ORDER BY conversions DESC, conversion LIMIT 200""", query)
+        SELECT conversion, first.campaign AS campaign, first.source AS source, sum(count) AS conversions,
+               uniqCombined(12)(visitor) AS visitors
+        FROM {_visits(query, "min(visitor_id) AS visitor, min(first) AS first, sumMap(converted) AS by_name")}
+        ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS count
+        GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion LIMIT 200""", query)
 
 
 def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT device_type, browser, os, uniqCombined(12)(visitor_id) AS visitors, sum(sign * events) AS events
-        FROM sessions WHERE {_sessions_where(query)}
-        GROUP BY device_type, browser, os HAVING sum(sign) > 0 ORDER BY visitors DESC LIMIT 200""", query)
+        SELECT first.device_type AS device_type, first.browser AS browser, first.os AS os,
+               uniqCombined(12)(visitor) AS visitors, sum(count) AS events
+        FROM {_visits(query, "min(visitor_id) AS visitor, min(first) AS first, sum(events) AS count")}
+        GROUP BY device_type, browser, os ORDER BY visitors DESC LIMIT 200""", query)
 
 
 def funnel(client: Client, query: ReportQuery, steps: list[str]) -> list[dict[str, Any]]:
@@ -168,8 +172,10 @@ def realtime(client: Client, site: str) -> dict[str, Any]:
             "pages": [dict(zip(top.column_names, row, strict=True)) for row in top.result_rows]}
 
 
-def _sessions_where(query: ReportQuery) -> str:
-    return f"{_days()}{_filtered_sessions(query)}"
+def _visits(query: ReportQuery, merged: str) -> str:
+    """The visits that started in the period, one row each: `merged` folds each visit's rows of states."""
+    return (f"(SELECT {merged} FROM visits WHERE site = {{site:String}} AND toDate(start) BETWEEN {{start:Date}} "
+            f"AND {{end:Date}}{_filtered_sessions(query)} GROUP BY session_id)")
 
 
 def _days() -> str:

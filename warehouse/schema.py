@@ -1,6 +1,7 @@
-"""Table definitions and the DDL that creates them on one node or across a cluster.
+"""The current shape of every table, and DDL for their retention on one node or across a cluster.
 
-Identifiers in DDL come from validated settings, never from user input.
+Migrations never read these definitions (they carry their own frozen SQL); a test checks that a warehouse
+made from these is the same as one the migrations made. Identifiers in DDL come from validated settings.
 """
 
 import msgspec
@@ -15,10 +16,11 @@ class Table(msgspec.Struct, frozen=True, kw_only=True):
     order_by: str
     partition_by: str = ""
     ttl: str = ""
-    settings: str = ""
     engine: str = "MergeTree"
     """A MergeTree family engine, with its parameters after the name (`VersionedCollapsingMergeTree(sign, version)`)."""
     shard_key: str | None = _ALL_NODES
+    deduplicated: bool = False
+    """Inserts carry a token; on a single node a deduplication window makes a repeated one a no-op."""
 
 
 EVENTS = Table(
@@ -62,6 +64,7 @@ EVENTS = Table(
     partition_by="toYYYYMM(timestamp)",
     order_by="(site, toDate(timestamp), name, visitor_id, timestamp)",
     ttl="toDateTime(timestamp) + INTERVAL {retention_months} MONTH DELETE",
+    deduplicated=True,
     shard_key="cityHash64(visitor_id)",
 )
 
@@ -78,45 +81,50 @@ CONSENT = Table(
     """,
     partition_by="toYYYYMM(recorded_at)",
     order_by="(site, visitor_id, recorded_at)",
+    deduplicated=True,
     shard_key="cityHash64(visitor_id)",
 )
 
-# One row per session, kept by the writer: a changed session is a cancelling row (sign -1) for its
-# last state and a new row (sign +1) with a higher version, so reports sum `sign` and never group by session.
-SESSIONS = Table(
-    name="sessions",
+# One row per visit once merged, written by a materialized view on `events` (see `warehouse.visits`).
+VISITS = Table(
+    name="visits",
     columns="""
     site        LowCardinality(String),
-    day         Date,
     session_id  UUID,
-    visitor_id  UUID,
-    started     DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
-    ended       DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
-    seconds     UInt32 MATERIALIZED toUInt32(greatest(0, dateDiff('second', started, ended))),
-    pageviews   UInt32,
-    events      UInt32,
-    conversions UInt32,
-    converted   Map(LowCardinality(String), UInt32),
-    source      LowCardinality(String),
-    utm_source  LowCardinality(String),
-    medium      LowCardinality(String),
-    campaign    LowCardinality(String),
-    content     LowCardinality(String),
-    entry_path  LowCardinality(String),
-    entry_at    DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
-    device_type LowCardinality(String),
-    browser     LowCardinality(String),
-    os          LowCardinality(String),
-    is_bot      Bool,
-    sign        Int8,
-    version     UInt32
+    start       DateTime64(3, 'UTC'),
+    visitor_id  SimpleAggregateFunction(min, UUID),
+    started     SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    ended       SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    pageviews   SimpleAggregateFunction(sum, UInt64),
+    events      SimpleAggregateFunction(sum, UInt64),
+    conversions SimpleAggregateFunction(sum, UInt64),
+    converted   SimpleAggregateFunction(sumMap, Map(String, UInt64)),
+    first       SimpleAggregateFunction(min, Tuple(at DateTime64(3, 'UTC'), event_id UUID, source String,
+                    utm_source String, medium String, campaign String, content String, device_type String,
+                    browser String, os String)),
+    entry       SimpleAggregateFunction(min, Tuple(other UInt8, at DateTime64(3, 'UTC'), event_id UUID, path String)),
+    is_bot      SimpleAggregateFunction(max, Bool)
     """,
-    engine="VersionedCollapsingMergeTree(sign, version)",
-    partition_by="toYYYYMM(day)",
-    order_by="(site, day, session_id)",
-    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(start)",
+    order_by="(site, toDate(start), session_id)",
+    ttl="toDateTime(start) + INTERVAL {retention_months} MONTH DELETE",
+    deduplicated=True,
     shard_key="cityHash64(visitor_id)",
 )
+VISITS_VIEW = """
+    SELECT site, session_id,
+           if(bitAnd(bitShiftRight(toUInt128(session_id), 76), 15) = 7, UUIDv7ToDateTime(session_id, 'UTC'),
+              min(timestamp)) AS start,
+           min(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
+           countIf(name = 'pageview') AS pageviews, count() AS events, countIf(name != 'pageview') AS conversions,
+           sumMapIf(map(toString(name), toUInt64(1)), name != 'pageview') AS converted,
+           min((timestamp, event_id,
+                if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')), utm_source,
+                utm_medium, utm_campaign, utm_content, device_type, browser, os)) AS first,
+           min((name != 'pageview', timestamp, event_id, if(name = 'pageview', path, ''))) AS entry,
+           max(is_bot) AS is_bot
+    FROM {events} GROUP BY site, session_id"""
 
 # Events per day, name and page with their visitors, kept by a materialized view on `events`.
 DAILY_EVENTS = Table(
@@ -139,7 +147,7 @@ DAILY_EVENTS_VIEW = """
     SELECT site, toDate(timestamp) AS day, name, path, count() AS events, uniqCombinedState(12)(visitor_id) AS visitors
     FROM {events} GROUP BY site, day, name, path"""
 
-ROLLUPS = (SESSIONS, DAILY_EVENTS)
+ROLLUPS = (VISITS, DAILY_EVENTS)
 
 # The forwarder's outbox: every state a cell goes through is a new row; the latest one holds.
 OUTBOX = Table(
@@ -164,6 +172,7 @@ OUTBOX = Table(
     """,
     partition_by="toYYYYMM(window_start)",
     order_by="(destination, window_start, key, recorded_at)",
+    deduplicated=True,
 )
 
 # The website scanner: its runs, what each found (and CSP reports), and the alerts it sent.
@@ -178,6 +187,7 @@ TRACKER_SCANS = Table(
     pages       UInt32
     """,
     order_by="(site, started_at)",
+    deduplicated=True,
 )
 TRACKER_FINDINGS = Table(
     name="tracker_findings",
@@ -193,6 +203,7 @@ TRACKER_FINDINGS = Table(
     """,
     partition_by="toYYYYMM(seen_at)",
     order_by="(site, host, page, seen_at)",
+    deduplicated=True,
 )
 TRACKER_ALERTS = Table(
     name="tracker_alerts",
@@ -216,7 +227,8 @@ AUDIT_LOG = Table(
     outcome   LowCardinality(String),
     detail    String CODEC(ZSTD(3)),
     prev_hash String,
-    hash      String
+    hash      String,
+    chain     LowCardinality(String) DEFAULT 'main'
     """,
     order_by="seq",
 )
@@ -243,6 +255,25 @@ SCHEMA_MIGRATIONS = Table(
     """,
     order_by="version",
 )
+
+# Who holds each named task now (`warehouse.leases`): one row per term taken.
+LEASES = Table(
+    name="leases",
+    columns="""
+    name       LowCardinality(String),
+    term       UInt64,
+    owner      String,
+    expires_at DateTime64(3, 'UTC'),
+    taken_at   DateTime64(3, 'UTC')
+    """,
+    order_by="(name, term)",
+    deduplicated=True,
+)
+
+# Every table and view of the current schema, as the migrations leave it.
+TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS,
+          TRACKER_ALERTS, SCHEMA_MIGRATIONS, LEASES)
+VIEWS = (("visits_view", VISITS, VISITS_VIEW), ("daily_events_view", DAILY_EVENTS, DAILY_EVENTS_VIEW))
 
 
 class Ddl(msgspec.Struct, frozen=True, kw_only=True):
@@ -321,7 +352,7 @@ class Ddl(msgspec.Struct, frozen=True, kw_only=True):
             f"PARTITION BY {table.partition_by}" if table.partition_by else "",
             f"ORDER BY {table.order_by}",
             f"TTL {self._format(table.ttl)}" if table.ttl else "",
-            f"SETTINGS {table.settings}" if table.settings else "",
+            "SETTINGS non_replicated_deduplication_window = 10000" if table.deduplicated and not self.cluster else "",
         ]
         return "".join(f"\n{part}" for part in parts if part)
 

@@ -92,7 +92,7 @@ def test_ids_in_paths_and_properties_are_masked_too(warehouse):
     from collector.wire import WireEvent
     from warehouse.events import encode_rows
     from warehouse.reports import ReportQuery, masked_events
-    from warehouse.sessions import store_events
+    from warehouse.visits import store_events
 
     visit = Visit(received_at=datetime.now(UTC), client_ip="192.0.2.1", user_agent="", visitor_id=uuid.uuid4(),
                   session_id=uuid.uuid4(), consent=Consent(True, True))

@@ -12,7 +12,7 @@ from collector.wire import WireEvent
 from forwarder.runner import Forwarder
 from tests.forwarder.conftest import ENV, NOW, YESTERDAY, Platforms, settings
 from warehouse.events import encode_rows
-from warehouse.sessions import store_events
+from warehouse.visits import store_events
 
 PHI_LIKE = ["jane.doe@example.com", "555-867-5309", "123-45-6789", "MRN0048213", "1961-04-02", "02139",
             "198.51.100.23"]
@@ -58,7 +58,7 @@ def test_no_canary_and_no_phi_like_value_reaches_any_destination(warehouse, tmp_
 @given(st.lists(st.tuples(st.sampled_from(["alpha", "beta", "gamma", "delta"]), st.integers(1, 4)),
                 min_size=1, max_size=70))
 def test_every_released_cell_has_at_least_k_visitors_and_each_visitor_one_cell(warehouse, tmp_path, visitors):
-    for table in ("events", "sessions", "outbox"):
+    for table in ("events", "visits", "outbox"):
         warehouse.client.command(f"TRUNCATE TABLE {table}")
     events = []
     for n, (campaign, conversions) in enumerate(visitors):

@@ -1,3 +1,4 @@
+import threading
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv6Address
 
@@ -29,7 +30,8 @@ def _insert_event(warehouse: Warehouse, *, timestamp: datetime, received_at: dat
 
 
 def test_migrating_creates_every_table_and_records_each_version(warehouse):
-    assert {"events", "consent", "audit_log", "schema_migrations", "sessions", "daily_events"} <= _tables(warehouse)
+    assert {"events", "consent", "audit_log", "schema_migrations", "visits", "daily_events"} <= _tables(warehouse)
+    assert "sessions" not in _tables(warehouse)
     assert applied_versions(warehouse.client) == [m.version for m in MIGRATIONS]
 
 
@@ -48,24 +50,55 @@ def test_each_migration_run_is_audited(warehouse):
     assert msgspec.json.decode(entries[0].detail) == {"applied": [m.version for m in MIGRATIONS]}
 
 
+def _visits(warehouse: Warehouse) -> list[tuple]:
+    return warehouse.client.query(
+        "SELECT count(), sum(views) FROM (SELECT sum(pageviews) AS views FROM visits GROUP BY session_id)").result_rows
+
+
 def test_the_rollups_are_filled_from_events_stored_before_they_existed(warehouse):
     """A warehouse from before the rollups gets them filled when it is migrated."""
-    warehouse.client.command("DROP VIEW daily_events_view")
-    for table in ("sessions", "daily_events"):
+    for view, table in (("visits_view", "visits"), ("daily_events_view", "daily_events")):
+        warehouse.client.command(f"DROP VIEW {view}")
         warehouse.client.command(f"DROP TABLE {table}")
-    warehouse.client.command("DELETE FROM schema_migrations WHERE version = 4")
+    warehouse.client.command("DELETE FROM schema_migrations WHERE version IN (9, 10)")
     now = datetime.now(UTC)
     _insert_event(warehouse, timestamp=now, received_at=now, ip="192.0.2.1")
     _insert_event(warehouse, timestamp=now + timedelta(seconds=5), received_at=now, ip="192.0.2.1")
-    assert [m.version for m in warehouse.migrate("test")] == [4]
-    assert warehouse.client.query("SELECT pageviews, sign FROM sessions").result_rows == [(2, 1)]
+    assert [m.version for m in warehouse.migrate("test")] == [9, 10]
+    assert _visits(warehouse) == [(1, 2)]
     assert warehouse.client.command("SELECT sum(events) FROM daily_events") == 2
-    # A migration run again after a failure part way (the view not yet made) fills nothing twice.
-    warehouse.client.command("DROP VIEW daily_events_view")
-    warehouse.client.command("DELETE FROM schema_migrations WHERE version = 4")
-    assert [m.version for m in warehouse.migrate("test")] == [4]
-    assert warehouse.client.query("SELECT sum(sign), sum(sign * pageviews) FROM sessions").result_rows == [(1, 2)]
+    # A migration run again after a failure part way (the views not yet made) fills nothing twice.
+    for view in ("visits_view", "daily_events_view"):
+        warehouse.client.command(f"DROP VIEW {view}")
+    warehouse.client.command("DELETE FROM schema_migrations WHERE version IN (9, 10)")
+    assert [m.version for m in warehouse.migrate("test")] == [9, 10]
+    assert _visits(warehouse) == [(1, 2)]
+    assert warehouse.client.command("SELECT count() FROM visits") == 1
     assert warehouse.client.command("SELECT sum(events) FROM daily_events") == 2
+
+
+def test_two_migrations_at_once_take_turns_and_record_each_version_once(warehouse_settings):
+    """The second run waits for the first one's lease, then finds nothing left to apply."""
+    barrier = threading.Barrier(2)
+    results: list[list[int]] = []
+
+    def run() -> None:
+        opened = open_warehouse(warehouse_settings)
+        barrier.wait()
+        results.append([m.version for m in opened.migrate("test")])
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == [[], [m.version for m in MIGRATIONS]]
+    checker = open_warehouse(warehouse_settings)
+    assert checker.client.query(
+        "SELECT version, count() FROM schema_migrations GROUP BY version ORDER BY version").result_rows == [
+        (m.version, 1) for m in MIGRATIONS]
+    assert {"visits", "daily_events", "outbox"} <= _tables(checker)
+    checker.client.command(f"DROP DATABASE `{checker.dsn.database}`")
 
 
 def test_events_table_has_the_columns_reports_need(warehouse):
@@ -111,5 +144,5 @@ def test_changing_retention_settings_alters_the_ttls_in_place(warehouse, warehou
         assert reopened.client.command(f"SELECT count() FROM {table}") == 0, table
     create = reopened.client.command("SHOW CREATE TABLE events")
     assert "toIntervalMonth(3)" in create and "toIntervalDay(7)" in create
-    assert "toIntervalMonth(3)" in reopened.client.command("SHOW CREATE TABLE sessions")
+    assert "toIntervalMonth(3)" in reopened.client.command("SHOW CREATE TABLE visits")
     reopened.close()

@@ -1,0 +1,134 @@
+"""Visits follow the events stored for them: across batches, writers, replays, midnight and late arrivals."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from collector.enrich import Consent, Visit, enrich, visit_id
+from collector.wire import WireEvent
+from warehouse import WarehouseSettings, open_warehouse, reports
+from warehouse.events import UnreadableRows, encode_rows
+from warehouse.reports import ReportQuery
+from warehouse.visits import store_events
+
+START = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=2)
+VISIT = visit_id(START, 12345)
+
+
+def _event(name: str, url: str, seconds: int, referrer: str = "", visit: uuid.UUID = VISIT, start: datetime = START):
+    request = Visit(received_at=start + timedelta(seconds=seconds), client_ip="192.0.2.1", user_agent="Mozilla/5.0",
+                    visitor_id=uuid.UUID(int=1), session_id=visit, consent=Consent(analytics=True, ads=True))
+    return enrich(WireEvent(site="main", name=name, url=url, referrer=referrer), request)
+
+
+LANDING = _event("pageview", "https://h.example/services/cardiology?utm_source=google&utm_campaign=heart", 0,
+                 referrer="https://www.google.com/")
+SECOND = _event("pageview", "https://h.example/find-a-doctor", 60)
+BOOKED = _event("appointment_request", "https://h.example/find-a-doctor", 90)
+
+
+def _visits(warehouse) -> list[tuple]:
+    """Per visit: its id, page views, conversions, seconds, source, campaign and entry page."""
+    return warehouse.client.query(
+        "SELECT session_id, sum(pageviews), sum(conversions), dateDiff('second', min(started), max(ended)), "
+        "min(first).source, min(first).campaign, min(entry).path FROM visits GROUP BY session_id "
+        "ORDER BY session_id").result_rows
+
+
+def _answers(warehouse, day=START.date()) -> dict:
+    """Every visit report for one day, as the API returns them."""
+    query = ReportQuery(site="main", start=day, end=day)
+    return {report.__name__: msgspec.to_builtins(report(warehouse.client, query))
+            for report in (reports.overview, reports.sources, reports.campaigns, reports.entry_pages,
+                           reports.conversions, reports.devices)}
+
+
+def test_a_visit_stored_in_two_batches_is_one_visit_with_everything_it_did(warehouse):
+    store_events(warehouse.client, encode_rows([LANDING]), token="a")
+    store_events(warehouse.client, encode_rows([SECOND, BOOKED]), token="b")
+    assert _visits(warehouse) == [(VISIT, 2, 1, 90, "google", "heart", "/services/cardiology")]
+    overview = _answers(warehouse)["overview"]
+    assert (overview["sessions"], overview["pageviews"], overview["conversions"], overview["bounce_rate"]) == (1, 2, 1, 0)
+
+
+@pytest.mark.parametrize("order", ["landing first", "landing last"])
+def test_two_writers_storing_one_visit_in_either_order_give_the_answers_of_one_batch(engine_path, order):
+    """Two collectors, each with its own client, write parts of one visit: no read, no coordination."""
+    opened = [open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database=w_{uuid.uuid4().hex[:8]}"),
+                             migrate_as="test") for _ in range(2)]
+    together, apart = opened
+    second = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={apart.dsn.database}"))
+    try:
+        store_events(together.client, encode_rows([LANDING, SECOND, BOOKED]), token="all")
+        batches = [([LANDING], apart), ([SECOND, BOOKED], second)]
+        for rows, writer in batches if order == "landing first" else reversed(batches):
+            store_events(writer.client, encode_rows(rows), token=f"part-{len(rows)}")
+        assert _answers(apart) == _answers(together)
+        assert _answers(together)["overview"]["sessions"] == 1
+    finally:
+        for warehouse in opened:
+            warehouse.client.command(f"DROP DATABASE `{warehouse.dsn.database}`")
+            warehouse.close()
+        second.close()
+
+
+def test_storing_a_batch_again_with_its_token_changes_nothing(warehouse):
+    for _ in range(2):
+        store_events(warehouse.client, encode_rows([LANDING]), token="a")
+        store_events(warehouse.client, encode_rows([SECOND, BOOKED]), token="b")
+    assert warehouse.client.command("SELECT count() FROM events") == 3
+    assert warehouse.client.command("SELECT count() FROM visits") == 2  # one row of states per stored batch
+    assert _visits(warehouse) == [(VISIT, 2, 1, 90, "google", "heart", "/services/cardiology")]
+
+
+def test_a_visit_across_midnight_counts_once_on_the_day_it_started(warehouse):
+    late = START.replace(hour=23, minute=50)
+    night = visit_id(late, 99)
+    evening = _event("pageview", "https://h.example/", 0, visit=night, start=late)
+    after_midnight = _event("pageview", "https://h.example/emergency", 20 * 60, visit=night, start=late)
+    store_events(warehouse.client, encode_rows([evening]), token="a")
+    store_events(warehouse.client, encode_rows([after_midnight]), token="b")
+    started_day, next_day = _answers(warehouse, late.date()), _answers(warehouse, late.date() + timedelta(days=1))
+    assert (started_day["overview"]["sessions"], started_day["overview"]["pageviews"]) == (1, 2)
+    assert started_day["overview"]["session_seconds"] == 20 * 60
+    assert next_day["overview"]["sessions"] == 0 and next_day["sources"] == []
+
+
+def test_a_late_event_from_before_the_visit_takes_over_its_attribution_and_entry_page(warehouse):
+    store_events(warehouse.client, encode_rows([SECOND, BOOKED]), token="a")
+    assert _visits(warehouse)[0][4:] == ("(direct)", "", "/find-a-doctor")
+    store_events(warehouse.client, encode_rows([LANDING]), token="b")
+    assert _visits(warehouse) == [(VISIT, 2, 1, 90, "google", "heart", "/services/cardiology")]
+    assert _answers(warehouse)["campaigns"] == [
+        {"campaign": "heart", "source": "google", "medium": "", "sessions": 1, "conversions": 1}]
+
+
+def test_each_visit_of_a_batch_is_kept_apart(warehouse):
+    other = visit_id(START, 777)
+    store_events(warehouse.client, encode_rows([LANDING, _event("pageview", "https://h.example/", 30, visit=other)]),
+                 token="a")
+    assert sorted(row[1] for row in _visits(warehouse)) == [1, 1]
+
+
+@pytest.mark.parametrize("lines", [b'{"site": "main"}\n', b"not json\n"])
+def test_lines_that_are_not_events_are_refused_before_anything_is_stored(warehouse, lines):
+    with pytest.raises(UnreadableRows):
+        store_events(warehouse.client, lines, token="a")
+    assert warehouse.client.command("SELECT count() FROM events") == 0
+
+
+def test_the_entry_page_is_the_earliest_page_view_whatever_order_batches_come_in(warehouse):
+    later_view = _event("pageview", "https://h.example/b", 300)
+    click = _event("phone_click", "https://h.example/", 60)
+    earlier_view = _event("pageview", "https://h.example/a", 180)
+    store_events(warehouse.client, encode_rows([later_view]), token="a")
+    store_events(warehouse.client, encode_rows([click, earlier_view]), token="b")
+    assert _visits(warehouse)[0][6] == "/a"
+
+
+def test_a_visit_id_from_before_uuidv7_counts_on_its_first_events_day(warehouse):
+    legacy = uuid.UUID(int=42, version=4)
+    store_events(warehouse.client, encode_rows([_event("pageview", "https://h.example/", 0, visit=legacy)]), token="a")
+    assert _answers(warehouse)["overview"]["sessions"] == 1
