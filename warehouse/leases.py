@@ -32,6 +32,11 @@ class Leases:
         if live and holder == owner:
             self._take(name, term + 1, "", 0)
 
+    def holder(self, name: str) -> str:
+        """Who holds `name` now, or empty when nobody does."""
+        _, owner, live = self._current(name)
+        return owner if live else ""
+
     def _current(self, name: str) -> tuple[int, str, bool]:
         rows = self._client.query(
             "SELECT term, owner, expires_at > now64(3) FROM leases WHERE name = {name:String} "

@@ -613,3 +613,8 @@ ENGINE = Distributed(`${cluster}`, `${db}`, `visits_local`, cityHash64(visitor_i
     "DROP TABLE IF EXISTS `${db}`.`sessions` ON CLUSTER `${cluster}` SYNC",
     "DROP TABLE IF EXISTS `${db}`.`sessions_local` ON CLUSTER `${cluster}` SYNC",
 )
+
+# Audit entries are inserted under a token of their chain and number, so writers sharing a chain take turns
+# (replicated tables deduplicate by themselves).
+V11_SINGLE = ("ALTER TABLE `${db}`.`audit_log` MODIFY SETTING non_replicated_deduplication_window = 10000",)
+V11_CLUSTER = ()

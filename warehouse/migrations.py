@@ -54,6 +54,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "exactly-once inserts into the outbox and tracker tables", sql.V8_SINGLE, sql.V8_CLUSTER),
     Migration(9, "daily events with uniqCombined(12) visitor states", sql.V9_SINGLE, sql.V9_CLUSTER),
     Migration(10, "visits kept by ClickHouse from events, in place of sessions", sql.V10_SINGLE, sql.V10_CLUSTER),
+    Migration(11, "audit links inserted exactly once", sql.V11_SINGLE, sql.V11_CLUSTER),
 )
 
 

@@ -231,6 +231,7 @@ AUDIT_LOG = Table(
     chain     LowCardinality(String) DEFAULT 'main'
     """,
     order_by="seq",
+    deduplicated=True,  # a link's number is its insert's token: of two writers taking one number, one row stands
 )
 
 USERS = Table(
