@@ -101,7 +101,7 @@ def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
                sum(converted) AS conversions
         FROM {_visits(query, "min(first) AS first, sum(conversions) AS converted")}
         WHERE campaign != ''
-        GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign LIMIT 100""", query)
+        GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign, source, medium LIMIT 100""", query)
 
 
 def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -129,7 +129,7 @@ def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
                uniqCombined(12)(visitor) AS visitors
         FROM {_visits(query, "min(visitor_id) AS visitor, min(first) AS first, sumMap(converted) AS by_name")}
         ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS count
-        GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion LIMIT 200""", query)
+        GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion, campaign, source LIMIT 200""", query)
 
 
 def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -137,7 +137,7 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
         SELECT first.device_type AS device_type, first.browser AS browser, first.os AS os,
                uniqCombined(12)(visitor) AS visitors, sum(count) AS events
         FROM {_visits(query, "min(visitor_id) AS visitor, min(first) AS first, sum(events) AS count")}
-        GROUP BY device_type, browser, os ORDER BY visitors DESC LIMIT 200""", query)
+        GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""", query)
 
 
 def funnel(client: Client, query: ReportQuery, steps: list[str]) -> list[dict[str, Any]]:
