@@ -84,14 +84,15 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
                       WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}}
                         AND name IN {{events:Array(String)}} AND {_COUNTED}) AS c
                 ASOF LEFT JOIN (
-                    SELECT visitor_id, started, first.utm_source AS utm_source, first.medium AS medium,
-                           first.campaign AS campaign, first.content AS content
-                    FROM (SELECT min(visitor_id) AS visitor_id, min(started) AS started, min(first) AS first
+                    SELECT visitor_id, started, first[2] AS utm_source, first[3] AS medium,
+                           first[4] AS campaign, first[5] AS content
+                    FROM (SELECT min(visitor_id) AS visitor_id, min(started) AS started,
+                                 splitByChar('\\0', substring(min(first), 52)) AS first
                           FROM visits
                           WHERE toDate(start) BETWEEN toDate({{start:DateTime}}) - {{lookback:UInt16}}
                                                   AND toDate({{end:DateTime}})
                           GROUP BY site, session_id)
-                    WHERE first.source != '(direct)'
+                    WHERE first[1] != '(direct)'
                 ) AS t ON c.visitor_id = t.visitor_id AND c.timestamp >= t.started
             )
             GROUP BY visitor_id, signal
@@ -114,7 +115,7 @@ def _amount(value: str) -> str:
 
 def window_identifiers(client: Client, start: datetime, end: datetime, events: list[str],
                        lookback_days: int) -> set[str]:
-    """The raw identifiers of the window's conversions, and the click ids of their visitors' sessions within
+    """The raw identifiers of the window's conversions, and the click ids of their visitors' visits within
     the lookback (where a cell's campaign comes from): no request may carry any of them."""
     rows = client.query("""
         WITH converted AS (

@@ -2,7 +2,7 @@
 
 Conversions are the events other than page views. Session reports read the `visits` rollup (a
 visit counts in the period it started, credited as `warehouse.visits` says); page and daily
-counts read `daily_events`. Filters select sessions: those with an event that matches every
+counts read `daily_events`. Filters select visits: those with an event that matches every
 filter, looked up in the events table. Visitor counts are estimates (`uniqCombined(12)`: exact for
 a few hundred, within about 2 % above), as in other web analytics, so that rollups merge fast.
 """
@@ -37,6 +37,10 @@ _LIMITS = {
 _EVERY_DAY = "WITH FILL FROM {start:Date} TO {end:Date} + 1"
 # A visit's length in whole seconds, from its first event to its last.
 _SECONDS = "dateDiff('second', min(started), max(ended))"
+# A visit's first-event values (see `warehouse.visits`): [source, utm_source, medium, campaign, content,
+# device_type, browser, os]; and its entry page.
+_FIRST = "splitByChar('\\0', substring(min(first), 52))"
+_ENTRY = "substring(min(entry), 53)"
 
 
 class ReportQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,16 +94,15 @@ def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 def sources(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
         SELECT source, uniqCombined(12)(visitor) AS visitors, count() AS sessions, sum(converted) AS conversions
-        FROM {_visits(query, "min(visitor_id) AS visitor, min(first).source AS source, "
-                             "sum(conversions) AS converted")}
+        FROM {_visits(query, f"min(visitor_id) AS visitor, {_FIRST}[1] AS source, sum(conversions) AS converted")}
         GROUP BY source ORDER BY visitors DESC, source LIMIT 100""", query)
 
 
 def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT first.campaign AS campaign, first.source AS source, first.medium AS medium, count() AS sessions,
+        SELECT first[4] AS campaign, first[1] AS source, first[3] AS medium, count() AS sessions,
                sum(converted) AS conversions
-        FROM {_visits(query, "min(first) AS first, sum(conversions) AS converted")}
+        FROM {_visits(query, f"{_FIRST} AS first, sum(conversions) AS converted")}
         WHERE campaign != ''
         GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign, source, medium LIMIT 100""", query)
 
@@ -118,25 +121,25 @@ def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT path, count() AS sessions FROM {_visits(query, "min(entry).path AS path")}
+        SELECT path, count() AS sessions FROM {_visits(query, f"{_ENTRY} AS path")}
         WHERE path != '' GROUP BY path ORDER BY sessions DESC, path LIMIT 100""", query)
 
 
 def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
-    """Conversions by name and by the campaign and source of the session they happened in."""
+    """Conversions by name and by the campaign and source of the visit they happened in."""
     return _table(client, f"""
-        SELECT conversion, first.campaign AS campaign, first.source AS source, sum(count) AS conversions,
+        SELECT conversion, first[4] AS campaign, first[1] AS source, sum(count) AS conversions,
                uniqCombined(12)(visitor) AS visitors
-        FROM {_visits(query, "min(visitor_id) AS visitor, min(first) AS first, sumMap(converted) AS by_name")}
+        FROM {_visits(query, f"min(visitor_id) AS visitor, {_FIRST} AS first, sumMap(converted) AS by_name")}
         ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS count
         GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion, campaign, source LIMIT 200""", query)
 
 
 def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT first.device_type AS device_type, first.browser AS browser, first.os AS os,
+        SELECT first[6] AS device_type, first[7] AS browser, first[8] AS os,
                uniqCombined(12)(visitor) AS visitors, sum(count) AS events
-        FROM {_visits(query, "min(visitor_id) AS visitor, min(first) AS first, sum(events) AS count")}
+        FROM {_visits(query, f"min(visitor_id) AS visitor, {_FIRST} AS first, sum(events) AS count")}
         GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""", query)
 
 
@@ -175,7 +178,7 @@ def realtime(client: Client, site: str) -> dict[str, Any]:
 def _visits(query: ReportQuery, merged: str) -> str:
     """The visits that started in the period, one row each: `merged` folds each visit's rows of states."""
     return (f"(SELECT {merged} FROM visits WHERE site = {{site:String}} AND toDate(start) BETWEEN {{start:Date}} "
-            f"AND {{end:Date}}{_filtered_sessions(query)} GROUP BY session_id)")
+            f"AND {{end:Date}}{_filtered_visits(query)} GROUP BY session_id)")
 
 
 def _days() -> str:
@@ -183,11 +186,11 @@ def _days() -> str:
 
 
 def _where(query: ReportQuery) -> str:
-    return f"{_period()}{_filtered_sessions(query)}"
+    return f"{_period()}{_filtered_visits(query)}"
 
 
-def _filtered_sessions(query: ReportQuery) -> str:
-    """The condition that keeps the sessions with an event matching every filter (none without filters)."""
+def _filtered_visits(query: ReportQuery) -> str:
+    """The condition that keeps the visits with an event matching every filter (none without filters)."""
     if not query.filters:
         return ""
     return f" AND session_id IN (SELECT session_id FROM events WHERE {_period()} AND {_matching(query)})"

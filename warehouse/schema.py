@@ -99,10 +99,8 @@ VISITS = Table(
     events      SimpleAggregateFunction(sum, UInt64),
     conversions SimpleAggregateFunction(sum, UInt64),
     converted   SimpleAggregateFunction(sumMap, Map(String, UInt64)),
-    first       SimpleAggregateFunction(min, Tuple(at DateTime64(3, 'UTC'), event_id UUID, source String,
-                    utm_source String, medium String, campaign String, content String, device_type String,
-                    browser String, os String)),
-    entry       SimpleAggregateFunction(min, Tuple(other UInt8, at DateTime64(3, 'UTC'), event_id UUID, path String)),
+    first       SimpleAggregateFunction(min, String),
+    entry       SimpleAggregateFunction(min, String),
     is_bot      SimpleAggregateFunction(max, Bool)
     """,
     engine="AggregatingMergeTree",
@@ -119,10 +117,13 @@ VISITS_VIEW = """
            min(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
            countIf(name = 'pageview') AS pageviews, count() AS events, countIf(name != 'pageview') AS conversions,
            sumMapIf(map(toString(name), toUInt64(1)), name != 'pageview') AS converted,
-           min((timestamp, event_id,
-                if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')), utm_source,
-                utm_medium, utm_campaign, utm_content, device_type, browser, os)) AS first,
-           min((name != 'pageview', timestamp, event_id, if(name = 'pageview', path, ''))) AS entry,
+           min(concat(leftPad(toString(toUnixTimestamp64Milli(timestamp)), 15, '0'), toString(event_id),
+                      arrayStringConcat(arrayMap(value -> replaceAll(value, '\\0', ''), [
+                          if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
+                          utm_source, utm_medium, utm_campaign, utm_content, device_type, browser, os]), '\\0')))
+               AS first,
+           min(concat(toString(name != 'pageview'), leftPad(toString(toUnixTimestamp64Milli(timestamp)), 15, '0'),
+                      toString(event_id), if(name = 'pageview', path, ''))) AS entry,
            max(is_bot) AS is_bot
     FROM {events} GROUP BY site, session_id"""
 
