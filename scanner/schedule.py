@@ -41,4 +41,5 @@ def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, origins:
                           replace_existing=True, next_run_time=first)
     scheduler.add_job(once, IntervalTrigger(minutes=_ALERT_CHECK_MINUTES),
                       args=["scan:alerts", _ALERT_CHECK_MINUTES * 60, lambda: check_alerts(settings, warehouse)],
-                      id="scan:alerts", coalesce=True, max_instances=1, replace_existing=True)
+                      id="scan:alerts", name="alert on new third parties", coalesce=True, max_instances=1,
+                      replace_existing=True)
