@@ -1,7 +1,7 @@
 """The public endpoints browsers call: /collect for events, /consent for choices, /csp-report for CSP violations."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from litestar import Request, Response, asgi, get, post, route
@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from collector import metrics
 from collector.clients import ClientResolver
-from collector.enrich import Consent, Visit, enrich, new_id, visit_id
+from collector.enrich import Consent, Visit, enrich, new_id, visit_id, visit_start
 from collector.errors import CollectorError
 from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
@@ -25,6 +25,8 @@ from warehouse.trackers import Finding
 
 VISITOR_COOKIE = "sluice_vid"
 SESSION_COOKIE = "sluice_sid"
+_LONGEST_VISIT = timedelta(days=1)
+_CLOCK_SKEW = timedelta(minutes=5)
 CONSENT_COOKIE = "sluice_consent"
 _CONTENT_TYPES = ("application/json", "text/plain")
 _RETRY_AFTER_FULL = "5"
@@ -263,11 +265,19 @@ def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
 
 
 def _session(request: Request, now: datetime) -> uuid.UUID:
-    """The visit id from its cookie while the visit lasts, else a new one that starts now."""
+    """The visit id from its cookie while the visit lasts, else a new one that starts now.
+
+    The warehouse files a visit under the time in its id, so an id the collector could not have minted in
+    the last day (another version, or a time a client chose) starts a new visit instead.
+    """
     try:
-        return uuid.UUID(request.cookies[SESSION_COOKIE])
+        cookie = uuid.UUID(request.cookies[SESSION_COOKIE])
     except (KeyError, ValueError):
         return visit_id(now, new_id().int)
+    started = visit_start(cookie)
+    if started is None or not now - _LONGEST_VISIT <= started <= now + _CLOCK_SKEW:
+        return visit_id(now, new_id().int)
+    return cookie
 
 
 def _visitor_cookie(visitor_id: uuid.UUID, request: Request, collector: Collector) -> str:

@@ -56,6 +56,13 @@ def visit_id(started: datetime, random_bits: int) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def visit_start(visit: uuid.UUID) -> datetime | None:
+    """When a visit whose id `visit_id` minted started; None for an id of another version."""
+    if visit.version != 7:
+        return None
+    return datetime.fromtimestamp((visit.int >> 80) / 1000, UTC)
+
+
 class Consent(msgspec.Struct, frozen=True):
     analytics: bool
     ads: bool

@@ -574,12 +574,14 @@ TTL toDateTime(start) + INTERVAL ${retention_months} MONTH DELETE"""
 # ClickHouse folds fastest (a tuple's generic min made the reports three times slower). The entry page's key
 # starts with 0 for a page view and 1 for any other event, so page views come first.
 # A visit's start is the time in its UUIDv7 id, so all its rows share one key whenever its events come. An id
-# minted before visit ids were UUIDv7 has none: the batch's first event stands in, which affects only the
-# visits that were live during the upgrade (one may count once per batch day).
+# minted before visit ids were UUIDv7 has none, and one whose time is over a day from its events' was not
+# minted by the collector: the batch's first event stands in, which affects only the visits live during the
+# upgrade (one may count once per batch day), and keeps a made-up time from filing a visit in another month.
 _VISITS_SELECT = """
     SELECT site, session_id,
-           if(bitAnd(bitShiftRight(toUInt128(session_id), 76), 15) = 7, UUIDv7ToDateTime(session_id, 'UTC'),
-              min(timestamp)) AS start,
+           if(bitAnd(bitShiftRight(toUInt128(session_id), 76), 15) = 7
+              AND abs(dateDiff('hour', UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp))) <= 24,
+              UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp)) AS start,
            min(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
            countIf(name = 'pageview') AS pageviews, count() AS events, countIf(name != 'pageview') AS conversions,
            sumMapIf(map(toString(name), toUInt64(1)), name != 'pageview') AS converted,

@@ -112,8 +112,9 @@ VISITS = Table(
 )
 VISITS_VIEW = """
     SELECT site, session_id,
-           if(bitAnd(bitShiftRight(toUInt128(session_id), 76), 15) = 7, UUIDv7ToDateTime(session_id, 'UTC'),
-              min(timestamp)) AS start,
+           if(bitAnd(bitShiftRight(toUInt128(session_id), 76), 15) = 7
+              AND abs(dateDiff('hour', UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp))) <= 24,
+              UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp)) AS start,
            min(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
            countIf(name = 'pageview') AS pageviews, count() AS events, countIf(name != 'pageview') AS conversions,
            sumMapIf(map(toString(name), toUInt64(1)), name != 'pageview') AS converted,

@@ -60,6 +60,25 @@ def test_a_session_lasts_while_its_cookie_does_and_the_cookie_lasts_thirty_idle_
     assert one.visitor_id == two.visitor_id == three.visitor_id
 
 
+@pytest.mark.parametrize("forged", [
+    "0" * 32,  # not a version 7 id
+    "018c3f0000007000800000000000beef",  # a start in 2023
+    "7fffffffffff70008000000000000000",  # a start in the year 10889
+])
+def test_a_visit_cookie_the_collector_could_not_have_minted_lately_starts_a_new_visit(make_public, forged):
+    """The warehouse files a visit under the time in its id: a client must not choose that time."""
+    from datetime import UTC, datetime, timedelta
+
+    from collector.enrich import visit_start
+
+    with TestClient(make_public()) as client:
+        client.cookies.set("sluice_sid", forged)
+        answer = _post(client, EVENT)
+    (row,) = _stored(client)
+    assert answer.status_code == 202 and row.session_id.hex != forged
+    assert datetime.now(UTC) - visit_start(row.session_id) < timedelta(minutes=1)
+
+
 def test_sec_gpc_and_dnt_headers_count_like_the_snippets_flags(make_public):
     with TestClient(make_public([Site(id="default", origins=["*"], consent="opt-out")])) as client:
         _post(client, EVENT, **{"sec-gpc": "1"})

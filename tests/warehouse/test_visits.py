@@ -134,3 +134,13 @@ def test_a_visit_id_from_before_uuidv7_counts_on_its_first_events_day(warehouse)
     legacy = uuid.UUID(int=42, version=4)
     store_events(warehouse.client, encode_rows([_event("pageview", "https://h.example/", 0, visit=legacy)]), token="a")
     assert _answers(warehouse)["overview"]["sessions"] == 1
+
+
+def test_visit_ids_with_made_up_times_cannot_stop_the_writer_or_file_visits_in_other_months(warehouse):
+    """Ids the collector did not mint (its own are checked) count on their events' day, one insert for all."""
+    forged = [uuid.UUID(int=(months * 31 * 86_400_000 << 80) | (7 << 76) | (2 << 62) | n)
+              for n, months in enumerate(range(1, 150))]  # starts in 149 different months of 1970-1982
+    rows = [_event("pageview", "https://h.example/", n, visit=visit) for n, visit in enumerate(forged)]
+    store_events(warehouse.client, encode_rows(rows), token="forged")
+    assert warehouse.client.command("SELECT count() FROM events") == len(rows)
+    assert _answers(warehouse)["overview"]["sessions"] == len(rows)
