@@ -4,6 +4,7 @@ RUN useradd --system --create-home --home-dir /var/lib/sluice sluice
 WORKDIR /opt/sluice
 COPY pyproject.toml README.md ./
 COPY sluice ./sluice
+COPY api ./api
 COPY collector ./collector
 COPY warehouse ./warehouse
 COPY forwarder ./forwarder

@@ -23,10 +23,10 @@ from streamlit.testing.v1 import AppTest
 from tqdm import tqdm
 
 from api import internal_app
+from api.reports import REPORTS
 from collector import demo
-from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
-from collector.reports import REPORTS
 from dashboard.client import Api
+from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 from timing import samples
 
 PASSWORD = "violet-Harbor-93-kite"

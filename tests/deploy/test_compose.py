@@ -52,6 +52,19 @@ def test_both_services_have_healthchecks_and_sluice_waits_for_clickhouse(compose
     assert services["sluice"]["depends_on"]["clickhouse"]["condition"] == "service_healthy"
 
 
+def test_each_sluice_service_keeps_one_instance_name_across_re_creations(compose):
+    names = [compose["services"][name].get("hostname") for name in ("sluice", "forwarder")]
+    assert all(names) and len(set(names)) == 2
+
+
+def test_the_image_holds_every_package_the_project_installs():
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile").read_text(), re.MULTILINE))
+    assert {package.split(".")[0] for package in packages} == copied
+
+
 def test_sluice_is_built_from_the_repository_dockerfile(compose):
     assert compose["services"]["sluice"]["build"] == "."
     assert (ROOT / "Dockerfile").read_text().startswith("FROM python:")
