@@ -15,11 +15,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_409_CONFLICT
 
 from api.accounts import Account
 from api.auth import NewUser, UserChange, apply_change, bearer_token
 from api.errors import Unavailable
-from forwarder.errors import ForwarderError
+from forwarder.errors import ForwarderBusy, ForwarderError
 from forwarder.report import RunReport, run_report
 from scanner.scan import ScanResult
 from scanner.store import RecordedScan, record
@@ -133,6 +134,8 @@ class OpsController(Controller):
         window = data.window.replace(tzinfo=UTC) if data.window and data.window.tzinfo is None else data.window
         try:
             run = forwarder.run(data.destination, window, data.dry_run)
+        except ForwarderBusy as exc:
+            raise ClientException(str(exc), status_code=HTTP_409_CONFLICT) from None
         except ForwarderError as exc:
             raise ClientException(str(exc)) from None
         return run_report(forwarder, run, data.dry_run)

@@ -10,6 +10,7 @@ import logging
 import os
 import random
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,8 +40,8 @@ from warehouse.outbox import FINAL, Outbox, OutboxRecord, State, cell_key
 log = logging.getLogger("sluice.forwarder")
 ACTOR = "forwarder"
 LEASE = "forwarder"
-# Longer than any run: a run reads one window per query and never waits on a retry in between.
-_LEASE_SECONDS = 1800.0
+# Renewed before each window and each destination, which take seconds: a crashed holder frees it soon.
+_LEASE_SECONDS = 300.0
 _MAX_BACKOFF = 3600.0
 
 
@@ -79,7 +80,7 @@ class Forwarder:
         # One run at a time in this process (the schedule and a command), and across instances by the lease.
         self._running = threading.Lock()
         self._leases = Leases(warehouse.client)
-        self._instance = instance
+        self._owner = f"{instance}:{uuid.uuid4().hex[:8]}"  # this process: two with one instance name stay apart
 
     @property
     def settings(self) -> ForwarderSettings:
@@ -164,21 +165,27 @@ class Forwarder:
         with self._running, self._lease():
             self.record_policy()
             for start in starts:
+                self._keep_lease()
                 self.prepare(start)
             for target in targets:
+                self._keep_lease()
                 self._deliver(target, starts, run, identifiers)
         return run
 
     @contextmanager
     def _lease(self) -> Iterator[None]:
         """Hold the outbox for this run, so no two instances prepare or send the same cells."""
-        if not self._leases.acquire(LEASE, self._instance, _LEASE_SECONDS):
+        if not self._leases.acquire(LEASE, self._owner, _LEASE_SECONDS):
             raise ForwarderBusy(f"another instance holds the forwarder's lease ({self._leases.holder(LEASE)}); "
                                 "it is forwarding now, try again later")
         try:
             yield
         finally:
-            self._leases.release(LEASE, self._instance)
+            self._leases.release(LEASE, self._owner)
+
+    def _keep_lease(self) -> None:
+        if not self._leases.renew(LEASE, self._owner, _LEASE_SECONDS):
+            raise ForwarderBusy("this run lost the forwarder's lease to another instance; it stopped before sending more")
 
     def run_destination(self, destination: str) -> None:
         """The scheduled job of one destination: skipped while another instance forwards."""

@@ -4,6 +4,7 @@ Every instance on a warehouse schedules them; a lease taken for most of the inte
 them do each run, so the site is crawled and alerts are sent once whatever the number of instances.
 """
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -26,9 +27,10 @@ def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, origins:
     """Scan each target every `schedule_hours` (the first soon after start) with its site's `origins` as first
     party, and alert on new hosts that CSP reports show every few minutes; `instance` names this one's leases."""
     leases, first = Leases(warehouse.client), datetime.now(UTC) + timedelta(minutes=1)
+    owner = f"{instance}:{uuid.uuid4().hex[:8]}"  # this process: two with one instance name stay apart
 
     def once(name: str, seconds: float, job: Callable[[], object]) -> None:
-        if leases.acquire(name, instance, seconds * _HELD):
+        if leases.acquire(name, owner, seconds * _HELD):
             job()
 
     def scan_and_record(target: Target) -> None:

@@ -26,6 +26,14 @@ class Leases:
         self._take(name, term + 1, owner, ttl)
         return self._owner(name, term + 1) == owner
 
+    def renew(self, name: str, owner: str, ttl: float) -> bool:
+        """Extend `name` for `ttl` seconds from now if `owner` still holds it; False once it has lapsed."""
+        term, holder, live = self._current(name)
+        if not live or holder != owner:
+            return False
+        self._take(name, term + 1, owner, ttl)
+        return self._owner(name, term + 1) == owner
+
     def release(self, name: str, owner: str) -> None:
         """Give `name` up if `owner` holds it: the next term starts expired and has no owner."""
         term, holder, live = self._current(name)

@@ -83,3 +83,18 @@ def test_every_operation_declares_the_shape_of_its_request_and_answer(warehouse)
         assert "$ref" in shape or "$ref" in shape.get("items", {}), (method, path, shape)
         if "requestBody" in spec:
             assert "$ref" in spec["requestBody"]["content"]["application/json"]["schema"], (method, path)
+
+
+def test_a_forwarder_run_while_another_instance_forwards_is_a_409(warehouse, tmp_path):
+    import msgspec
+
+    from forwarder.runner import LEASE, Forwarder
+    from forwarder.settings import ForwarderSettings
+    from warehouse.leases import Leases
+
+    policy = msgspec.convert({"signals": [{"event": "appointment_request", "name": "Lead"}],
+                              "destinations": [{"type": "csv", "id": "mmm"}]}, ForwarderSettings)
+    Leases(warehouse.client).acquire(LEASE, "serve-b:1234", ttl=60)
+    with TestClient(internal_app(warehouse, TOKEN, forwarder=Forwarder(warehouse, policy, tmp_path))) as client:
+        answer = client.post("/api/ops/forward/run", json={}, headers=AUTH)
+    assert answer.status_code == 409 and "serve-b" in answer.json()["detail"]

@@ -222,3 +222,12 @@ def test_while_another_instance_holds_the_outbox_a_run_is_refused_and_the_schedu
     leases.release(LEASE, "serve-b")
     forwarder.run_destination("meta")
     assert platforms.to("graph.facebook.com")
+
+
+def test_a_run_whose_lease_lapses_stops_before_sending_more(make_forwarder, platforms, clean, monkeypatch):
+    from forwarder.errors import ForwarderBusy
+
+    monkeypatch.setattr("forwarder.runner._LEASE_SECONDS", 0.001)  # lapsed before the run's first renewal
+    with pytest.raises(ForwarderBusy, match="lost"):
+        make_forwarder(instance="serve-a").run(window=YESTERDAY)
+    assert platforms.requests == []

@@ -54,3 +54,13 @@ def test_a_released_lease_is_free_at_once_and_only_its_holder_releases_it(wareho
     assert not leases.acquire("scan", "b", ttl=60)
     leases.release("scan", "a")
     assert leases.acquire("scan", "b", ttl=60)
+
+
+def test_a_holder_renews_only_while_it_holds_and_learns_when_it_lost_the_lease(warehouse):
+    leases = Leases(warehouse.client)
+    assert not leases.renew("forwarder", "a", ttl=60)  # nobody holds it: renewing is not taking
+    assert leases.acquire("forwarder", "a", ttl=0.2)
+    assert leases.renew("forwarder", "a", ttl=0.2)
+    time.sleep(0.3)
+    assert leases.acquire("forwarder", "b", ttl=60)
+    assert not leases.renew("forwarder", "a", ttl=60) and leases.holder("forwarder") == "b"
