@@ -133,3 +133,12 @@ def test_a_chain_name_cannot_be_swapped_without_breaking_the_hash(warehouse):
     warehouse.client.command("ALTER TABLE audit_log UPDATE chain = 'other' WHERE chain = 'forwarder'",
                              settings={"mutations_sync": 1})
     assert not warehouse.audit.verify().intact
+
+
+def test_after_the_newest_entry_is_deleted_recording_goes_on_and_verify_reports_the_gap(warehouse):
+    for n in range(3):
+        warehouse.audit.record("user:mia", "report.read", str(n))
+    warehouse.client.command("ALTER TABLE audit_log DELETE WHERE seq = 4", settings={"mutations_sync": 1})
+    AuditLog(warehouse.client).record("user:mia", "report.read", "after")  # a writer that never saw entry 4
+    broken = warehouse.audit.verify().broken
+    assert (broken.seq, broken.reason) == (4, "entry 4 is missing (next found is 5)")
