@@ -6,6 +6,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from ipaddress import ip_address, ip_network
 
 import msgspec
 from limits import parse
@@ -123,7 +124,17 @@ class AddressLimit:
 
     def retry_after(self, client: str) -> int:
         """Count a login from `client`; 0 if it may go ahead, else the seconds until its window ends."""
-        if self._limiter.hit(self._rate, client):
+        key = _network(client)
+        if self._limiter.hit(self._rate, key):
             return 0
-        reset_at, _ = self._limiter.get_window_stats(self._rate, client)
+        reset_at, _ = self._limiter.get_window_stats(self._rate, key)
         return max(1, math.ceil(reset_at - time.time()))
+
+
+def _network(address: str) -> str:
+    """IPv6 clients count per /64: one subscriber can hold billions of addresses."""
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return address
+    return str(ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else str(parsed)

@@ -30,6 +30,11 @@ ROOT_ERRORS = {
 }
 
 
+def test_every_package_on_disk_has_its_place_in_the_layout():
+    on_disk = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert on_disk == ALLOWED.keys() == ROOT_ERRORS.keys()
+
+
 def _imports(package: str) -> dict[str, set[str]]:
     """Module file -> the project packages it imports (anywhere in the file, lazy imports included)."""
     found = {}
@@ -40,6 +45,8 @@ def _imports(package: str) -> dict[str, set[str]]:
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module" and node.args:
+                names.add(ast.literal_eval(node.args[0]).split(".")[0])
         found[str(path.relative_to(ROOT))] = names & ALLOWED.keys() - {package}
     return found
 

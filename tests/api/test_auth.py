@@ -210,3 +210,12 @@ def test_admins_cannot_change_themselves_nor_remove_the_last_admin(api):
     assert api.patch("/api/users/admin", json={"disabled": True}, headers=admin).status_code == 400
     last = api.patch("/api/ops/users/admin", json={"role": "marketer"}, headers=OPS)
     assert last.status_code == 400 and "no enabled admin" in last.json()["detail"]
+
+
+def test_logins_from_one_ipv6_subscriber_count_together_whatever_address_they_rotate_to():
+    from api.logins import AddressLimit
+
+    limit = AddressLimit("3/minute")
+    waits = [limit.retry_after(f"2001:db8:1:2::{n:x}") for n in range(4)]
+    assert waits[:3] == [0, 0, 0] and waits[3] > 0
+    assert limit.retry_after("2001:db8:1:3::1") == 0 and limit.retry_after("192.0.2.1") == 0

@@ -43,9 +43,19 @@ def test_a_worker_serves_collect_without_loading_the_internal_api(tmp_path: Path
         worker.stdin.write(msgspec.json.encode(plan))
         worker.stdin.close()
         wait_until_up(f"http://127.0.0.1:{port}/healthz", worker)
-        answer = httpx.post(f"http://127.0.0.1:{port}/collect", json={"site": "main", "name": "pageview",
-                                                                      "url": "https://h.example/"})
-        assert answer.status_code == 202
+        base = f"http://127.0.0.1:{port}"
+        answers = [  # every route a browser reaches, good input and bad
+            httpx.get(f"{base}/t.js"),
+            httpx.post(f"{base}/collect", json={"site": "main", "name": "pageview", "url": "https://h.example/"}),
+            httpx.post(f"{base}/collect", content=b"{not json", headers={"content-type": "text/plain"}),
+            httpx.post(f"{base}/consent", json={"site": "main", "analytics": True, "ads": False,
+                                                "policy_version": "1"}),
+            httpx.get(f"{base}/consent", params={"site": "main"}),
+            httpx.post(f"{base}/csp-report", json={"csp-report": {"document-uri": "https://h.example/",
+                                                                  "blocked-uri": "https://t.example/x.js"}},
+                       headers={"content-type": "application/csp-report"}),
+        ]
+        assert [a.status_code for a in answers] == [200, 202, 400, 202, 200, 202]
         time.sleep(0.5)  # the modules as of after the request
         modules = json.loads(loaded.read_text())
     finally:
