@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 from clickhouse_connect.driver.client import Client
 
+from warehouse.visits import FIRST_VALUES
+
 NONE = "(none)"
 OTHER = "(other)"
 # Where each dimension comes from: the attributed visit (t) or the conversion event (c).
@@ -87,7 +89,7 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
                     SELECT visitor_id, started, first[2] AS utm_source, first[3] AS medium,
                            first[4] AS campaign, first[5] AS content
                     FROM (SELECT min(visitor_id) AS visitor_id, min(started) AS started,
-                                 splitByChar('\\0', substring(min(first), 52)) AS first
+                                 {FIRST_VALUES} AS first
                           FROM visits
                           WHERE toDate(start) BETWEEN toDate({{start:DateTime}}) - {{lookback:UInt16}}
                                                   AND toDate({{end:DateTime}})

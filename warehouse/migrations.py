@@ -73,8 +73,8 @@ def migrate(client: Client, ddl: Ddl) -> list[Migration]:
         for migration in MIGRATIONS:
             if migration.version in done:
                 continue
-            if not leases.acquire(_LEASE, owner, _LEASE_SECONDS):
-                raise MigrationError(f"migration {migration.version}: another run took over the expired lease")
+            if not leases.renew(_LEASE, owner, _LEASE_SECONDS):
+                raise MigrationError(f"migration {migration.version}: this run's lease lapsed; run it again")
             _run(client, migration.statements(ddl), f"migration {migration.version} ({migration.name})")
             client.insert(
                 "schema_migrations",

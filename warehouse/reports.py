@@ -19,6 +19,7 @@ import msgspec
 from clickhouse_connect.driver.client import Client
 
 from warehouse.trackers import masked_path
+from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
 _WORDS = r"^[\w .:/+-]{1,200}$"
 # Dimensions a report may be filtered on (the keys are what the API accepts), each with the values it allows.
@@ -37,10 +38,6 @@ _LIMITS = {
 _EVERY_DAY = "WITH FILL FROM {start:Date} TO {end:Date} + 1"
 # A visit's length in whole seconds, from its first event to its last.
 _SECONDS = "dateDiff('second', min(started), max(ended))"
-# A visit's first-event values (see `warehouse.visits`): [source, utm_source, medium, campaign, content,
-# device_type, browser, os]; and its entry page.
-_FIRST = "splitByChar('\\0', substring(min(first), 52))"
-_ENTRY = "substring(min(entry), 53)"
 
 
 class ReportQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,7 +91,7 @@ def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 def sources(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
         SELECT source, uniqCombined(12)(visitor) AS visitors, count() AS sessions, sum(converted) AS conversions
-        FROM {_visits(query, f"min(visitor_id) AS visitor, {_FIRST}[1] AS source, sum(conversions) AS converted")}
+        FROM {_visits(query, f"min(visitor_id) AS visitor, {FIRST_VALUES}[1] AS source, sum(conversions) AS converted")}
         GROUP BY source ORDER BY visitors DESC, source LIMIT 100""", query)
 
 
@@ -102,7 +99,7 @@ def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
         SELECT first[4] AS campaign, first[1] AS source, first[3] AS medium, count() AS sessions,
                sum(converted) AS conversions
-        FROM {_visits(query, f"{_FIRST} AS first, sum(conversions) AS converted")}
+        FROM {_visits(query, f"{FIRST_VALUES} AS first, sum(conversions) AS converted")}
         WHERE campaign != ''
         GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign, source, medium LIMIT 100""", query)
 
@@ -121,7 +118,7 @@ def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
-        SELECT path, count() AS sessions FROM {_visits(query, f"{_ENTRY} AS path")}
+        SELECT path, count() AS sessions FROM {_visits(query, f"{ENTRY_PATH} AS path")}
         WHERE path != '' GROUP BY path ORDER BY sessions DESC, path LIMIT 100""", query)
 
 
@@ -130,7 +127,7 @@ def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
         SELECT conversion, first[4] AS campaign, first[1] AS source, sum(count) AS conversions,
                uniqCombined(12)(visitor) AS visitors
-        FROM {_visits(query, f"min(visitor_id) AS visitor, {_FIRST} AS first, sumMap(converted) AS by_name")}
+        FROM {_visits(query, f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sumMap(converted) AS by_name")}
         ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS count
         GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion, campaign, source LIMIT 200""", query)
 
@@ -139,7 +136,7 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
         SELECT first[6] AS device_type, first[7] AS browser, first[8] AS os,
                uniqCombined(12)(visitor) AS visitors, sum(count) AS events
-        FROM {_visits(query, f"min(visitor_id) AS visitor, {_FIRST} AS first, sum(events) AS count")}
+        FROM {_visits(query, f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sum(events) AS count")}
         GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""", query)
 
 

@@ -19,6 +19,12 @@ from clickhouse_connect.driver.client import Client
 
 from warehouse.events import UnreadableRows, insert_lines
 
+# How a query reads the folded states of one visit's rows (in a GROUP BY of the visit): the first event's
+# values after its 51-character key (15 digits of milliseconds and an event id), split into [source,
+# utm_source, medium, campaign, content, device_type, browser, os]; and the entry page after its key.
+FIRST_VALUES = "splitByChar('\\0', substring(min(first), 52))"
+ENTRY_PATH = "substring(min(entry), 53)"
+
 
 class _Event(msgspec.Struct, frozen=True):
     """The fields a stored event must have for its visit."""
