@@ -82,11 +82,12 @@ def _visitor(rng: random.Random, site: str, start: datetime, end: datetime) -> I
         if at > end:
             return
         visit = msgspec.structs.replace(visitor, received_at=at, session_id=visit_id(at, rng.getrandbits(128)))
-        yield from _session(rng, site, visit)
+        yield from _session(rng, site, visit, end)
         at += timedelta(days=rng.uniform(0.2, 10))
 
 
-def _session(rng: random.Random, site: str, visit: Visit) -> Iterator[EventRow]:
+def _session(rng: random.Random, site: str, visit: Visit, end: datetime) -> Iterator[EventRow]:
+    """One visit's page views, then its conversions; nothing after `end`, so no event lies in the future."""
     _, referrer, utm, campaigns, click, lift = rng.choices(SOURCES, [s[0] for s in SOURCES])[0]
     query = ""
     if utm:
@@ -95,11 +96,13 @@ def _session(rng: random.Random, site: str, visit: Visit) -> Iterator[EventRow]:
             query += f"&{click}={_uuid(rng).hex[:20]}"
     url, previous = f"{HOST}{rng.choice(PAGES[:10])}{query}", referrer
     for _ in range(rng.choices(range(1, 9), [30, 20, 15, 12, 9, 6, 5, 3])[0]):
+        if visit.received_at > end:
+            return
         yield enrich(WireEvent(site=site, name="pageview", url=url, referrer=previous), visit)
         previous, url = url, f"{HOST}{rng.choice(PAGES)}"
         visit = msgspec.structs.replace(visit, received_at=visit.received_at + timedelta(seconds=rng.randint(5, 240)))
     for name, rate in CONVERSIONS:
-        if rng.random() < rate * lift:
+        if rng.random() < rate * lift and visit.received_at <= end:
             props = {"service_line": rng.choice(SERVICE_LINES)} if name == "appointment_request" else {}
             yield enrich(WireEvent(site=site, name=name, url=previous, props=props), visit)
 

@@ -5,7 +5,7 @@ them do each run, so the site is crawled and alerts are sent once whatever the n
 """
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -29,19 +29,17 @@ def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, origins:
     leases, first = Leases(warehouse.client), datetime.now(UTC) + timedelta(minutes=1)
     owner = f"{instance}:{uuid.uuid4().hex[:8]}"  # this process: two with one instance name stay apart
 
-    def once(name: str, seconds: float, job: Callable[[], object]) -> None:
-        if leases.acquire(name, owner, seconds * _HELD):
-            job()
-
     def scan_and_record(target: Target) -> None:
         record(scan(target, settings, own_origins=origins.get(target.site, ())), settings, warehouse)
 
     for target in settings.targets if settings.schedule_hours else []:
-        scheduler.add_job(once, IntervalTrigger(hours=settings.schedule_hours),
-                          args=[f"scan:{target.site}", settings.schedule_hours * 3600, lambda t=target: scan_and_record(t)],
+        scheduler.add_job(leases.run, IntervalTrigger(hours=settings.schedule_hours),
+                          args=[f"scan:{target.site}", owner, settings.schedule_hours * 3600 * _HELD,
+                                lambda t=target: scan_and_record(t)],
                           id=f"scan:{target.site}", name=f"scan {target.site}", coalesce=True, max_instances=1,
                           replace_existing=True, next_run_time=first)
-    scheduler.add_job(once, IntervalTrigger(minutes=_ALERT_CHECK_MINUTES),
-                      args=["scan:alerts", _ALERT_CHECK_MINUTES * 60, lambda: check_alerts(settings, warehouse)],
+    scheduler.add_job(leases.run, IntervalTrigger(minutes=_ALERT_CHECK_MINUTES),
+                      args=["scan:alerts", owner, _ALERT_CHECK_MINUTES * 60 * _HELD,
+                            lambda: check_alerts(settings, warehouse)],
                       id="scan:alerts", name="alert on new third parties", coalesce=True, max_instances=1,
                       replace_existing=True)

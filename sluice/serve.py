@@ -27,6 +27,7 @@ from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
 from sluice.internal import internal_api
+from sluice.upkeep import schedule_upkeep
 from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings, open_warehouse
 
@@ -112,6 +113,7 @@ def serve(plan: Plan) -> None:
         schedule_forwarding(scheduler, forwarder)
         schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse,
                        instance=plan.instance)
+        schedule_upkeep(scheduler, warehouse, [site.id for site in plan.sites], plan.instance)
         scheduler.start()
         cleanup.callback(scheduler.shutdown)
         if plan.public_workers:

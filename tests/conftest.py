@@ -17,6 +17,7 @@ from api import internal_app
 from collector import demo
 from api.accounts import Role
 from warehouse import Warehouse, WarehouseSettings, open_warehouse
+from warehouse.reports import refresh_cells
 
 
 @contextmanager
@@ -25,6 +26,7 @@ def demo_database(engine_path: Path, events: int, days: int, site: str, seed: in
     database = f"demo_{uuid.uuid4().hex[:8]}"
     warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
     demo.load(warehouse, events, days=days, site=site, seed=seed)
+    refresh_cells(warehouse.client, site)
     try:
         yield warehouse
     finally:

@@ -5,6 +5,8 @@ term: ClickHouse keeps the first insert of a token and drops the others, so of a
 to take one term exactly one row stands, and everyone reads back its owner. Times are the server's.
 """
 
+from collections.abc import Callable
+
 from clickhouse_connect.driver.client import Client
 
 _TAKE = """
@@ -39,6 +41,14 @@ class Leases:
         term, holder, live = self._current(name)
         if live and holder == owner:
             self._take(name, term + 1, "", 0)
+
+    def run(self, name: str, owner: str, ttl: float, job: Callable[[], object]) -> bool:
+        """Run `job` if `owner` can take `name`; the lease is left to lapse after `ttl` seconds, so a schedule
+        shared by several processes runs once per term. False when another holds it."""
+        if not self.acquire(name, owner, ttl):
+            return False
+        job()
+        return True
 
     def holder(self, name: str) -> str:
         """Who holds `name` now, or empty when nobody does."""

@@ -625,3 +625,80 @@ ENGINE = Distributed(`${cluster}`, `${db}`, `visits_local`, cityHash64(visitor_i
 # (replicated tables deduplicate by themselves).
 V11_SINGLE = ("ALTER TABLE `${db}`.`audit_log` MODIFY SETTING non_replicated_deduplication_window = 10000",)
 V11_CLUSTER = ()
+
+# Report cells of closed days, beside the visits they are computed from; small, so whole on every node.
+_VISIT_CELLS_COLUMNS = """(
+    site        LowCardinality(String),
+    day         Date,
+    generation  UInt64,
+    report      LowCardinality(String),
+    key         Array(String),
+    visitors    AggregateFunction(uniqCombined(12), UUID),
+    sessions    UInt64,
+    pageviews   UInt64,
+    bounces     UInt64,
+    seconds     UInt64,
+    conversions UInt64,
+    converted   UInt64,
+    events      UInt64
+    )"""
+_VISIT_CELLS_KEYS = """
+PARTITION BY toYYYYMM(day)
+ORDER BY (site, report, day, generation, key)
+TTL day + INTERVAL ${retention_months} MONTH DELETE"""
+_VISIT_CELL_DAYS_COLUMNS = """(
+    site        LowCardinality(String),
+    report      LowCardinality(String),
+    day         Date,
+    generation  UInt64,
+    definition  String,
+    events      UInt64,
+    fingerprint UInt64,
+    computed_at DateTime64(3, 'UTC')
+    )"""
+_VISIT_CELL_DAYS_KEYS = """
+ORDER BY (site, report, day, generation)
+TTL day + INTERVAL ${retention_months} MONTH DELETE"""
+# Visit days: what each day's visits hold, so a report tells in a few rows whether a day's cells still match.
+# The view comes first and the backfill after: a visit stored in between counts twice here, which only makes
+# its day's cells be computed again, since a day's cells record what this table held when they were computed.
+_VISIT_DAYS_COLUMNS = """(
+    site        LowCardinality(String),
+    day         Date,
+    events      SimpleAggregateFunction(sum, UInt64),
+    fingerprint SimpleAggregateFunction(sum, UInt64)
+    )"""
+_VISIT_DAYS_KEYS = """
+PARTITION BY toYYYYMM(day)
+ORDER BY (site, day)
+TTL day + INTERVAL ${retention_months} MONTH DELETE"""
+_VISIT_DAYS_SELECT = """
+    SELECT site, day, sum(visit_events) AS events, sum(visit_hash) AS fingerprint FROM (
+        SELECT site, toDate(start) AS day, events AS visit_events, cityHash64(session_id) * events AS visit_hash
+        FROM `${db}`.`visits%s`) GROUP BY site, day"""
+V12_SINGLE = (
+    "CREATE TABLE IF NOT EXISTS `${db}`.`visit_days`\n" + _VISIT_DAYS_COLUMNS + "\nENGINE = AggregatingMergeTree"
+    + _VISIT_DAYS_KEYS + "\nSETTINGS non_replicated_deduplication_window = 10000",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visit_days_view`\nTO `${db}`.`visit_days` AS"
+    + _VISIT_DAYS_SELECT % "",
+    "INSERT INTO `${db}`.`visit_days`" + _VISIT_DAYS_SELECT % "",
+    "CREATE TABLE IF NOT EXISTS `${db}`.`visit_cells`\n" + _VISIT_CELLS_COLUMNS + "\nENGINE = MergeTree"
+    + _VISIT_CELLS_KEYS,
+    "CREATE TABLE IF NOT EXISTS `${db}`.`visit_cell_days`\n" + _VISIT_CELL_DAYS_COLUMNS + "\nENGINE = MergeTree"
+    + _VISIT_CELL_DAYS_KEYS,
+)
+V12_CLUSTER = (
+    "CREATE TABLE IF NOT EXISTS `${db}`.`visit_days_local` ON CLUSTER `${cluster}`\n" + _VISIT_DAYS_COLUMNS
+    + "\nENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+    + _VISIT_DAYS_KEYS,
+    """CREATE TABLE IF NOT EXISTS `${db}`.`visit_days` ON CLUSTER `${cluster}`
+AS `${db}`.`visit_days_local`
+ENGINE = Distributed(`${cluster}`, `${db}`, `visit_days_local`, rand())""",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visit_days_view` ON CLUSTER `${cluster}`\n"
+    "TO `${db}`.`visit_days_local` AS" + _VISIT_DAYS_SELECT % "_local",
+    "INSERT INTO `${db}`.`visit_days`" + _VISIT_DAYS_SELECT % "",
+    "CREATE TABLE IF NOT EXISTS `${db}`.`visit_cells` ON CLUSTER `${cluster}`\n" + _VISIT_CELLS_COLUMNS
+    + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')" + _VISIT_CELLS_KEYS,
+    "CREATE TABLE IF NOT EXISTS `${db}`.`visit_cell_days` ON CLUSTER `${cluster}`\n" + _VISIT_CELL_DAYS_COLUMNS
+    + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')" + _VISIT_CELL_DAYS_KEYS,
+)

@@ -55,6 +55,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "daily events with uniqCombined(12) visitor states", sql.V9_SINGLE, sql.V9_CLUSTER),
     Migration(10, "visits kept by ClickHouse from events, in place of sessions", sql.V10_SINGLE, sql.V10_CLUSTER),
     Migration(11, "audit links inserted exactly once", sql.V11_SINGLE, sql.V11_CLUSTER),
+    Migration(12, "report cells of closed days", sql.V12_SINGLE, sql.V12_CLUSTER),
 )
 
 

@@ -1,8 +1,8 @@
 """The reports marketers read: every query here, parameters bound by the server, limits on each.
 
 Conversions are the events other than page views. Session reports read the `visits` rollup (a
-visit counts in the period it started, credited as `warehouse.visits` says); page and daily
-counts read `daily_events`. Filters select visits: those with an event that matches every
+visit counts in the period it started, credited as `warehouse.visits` says), through the cells of
+closed days where they are current (`warehouse.cells`); page and daily counts read `daily_events`. Filters select visits: those with an event that matches every
 filter, looked up in the events table. Visitor counts are estimates (`uniqCombined(12)`: exact for
 a few hundred, within about 2 % above), as in other web analytics, so that rollups merge fast.
 """
@@ -17,7 +17,10 @@ from uuid import UUID
 
 import msgspec
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import QueryResult
 
+from warehouse import cells
+from warehouse.cells import VisitReport
 from warehouse.trackers import masked_path
 from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
@@ -63,12 +66,61 @@ class Overview(msgspec.Struct, frozen=True):
     conversion_rate: float
 
 
+_VISITOR = "uniqCombinedState(12)(visitor)"
+_OVERVIEW = VisitReport(
+    name="overview",
+    folded=f"min(visitor_id) AS visitor, sum(pageviews) AS visit_views, sum(conversions) AS visit_conversions, "
+           f"{_SECONDS} AS visit_seconds",
+    key="[]",
+    measures={"visitors": _VISITOR, "sessions": "count()", "pageviews": "sum(visit_views)",
+              "bounces": "countIf(visit_views = 1)", "seconds": "sum(visit_seconds)",
+              "conversions": "sum(visit_conversions)", "converted": "countIf(visit_conversions > 0)"},
+)
+_SOURCES = VisitReport(
+    name="sources",
+    folded=f"min(visitor_id) AS visitor, {FIRST_VALUES}[1] AS source, sum(conversions) AS visit_conversions",
+    key="[source]",
+    measures={"visitors": _VISITOR, "sessions": "count()", "conversions": "sum(visit_conversions)"},
+)
+_CAMPAIGNS = VisitReport(
+    name="campaigns",
+    folded=f"{FIRST_VALUES} AS first, sum(conversions) AS visit_conversions",
+    key="[first[4], first[1], first[3]]",
+    where="first[4] != ''",
+    measures={"sessions": "count()", "conversions": "sum(visit_conversions)"},
+)
+_ENTRY_PAGES = VisitReport(
+    name="entry-pages",
+    folded=f"{ENTRY_PATH} AS path",
+    key="[path]",
+    where="path != ''",
+    measures={"sessions": "count()"},
+)
+_CONVERSIONS = VisitReport(
+    name="conversions",
+    folded=f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sumMap(converted) AS by_name",
+    array_join=" ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS times",
+    key="[conversion, first[4], first[1]]",
+    measures={"visitors": _VISITOR, "conversions": "sum(times)"},
+)
+_DEVICES = VisitReport(
+    name="devices",
+    folded=f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sum(events) AS visit_events",
+    key="[first[6], first[7], first[8]]",
+    measures={"visitors": _VISITOR, "events": "sum(visit_events)"},
+)
+_VISIT_REPORTS = (_OVERVIEW, _SOURCES, _CAMPAIGNS, _ENTRY_PAGES, _CONVERSIONS, _DEVICES)
+
+
+def refresh_cells(client: Client, site: str) -> list[date]:
+    """Compute the visit reports' cells of the closed days that changed (see `warehouse.cells`); return those days."""
+    return cells.refresh(client, site, _VISIT_REPORTS)
+
+
 def overview(client: Client, query: ReportQuery) -> Overview:
-    row = _rows(client, f"""
-        SELECT uniqCombined(12)(visitor), count(), sum(views), countIf(views = 1), sum(seconds), sum(converted),
-               countIf(converted > 0)
-        FROM {_visits(query, "min(visitor_id) AS visitor, sum(pageviews) AS views, sum(conversions) AS converted, "
-                             f"{_SECONDS} AS seconds")}""", query)[0]
+    row = _visit_rows(client, query, _OVERVIEW, """
+        SELECT uniqCombinedMerge(12)(visitors), sum(sessions), sum(pageviews), sum(bounces), sum(seconds),
+               sum(conversions), sum(converted) FROM {cells}""")[0]
     visitors, sessions, pageviews, bounces, seconds, conversions, converted = row
     per_session = max(sessions, 1)
     return Overview(visitors=visitors, sessions=sessions, pageviews=pageviews,
@@ -89,19 +141,17 @@ def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def sources(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
-    return _table(client, f"""
-        SELECT source, uniqCombined(12)(visitor) AS visitors, count() AS sessions, sum(converted) AS conversions
-        FROM {_visits(query, f"min(visitor_id) AS visitor, {FIRST_VALUES}[1] AS source, sum(conversions) AS converted")}
-        GROUP BY source ORDER BY visitors DESC, source LIMIT 100""", query)
+    return _visit_table(client, query, _SOURCES, """
+        SELECT key[1] AS source, uniqCombinedMerge(12)(visitors) AS visitors, sum(sessions) AS sessions,
+               sum(conversions) AS conversions
+        FROM {cells} GROUP BY source ORDER BY visitors DESC, source LIMIT 100""")
 
 
 def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
-    return _table(client, f"""
-        SELECT first[4] AS campaign, first[1] AS source, first[3] AS medium, count() AS sessions,
-               sum(converted) AS conversions
-        FROM {_visits(query, f"{FIRST_VALUES} AS first, sum(conversions) AS converted")}
-        WHERE campaign != ''
-        GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign, source, medium LIMIT 100""", query)
+    return _visit_table(client, query, _CAMPAIGNS, """
+        SELECT key[1] AS campaign, key[2] AS source, key[3] AS medium, sum(sessions) AS sessions,
+               sum(conversions) AS conversions
+        FROM {cells} GROUP BY campaign, source, medium ORDER BY sessions DESC, campaign, source, medium LIMIT 100""")
 
 
 def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -117,27 +167,25 @@ def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
-    return _table(client, f"""
-        SELECT path, count() AS sessions FROM {_visits(query, f"{ENTRY_PATH} AS path")}
-        WHERE path != '' GROUP BY path ORDER BY sessions DESC, path LIMIT 100""", query)
+    return _visit_table(client, query, _ENTRY_PAGES, """
+        SELECT key[1] AS path, sum(sessions) AS sessions FROM {cells}
+        GROUP BY path ORDER BY sessions DESC, path LIMIT 100""")
 
 
 def conversions(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     """Conversions by name and by the campaign and source of the visit they happened in."""
-    return _table(client, f"""
-        SELECT conversion, first[4] AS campaign, first[1] AS source, sum(count) AS conversions,
-               uniqCombined(12)(visitor) AS visitors
-        FROM {_visits(query, f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sumMap(converted) AS by_name")}
-        ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS count
-        GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion, campaign, source LIMIT 200""", query)
+    return _visit_table(client, query, _CONVERSIONS, """
+        SELECT key[1] AS conversion, key[2] AS campaign, key[3] AS source, sum(conversions) AS conversions,
+               uniqCombinedMerge(12)(visitors) AS visitors
+        FROM {cells} GROUP BY conversion, campaign, source ORDER BY conversions DESC, conversion, campaign, source
+        LIMIT 200""")
 
 
 def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
-    return _table(client, f"""
-        SELECT first[6] AS device_type, first[7] AS browser, first[8] AS os,
-               uniqCombined(12)(visitor) AS visitors, sum(count) AS events
-        FROM {_visits(query, f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sum(events) AS count")}
-        GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""", query)
+    return _visit_table(client, query, _DEVICES, """
+        SELECT key[1] AS device_type, key[2] AS browser, key[3] AS os, uniqCombinedMerge(12)(visitors) AS visitors,
+               sum(events) AS events
+        FROM {cells} GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""")
 
 
 def funnel(client: Client, query: ReportQuery, steps: list[str]) -> list[dict[str, Any]]:
@@ -172,10 +220,19 @@ def realtime(client: Client, site: str) -> dict[str, Any]:
             "pages": [dict(zip(top.column_names, row, strict=True)) for row in top.result_rows]}
 
 
-def _visits(query: ReportQuery, merged: str) -> str:
-    """The visits that started in the period, one row each: `merged` folds each visit's rows of states."""
-    return (f"(SELECT {merged} FROM visits WHERE site = {{site:String}} AND toDate(start) BETWEEN {{start:Date}} "
-            f"AND {{end:Date}}{_filtered_visits(query)} GROUP BY session_id)")
+def _visit_rows(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> list[tuple]:
+    return _visit_query(client, query, report, sql).result_rows
+
+
+def _visit_table(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> list[dict[str, Any]]:
+    return _dicts(_visit_query(client, query, report, sql))
+
+
+def _visit_query(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> QueryResult:
+    """`sql` over `{cells}`: the report's cells of the period, stored for closed days and folded for the others."""
+    subquery, parameters = cells.period(client, report, query.site, query.start, query.end, _filtered_visits(query))
+    return client.query(sql.replace("{cells}", subquery), parameters=_parameters(query) | parameters,
+                        settings=_LIMITS)
 
 
 def _days() -> str:
@@ -212,7 +269,10 @@ def _rows(client: Client, sql: str, query: ReportQuery, extra: dict[str, Any] | 
 
 
 def _table(client: Client, sql: str, query: ReportQuery) -> list[dict[str, Any]]:
-    result = client.query(sql, parameters=_parameters(query), settings=_LIMITS)
+    return _dicts(client.query(sql, parameters=_parameters(query), settings=_LIMITS))
+
+
+def _dicts(result: QueryResult) -> list[dict[str, Any]]:
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 

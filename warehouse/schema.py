@@ -149,7 +149,68 @@ DAILY_EVENTS_VIEW = """
     SELECT site, toDate(timestamp) AS day, name, path, count() AS events, uniqCombinedState(12)(visitor_id) AS visitors
     FROM {events} GROUP BY site, day, name, path"""
 
-ROLLUPS = (VISITS, DAILY_EVENTS)
+# Per day of visit starts, what its visits hold: their event count and a hash sum over them, kept by a view
+# on `visits` with every insert, so that a report can tell in a few rows whether a day changed.
+VISIT_DAYS = Table(
+    name="visit_days",
+    columns="""
+    site        LowCardinality(String),
+    day         Date,
+    events      SimpleAggregateFunction(sum, UInt64),
+    fingerprint SimpleAggregateFunction(sum, UInt64)
+    """,
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day)",
+    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    deduplicated=True,  # like `visits`: a replayed insert reaches the view again, each target drops it
+    shard_key="rand()",
+)
+VISIT_DAYS_VIEW = """
+    SELECT site, day, sum(visit_events) AS events, sum(visit_hash) AS fingerprint FROM (
+        SELECT site, toDate(start) AS day, events AS visit_events, cityHash64(session_id) * events AS visit_hash
+        FROM {visits}) GROUP BY site, day"""
+
+# The visit reports' figures per closed day, computed from `visits` (see `warehouse.cells`): a day's cells of
+# one generation are written first, then its row in `visit_cell_days`, so a reader sees whole generations only.
+VISIT_CELLS = Table(
+    name="visit_cells",
+    columns="""
+    site        LowCardinality(String),
+    day         Date,
+    generation  UInt64,
+    report      LowCardinality(String),
+    key         Array(String),
+    visitors    AggregateFunction(uniqCombined(12), UUID),
+    sessions    UInt64,
+    pageviews   UInt64,
+    bounces     UInt64,
+    seconds     UInt64,
+    conversions UInt64,
+    converted   UInt64,
+    events      UInt64
+    """,
+    partition_by="toYYYYMM(day)",
+    order_by="(site, report, day, generation, key)",
+    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+)
+VISIT_CELL_DAYS = Table(
+    name="visit_cell_days",
+    columns="""
+    site        LowCardinality(String),
+    report      LowCardinality(String),
+    day         Date,
+    generation  UInt64,
+    definition  String,
+    events      UInt64,
+    fingerprint UInt64,
+    computed_at DateTime64(3, 'UTC')
+    """,
+    order_by="(site, report, day, generation)",
+    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+)
+
+ROLLUPS = (VISITS, DAILY_EVENTS, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS)
 
 # The forwarder's outbox: every state a cell goes through is a new row; the latest one holds.
 OUTBOX = Table(
@@ -274,9 +335,11 @@ LEASES = Table(
 )
 
 # Every table and view of the current schema, as the migrations leave it.
-TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS,
+TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS, OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS,
           TRACKER_ALERTS, SCHEMA_MIGRATIONS, LEASES)
-VIEWS = (("visits_view", VISITS, VISITS_VIEW), ("daily_events_view", DAILY_EVENTS, DAILY_EVENTS_VIEW))
+# Each materialized view: its name, the table whose inserts feed it, its target and its query.
+VIEWS = (("visits_view", EVENTS, VISITS, VISITS_VIEW), ("daily_events_view", EVENTS, DAILY_EVENTS, DAILY_EVENTS_VIEW),
+         ("visit_days_view", VISITS, VISIT_DAYS, VISIT_DAYS_VIEW))
 
 
 class Ddl(msgspec.Struct, frozen=True, kw_only=True):

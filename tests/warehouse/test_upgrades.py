@@ -130,8 +130,8 @@ def test_the_schema_module_describes_what_the_migrations_make(engine_path, fresh
     try:
         for statement in [ddl.create_database(), *(s for table in TABLES for s in ddl.create(table))]:
             opened.client.command(statement)
-        for name, target, select in VIEWS:
-            opened.client.command(ddl.create_view(name, target, TABLES[0], select))
+        for name, source, target, select in VIEWS:
+            opened.client.command(ddl.create_view(name, target, source, select))
         assert _schema(opened.client, database) == fresh
     finally:
         opened.client.command(f"DROP DATABASE IF EXISTS `{database}`")

@@ -1,0 +1,148 @@
+"""Report cells of closed days: the same answers as folding every visit, current whatever arrives late."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from collector import demo
+from collector.enrich import Consent, Visit, enrich, visit_id
+from collector.wire import WireEvent
+from warehouse import WarehouseSettings, cells, open_warehouse, reports
+from warehouse.events import encode_rows
+from warehouse.reports import ReportQuery, refresh_cells
+from warehouse.visits import store_events
+
+TODAY = datetime.now(UTC).date()
+VISIT_REPORTS = (reports.overview, reports.sources, reports.campaigns, reports.entry_pages, reports.conversions,
+                 reports.devices)
+PERIODS = {
+    "the last 30 days": (TODAY - timedelta(days=29), TODAY),
+    "closed days only": (TODAY - timedelta(days=20), TODAY - timedelta(days=3)),
+    "one closed day": (TODAY - timedelta(days=5), TODAY - timedelta(days=5)),
+    "today": (TODAY, TODAY),
+}
+
+
+@pytest.fixture
+def traffic(engine_path):
+    """Demo traffic of 30 days in a database of its own, with no cells computed yet."""
+    database = f"cells_{uuid.uuid4().hex[:8]}"
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    demo.load(warehouse, 6_000, days=30, site="main", seed=11)
+    yield warehouse
+    warehouse.client.command(f"DROP DATABASE `{database}`")
+    warehouse.close()
+
+
+def _answers(warehouse, start=PERIODS["the last 30 days"][0], end=TODAY, **filters) -> dict:
+    query = ReportQuery(site="main", start=start, end=end, filters=filters)
+    return {report.__name__: msgspec.to_builtins(report(warehouse.client, query)) for report in VISIT_REPORTS}
+
+
+def _stored_days(warehouse, start=PERIODS["the last 30 days"][0], end=TODAY) -> set:
+    """The days of the period that the sources report reads from stored cells."""
+    return cells.current_days(warehouse.client, reports._SOURCES, "main", start, end)
+
+
+def _days_with_visits(warehouse) -> set:
+    return {row[0] for row in warehouse.client.query("SELECT DISTINCT toDate(start) FROM visits").result_rows}
+
+
+def _late_visit(day, token: str) -> tuple[bytes, str]:
+    """What a late batch holds: a whole new visit, from a campaign nobody else ran, started on `day`."""
+    start = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9)
+    visit = Visit(received_at=start, client_ip="192.0.2.1", user_agent="Mozilla/5.0", visitor_id=uuid.uuid4(),
+                  session_id=visit_id(start, 99), consent=Consent(analytics=True, ads=True))
+    landing = enrich(WireEvent(site="main", name="pageview", url="https://h.example/late?utm_source=mail&utm_campaign=late"),
+                     visit)
+    booked = enrich(WireEvent(site="main", name="appointment_request", url="https://h.example/late"),
+                    msgspec.structs.replace(visit, received_at=start + timedelta(seconds=30)))
+    return encode_rows([landing, booked]), token
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_reports_read_from_cells_equal_reports_folded_from_every_visit(traffic, period):
+    start, end = PERIODS[period]
+    folded = _answers(traffic, start, end)
+    assert refresh_cells(traffic.client, "main")
+    assert _answers(traffic, start, end) == folded
+
+
+def test_days_that_have_ended_are_read_from_cells_and_today_is_folded(traffic):
+    assert _stored_days(traffic) == set()
+    computed = refresh_cells(traffic.client, "main")
+    assert computed == sorted(_days_with_visits(traffic) - {TODAY})
+    assert _stored_days(traffic) == set(computed)
+
+
+def test_a_refresh_with_nothing_new_computes_nothing(traffic):
+    refresh_cells(traffic.client, "main")
+    generations = traffic.client.command("SELECT uniqExact(generation) FROM visit_cells")
+    assert refresh_cells(traffic.client, "main") == []
+    assert traffic.client.command("SELECT uniqExact(generation) FROM visit_cells") == generations
+
+
+def test_a_late_batch_for_a_closed_day_counts_at_once_and_its_day_is_computed_again(traffic):
+    day = TODAY - timedelta(days=6)
+    refresh_cells(traffic.client, "main")
+    before = _answers(traffic, day, day)
+    store_events(traffic.client, *_late_visit(day, "late"))
+    now = _answers(traffic, day, day)
+    assert now["overview"]["sessions"] == before["overview"]["sessions"] + 1
+    assert now["overview"]["conversions"] == before["overview"]["conversions"] + 1
+    assert {"campaign": "late", "source": "mail", "medium": "", "sessions": 1, "conversions": 1} in now["campaigns"]
+    assert day not in _stored_days(traffic, day, day)  # its cells no longer match its visits
+    assert refresh_cells(traffic.client, "main") == [day]
+    assert _stored_days(traffic, day, day) == {day}
+    assert _answers(traffic, day, day) == now
+
+
+def test_a_replayed_batch_changes_nothing(traffic):
+    day = TODAY - timedelta(days=6)
+    store_events(traffic.client, *_late_visit(day, "once"))
+    refresh_cells(traffic.client, "main")
+    answers = _answers(traffic)
+    store_events(traffic.client, *_late_visit(day, "once"))  # the spool sends a segment again, same token
+    assert day in _stored_days(traffic)
+    assert refresh_cells(traffic.client, "main") == []
+    assert _answers(traffic) == answers
+
+
+def test_a_refresh_that_dies_before_recording_its_days_leaves_every_answer_as_it_was(traffic, monkeypatch):
+    folded = _answers(traffic)
+
+    def crash(table, *args, **kwargs):
+        raise ConnectionError(f"the process died before writing {table}")
+
+    monkeypatch.setattr(traffic.client, "insert", crash)
+    with pytest.raises(ConnectionError):
+        refresh_cells(traffic.client, "main")
+    monkeypatch.undo()
+    assert traffic.client.command("SELECT count() FROM visit_cells") > 0  # cells of a generation nobody reads
+    assert _stored_days(traffic) == set()
+    assert _answers(traffic) == folded
+    refresh_cells(traffic.client, "main")
+    assert _answers(traffic) == folded
+
+
+def test_two_refreshers_at_once_give_the_answers_of_one(traffic, engine_path):
+    """Two instances refresh at the same moment, each with its own client: both write, readers see one."""
+    folded = _answers(traffic)
+    other = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={traffic.client.database}"))
+    with ThreadPoolExecutor(2) as pool:
+        computed = list(pool.map(lambda w: refresh_cells(w.client, "main"), [traffic, other]))
+    other.close()
+    closed = _days_with_visits(traffic) - {TODAY}
+    assert set(computed[0]) | set(computed[1]) == closed
+    assert _answers(traffic) == folded
+    assert _stored_days(traffic) == closed
+
+
+def test_a_changed_report_definition_computes_its_cells_again(traffic):
+    computed = refresh_cells(traffic.client, "main")
+    changed = msgspec.structs.replace(reports._SOURCES, where="source != '(direct)'")
+    assert cells.refresh(traffic.client, "main", [changed]) == computed
+    assert refresh_cells(traffic.client, "main") == []  # the released definition's cells still stand

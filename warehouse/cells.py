@@ -1,0 +1,151 @@
+"""Report cells of closed days: each visit report's figures per day, read instead of folding every visit.
+
+A day is closed once it has ended. `refresh` computes a report's cells of each closed day that has none, or
+whose visits or the report's definition changed since, under a new generation; then it records the day's
+fingerprint from `visit_days` (its visits' event count and a hash sum over them, kept by a view), as read
+before computing and unchanged after. A report uses a day's cells only while that fingerprint still matches;
+it folds every other day (today, a day a late batch reached) from the visits themselves, as it does for any
+filtered report. So a late batch counts as soon as it is stored, and any number of refreshers give the same
+answers.
+"""
+
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+CLOSED_AFTER = timedelta(days=1)
+_CHUNK_DAYS = 31
+"""Closed days computed per query: a first refresh after an upgrade folds the visits of a month at a time."""
+_STATES = frozenset({"visitors"})
+"""Cell columns that hold aggregate states; the others are counts."""
+
+_FINGERPRINTS = """
+    SELECT day, sum(events) AS stored_events, sum(fingerprint) AS stored_fingerprint
+    FROM visit_days WHERE site = {site:String} AND day BETWEEN {start:Date} AND {end:Date} GROUP BY day"""
+_RECORDED = """
+    SELECT day, max(generation) AS latest, argMax(events, generation) AS recorded_events,
+           argMax(fingerprint, generation) AS recorded_fingerprint
+    FROM visit_cell_days WHERE site = {site:String} AND report = {report:String} AND definition = {definition:String}
+         AND day BETWEEN {start:Date} AND {end:Date} GROUP BY day"""
+_FRESH = f"""
+    SELECT recorded.day, recorded.latest FROM ({_RECORDED}) AS recorded INNER JOIN ({_FINGERPRINTS}) AS stored
+    ON recorded.day = stored.day AND recorded.recorded_events = stored.stored_events
+       AND recorded.recorded_fingerprint = stored.stored_fingerprint"""
+
+
+class VisitReport(msgspec.Struct, frozen=True, kw_only=True):
+    """A report on visits: what it folds per visit, the key it groups by, and what each cell adds up."""
+
+    name: str
+    folded: str
+    """Columns of one visit, folded from its rows of states."""
+    key: str
+    """An array of strings per visit (or per row of `array_join`)."""
+    measures: dict[str, str]
+    """Cell column to its aggregate over the folded visits of one key."""
+    array_join: str = ""
+    where: str = ""
+
+    def select(self, days: str, *, by_day: bool = False, filtered: str = "") -> str:
+        """The cells of the visits that started on `days` (a condition), per key and with `by_day` per day."""
+        day = "day, " if by_day else ""
+        measures = ", ".join(f"{expression if column in _STATES else f'toUInt64({expression})'} AS {column}"
+                             for column, expression in self.measures.items())
+        where = f" WHERE {self.where}" if self.where else ""
+        return (f"SELECT {day}CAST({self.key} AS Array(String)) AS key, {measures} FROM ("
+                f"SELECT toDate(start) AS day, {self.folded} FROM visits WHERE site = {{site:String}} AND {days}"
+                f"{filtered} GROUP BY day, session_id){self.array_join}{where} GROUP BY {day}key")
+
+    @property
+    def definition(self) -> str:
+        """Changes with the report's SQL, so cells of an earlier definition are computed again."""
+        return hashlib.sha256(self.select("").encode()).hexdigest()[:16]
+
+
+def period(client: Client, report: VisitReport, site: str, start: date, end: date,
+           filtered: str = "") -> tuple[str, dict[str, Any]]:
+    """A subquery of `report`'s cells over a period, and its parameters: the stored cells of the days that
+    still match their visits, the other days folded. A `filtered` condition on visits folds every day."""
+    parameters: dict[str, Any] = {"report": report.name}
+    if filtered:
+        return f"({report.select('toDate(start) BETWEEN {start:Date} AND {end:Date}', filtered=filtered)})", parameters
+    fresh = _fresh(client, report, site, start, end)
+    stored = (f"SELECT key, {', '.join(report.measures)} FROM visit_cells WHERE site = {{site:String}} "
+              f"AND report = {{report:String}} AND day BETWEEN {{start:Date}} AND {{end:Date}} "
+              f"AND (day, generation) IN {{stored_cells:Array(Tuple(Date, UInt64))}}")
+    # The days left are given as a list, not a NOT IN, so that the table's key narrows the fold to them.
+    folded = report.select("toDate(start) IN {folded_days:Array(Date)}")
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    parameters |= {"stored_cells": sorted(fresh.items()), "folded_days": [day for day in days if day not in fresh]}
+    return f"({stored} UNION ALL {folded})", parameters
+
+
+def current_days(client: Client, report: VisitReport, site: str, start: date, end: date) -> set[date]:
+    """The days of a period that `report` reads from stored cells now."""
+    return set(_fresh(client, report, site, start, end))
+
+
+def refresh(client: Client, site: str, reports: Sequence[VisitReport], today: date | None = None) -> list[date]:
+    """Compute the cells of every closed day of `site` whose visits changed since its last cells; return the days
+    recorded (a day whose visits changed while it was computed is left for the next refresh)."""
+    closed = (today or datetime.now(UTC).date()) - CLOSED_AFTER
+    bounds = {"site": site, "start": date(1970, 1, 1), "end": closed}
+    stored = _fingerprints(client, bounds)
+    computed = set()
+    for report in reports:
+        recorded = _recorded(client, report, bounds)
+        stale = [day for day in sorted(stored) if recorded.get(day) != stored[day]]
+        for chunk in _chunks(stale, _CHUNK_DAYS):
+            computed.update(_compute(client, site, report, {day: stored[day] for day in chunk}, bounds))
+    return sorted(computed)
+
+
+def _compute(client: Client, site: str, report: VisitReport, days: dict[date, tuple[int, int]],
+             bounds: dict[str, Any]) -> list[date]:
+    """Compute `report`'s cells of `days`, and record those whose visits did not change meanwhile."""
+    generation, columns = time.time_ns(), ", ".join(report.measures)
+    client.command(
+        f"INSERT INTO visit_cells (site, day, generation, report, key, {columns}) "
+        f"SELECT {{site:String}}, day, {{generation:UInt64}}, {{report:String}}, key, {columns} "
+        f"FROM ({report.select('toDate(start) IN {days:Array(Date)}', by_day=True)})",
+        parameters={"site": site, "generation": generation, "report": report.name, "days": list(days)},
+        settings={"async_insert": 0})
+    after = _fingerprints(client, bounds)
+    unchanged = {day: before for day, before in days.items() if after.get(day) == before}
+    if not unchanged:
+        return []
+    computed_at = datetime.now(UTC)
+    client.insert(
+        "visit_cell_days",
+        [[site, report.name, day, generation, report.definition, events, fingerprint, computed_at]
+         for day, (events, fingerprint) in unchanged.items()],
+        column_names=["site", "report", "day", "generation", "definition", "events", "fingerprint", "computed_at"],
+        settings={"async_insert": 0})
+    return list(unchanged)
+
+
+def _fresh(client: Client, report: VisitReport, site: str, start: date, end: date) -> dict[date, int]:
+    """The days of a period whose latest cells of `report` match what their visits hold now, with that generation."""
+    parameters = {"site": site, "start": start, "end": end, "report": report.name, "definition": report.definition}
+    return dict(client.query(_FRESH, parameters=parameters).result_rows)
+
+
+def _fingerprints(client: Client, bounds: dict[str, Any]) -> dict[date, tuple[int, int]]:
+    """Per day, what its visits hold now: their event count and a hash sum over them."""
+    rows = client.query(_FINGERPRINTS, parameters=bounds).result_rows
+    return {day: (events, fingerprint) for day, events, fingerprint in rows}
+
+
+def _recorded(client: Client, report: VisitReport, bounds: dict[str, Any]) -> dict[date, tuple[int, int]]:
+    """Per day, the fingerprint that the latest cells of `report` were computed from."""
+    rows = client.query(_RECORDED, parameters=bounds | {"report": report.name, "definition": report.definition})
+    return {day: (events, fingerprint) for day, _, events, fingerprint in rows.result_rows}
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    return (items[i:i + size] for i in range(0, len(items), size))
