@@ -14,7 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from api.accounts import Accounts
 from api.auth import SessionController, UsersController
-from api.compliance import ComplianceController, OutboxController, TrackersController
+from api.compliance import ComplianceController, DimensionValuesController, OutboxController, TrackersController
 from api.errors import ApiError
 from api.explore import ExploreController
 from api.health import internal_health
@@ -51,7 +51,7 @@ def internal_app(
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
                         ReportsController, ExploreController, ComplianceController, OutboxController,
-                        TrackersController],
+                        TrackersController, DimensionValuesController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware],

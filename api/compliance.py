@@ -1,4 +1,5 @@
-"""The compliance API: the audit log, the forwarder's outbox, and the website's third parties."""
+"""The compliance API: the audit log, the forwarder's outbox, the website's third parties, and the values a
+forwarder policy may declare."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -11,9 +12,11 @@ from litestar.params import FromQuery, QueryParameter
 
 from api.accounts import Role
 from api.auth import actor, authorized
+from api.reports import report_query
 from scanner.report import TrackerHost, tracker_hosts
 from warehouse import AuditEntry, Warehouse
 from warehouse.outbox import ForwardStatus, Outbox, OutboxRecord
+from warehouse.reports import dimension_values
 from warehouse.trackers import Trackers
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
@@ -104,6 +107,30 @@ class TrackersController(Controller):
         warehouse.audit.record(actor(request), "trackers.read", "/api/trackers",
                                detail={"parameters": {"site": site}, "rows": len(found)})
         return found
+
+
+class DimensionValue(msgspec.Struct, frozen=True):
+    value: str
+    """Masked like every report: one that looks like an id, an email address or a phone number reads `*`."""
+    visitors: int
+
+
+class DimensionValuesController(Controller):
+    path = "/api/dimension-values"
+    tags = ["compliance"]
+    guards = [authorized]
+    opt = {"roles": {Role.ADMIN}}
+
+    @get(sync_to_thread=True)
+    def dimension_values(self, request: Request,
+                         warehouse: NamedDependency[Warehouse]) -> dict[str, list[DimensionValue]]:
+        """The values of each free-text dimension seen in a period, to declare those the forwarder may send."""
+        query = report_query(request)
+        seen = {d: [DimensionValue(**v) for v in values]
+                for d, values in dimension_values(warehouse.client, query).items()}
+        warehouse.audit.record(actor(request), "dimension_values.read", "/api/dimension-values", detail={
+            "parameters": msgspec.to_builtins(query), "rows": sum(len(values) for values in seen.values())})
+        return seen
 
 
 def _utc(moment: datetime | None) -> datetime | None:

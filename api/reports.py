@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from api.auth import ALL_ROLES, actor, authorized
 from warehouse import Warehouse
 from warehouse import reports as queries
+from warehouse.privacy import spreadsheet_cell
 from warehouse.reports import FILTERS, ReportQuery
 
 MAX_DAYS = 400
@@ -78,7 +79,7 @@ class ReportsController(Controller):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
         writer.writeheader()
-        writer.writerows({key: _cell(value) for key, value in row.items()} for row in data)
+        writer.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in data)
         warehouse.audit.record(actor(request), "report.export", f"/api/reports/{name}/csv",
                                detail={"parameters": msgspec.to_builtins(query), "rows": len(data)})
         return Response(out.getvalue(), media_type="text/csv",
@@ -142,13 +143,6 @@ def _date(text: str | None, name: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise ValidationException(f"'{name}' must be a date like 2026-11-01") from None
-
-
-def _cell(value: Any) -> Any:
-    """Spreadsheets run cells that start with these; a page path or referrer could carry one."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _audit(warehouse: Warehouse, request: Request, name: str, parameters: dict, rows: int) -> None:

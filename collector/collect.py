@@ -12,6 +12,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from collector import metrics
 from collector.clients import ClientResolver
+from collector.consent import COOKIE as CONSENT_COOKIE
+from collector.consent import ConsentCookies
 from collector.enrich import Consent, Visit, enrich, new_id, visit_id, visit_start
 from collector.errors import CollectorError
 from collector.ratelimit import Rate, RateLimiter
@@ -20,14 +22,13 @@ from collector.spool import SpoolFull, Spools
 from collector.csp import MEDIA_TYPES as CSP_MEDIA_TYPES
 from collector.csp import decode_reports
 from collector.wire import InvalidInput, decode_consent, decode_events
-from warehouse.events import ConsentRow
+from warehouse.events import ANONYMOUS, ConsentRow
 from warehouse.trackers import Finding
 
 VISITOR_COOKIE = "sluice_vid"
 SESSION_COOKIE = "sluice_sid"
 _LONGEST_VISIT = timedelta(days=1)
 _CLOCK_SKEW = timedelta(minutes=5)
-CONSENT_COOKIE = "sluice_consent"
 _CONTENT_TYPES = ("application/json", "text/plain")
 _RETRY_AFTER_FULL = "5"
 MAX_BODY_BYTES = 64 * 1024
@@ -37,10 +38,11 @@ _json = msgspec.json.Encoder()
 class Collector:
     """What the public endpoints share: sites, the spools, client addresses and the rate limiter."""
 
-    def __init__(self, settings: CollectorSettings, sites: list[Site], spools: Spools) -> None:
+    def __init__(self, settings: CollectorSettings, sites: list[Site], spools: Spools, consent_key: bytes) -> None:
         self.settings = settings
         self.sites = {site.id: site for site in sites}
         self.spools = spools
+        self.consent = ConsentCookies(consent_key)
         self.clients = ClientResolver(settings.trusted_proxies)
         self.limiter = RateLimiter(Rate.parse(settings.rate_limit))
 
@@ -83,13 +85,14 @@ async def _collect(request: Request) -> ASGIResponse:
         visitor_id, new_visitor = _visitor(request)
         received_at = datetime.now(UTC)
         session_id = _session(request, received_at)
+        consent = _consent_in_force(request, site, None if new_visitor else visitor_id)[0]
         visit = Visit(
             received_at=received_at,
             client_ip=client_ip,
             user_agent=request.headers.get("user-agent", "")[:1024],
             visitor_id=visitor_id,
             session_id=session_id,
-            consent=_consent_in_force(request, site)[0],
+            consent=consent,
             gpc=request.headers.get("sec-gpc") == "1",
             dnt=request.headers.get("dnt") == "1",
         )
@@ -105,6 +108,10 @@ async def _collect(request: Request) -> ASGIResponse:
     metrics.EVENTS_ACCEPTED.inc(len(rows))
     # The session cookie expires after the idle window, so the browser itself ends the session;
     # sending it again with every answer keeps it alive while the visitor is active.
+    if not consent.analytics:  # no cookie that could link this browser's requests; one set before is removed
+        cookies = [_expired(name, request, collector) for name in (SESSION_COOKIE, VISITOR_COOKIE)
+                   if name in request.cookies]
+        return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
     session_minutes = collector.settings.session_minutes
     cookies = [_cookie(SESSION_COOKIE, session_id.hex, request, collector, max_age=session_minutes * 60)]
     if new_visitor:
@@ -127,16 +134,24 @@ async def record_consent(request: Request) -> ASGIResponse:
     except InvalidInput as exc:
         return _reject("invalid", 400, {"error": "invalid consent", "field": exc.field, "rule": exc.rule}, request)
     visitor_id, new_visitor = _visitor(request)
+    if new_visitor and not choice.analytics:
+        visitor_id = ANONYMOUS  # a browser that refuses analytics gets no id; one it had keeps its refusal on record
     row = ConsentRow(site=choice.site, visitor_id=visitor_id, recorded_at=datetime.now(UTC), analytics=choice.analytics,
                      ads=choice.ads, policy_version=choice.policy_version, source="banner")
     try:
         await collector.spools.consent.append([row])
     except (SpoolFull, OSError):
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
-    consent = f"{choice.site}.{int(choice.analytics)}{int(choice.ads)}.{choice.policy_version}"
+    # Without analytics consent the choice is bound to no visitor, and the visitor cookie goes.
+    bound_to = visitor_id if choice.analytics else ANONYMOUS
+    consent = collector.consent.mint(choice.site, bound_to, Consent(analytics=choice.analytics, ads=choice.ads),
+                                     choice.policy_version)
     cookies = [_cookie(CONSENT_COOKIE, consent, request, collector)]
-    if new_visitor:
+    if choice.analytics and new_visitor:
         cookies.append(_visitor_cookie(visitor_id, request, collector))
+    elif not choice.analytics:
+        cookies += [_expired(name, request, collector) for name in (SESSION_COOKIE, VISITOR_COOKIE)
+                    if name in request.cookies]
     body = _consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded")
     return _answer(body, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
 
@@ -151,7 +166,8 @@ async def read_consent(request: Request, site: FromQuery[str] = "default") -> AS
         return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field}, request)
     except InvalidInput as exc:
         return _reject("invalid", 400, {"error": "invalid request", "field": exc.field, "rule": exc.rule}, request)
-    consent, policy, source = _consent_in_force(request, known)
+    visitor_id, new_visitor = _visitor(request)
+    consent, policy, source = _consent_in_force(request, known, None if new_visitor else visitor_id)
     return _answer(_consent_body(site, consent.analytics, consent.ads, policy, source), 200, _cors(request))
 
 
@@ -291,17 +307,13 @@ def _cookie(name: str, value: str, request: Request, collector: Collector, max_a
     return f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
 
 
+def _expired(name: str, request: Request, collector: Collector) -> str:
+    secure = "; Secure" if collector.clients.is_https(request) else ""
+    return f"{name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}"
+
+
 def _with_cookies(headers: dict[str, str], cookies: list[str]) -> list[tuple[str, str]]:
     return [*headers.items(), *(("set-cookie", cookie) for cookie in cookies)]
-
-
-def _recorded_consent(request: Request, site: str) -> tuple[Consent, str] | None:
-    """The choice remembered in the consent cookie, if it is for this site."""
-    cookie_site, _, rest = request.cookies.get(CONSENT_COOKIE, "").partition(".")
-    flags, _, policy = rest.partition(".")
-    if cookie_site != site or flags not in ("00", "01", "10", "11"):
-        return None
-    return Consent(analytics=flags[0] == "1", ads=flags[1] == "1"), policy
 
 
 def _default_consent(site: Site) -> Consent:
@@ -309,9 +321,12 @@ def _default_consent(site: Site) -> Consent:
     return Consent(analytics=granted, ads=granted)
 
 
-def _consent_in_force(request: Request, site: Site) -> tuple[Consent, str, str]:
+def _consent_in_force(request: Request, site: Site, visitor_id: uuid.UUID | None) -> tuple[Consent, str, str]:
     """The consent in force, its policy version, and whether it was recorded or is the site's default."""
-    recorded = _recorded_consent(request, site.id)
+    collector: Collector = request.app.state.collector
+    cookie = request.cookies.get(CONSENT_COOKIE, "")
+    # A choice that refused analytics is bound to no visitor (none was kept); any other to the visitor's id.
+    recorded = collector.consent.read(cookie, site.id, visitor_id) or collector.consent.read(cookie, site.id, ANONYMOUS)
     return (*recorded, "recorded") if recorded else (_default_consent(site), "", "default")
 
 

@@ -3,13 +3,13 @@
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
 from collector.useragent import parse_agent
 from collector.wire import InvalidInput, WireEvent
-from warehouse.events import EventRow
+from warehouse.events import ANONYMOUS, EventRow
 
 CLICK_IDS = ("gclid", "fbclid", "ttclid", "msclkid", "li_fat_id")
 _MAX_QUERY_PARAMS = 64
@@ -91,6 +91,13 @@ def enrich(event: WireEvent, visit: Visit, index: int = 0) -> EventRow:
     timestamp = _event_time(event.ts, visit.received_at)
     agent = parse_agent(visit.user_agent)
     gpc, dnt = event.gpc or visit.gpc, event.dnt or visit.dnt
+    full_url = event.url
+    if not visit.consent.analytics:
+        # Without analytics consent nothing links this request to another: no ids, address, agent or click id.
+        visit = msgspec.structs.replace(visit, visitor_id=ANONYMOUS, session_id=ANONYMOUS, client_ip="::",
+                                        user_agent="")
+        query = {key: value for key, value in query.items() if key not in CLICK_IDS}
+        full_url = urlunsplit(url._replace(query=urlencode(query), fragment=""))
     return EventRow(
         event_id=new_id(),
         client_event_id=event.id,
@@ -98,7 +105,7 @@ def enrich(event: WireEvent, visit: Visit, index: int = 0) -> EventRow:
         name=event.name,
         timestamp=timestamp,
         received_at=visit.received_at,
-        url=event.url,
+        url=full_url,
         host=host,
         path=url.path or "/",
         query_params=query,
@@ -110,7 +117,7 @@ def enrich(event: WireEvent, visit: Visit, index: int = 0) -> EventRow:
         utm_term=query.get("utm_term", ""),
         utm_content=query.get("utm_content", ""),
         click_id_type=click_type,
-        click_id=query[click_type] if click_type else "",
+        click_id=query.get(click_type, "") if click_type else "",
         visitor_id=visit.visitor_id,
         session_id=visit.session_id,
         client_ip=visit.client_ip,

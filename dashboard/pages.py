@@ -19,6 +19,7 @@ PAGES = [
     ("explore", "Explore events", "app_pages/explore.py", {"analyst", "admin"}),
     ("compliance", "Compliance", "app_pages/compliance.py", {"compliance", "admin"}),
     ("trackers", "Website trackers", "app_pages/trackers.py", {"compliance", "admin"}),
+    ("forwarder-values", "Forwarder values", "app_pages/dimension_values.py", {"admin"}),
     ("admin", "Admin", "app_pages/admin.py", {"admin"}),
 ]
 

@@ -4,7 +4,8 @@ A request passes only if its URL and headers are what its adapter declared (head
 their declared form), its body decodes into the adapter's schema (unknown fields refused), and
 no text in it looks like
 an identifier: an email, phone number, IP address, URL, SSN, record number, date of birth or
-ZIP code, or any raw visitor, session or click id of the window's events.
+ZIP code, or any raw visitor, session or click id of the window's events (`warehouse.privacy`), or
+starts like a spreadsheet formula, in a CSV file or a webhook's JSON alike.
 """
 
 import re
@@ -14,22 +15,7 @@ from typing import Any
 import msgspec
 
 from forwarder.errors import Blocked
-
-# Run on every string of a body except those the forwarder made itself (window bounds, keys, synthetic ids).
-DETECTORS: dict[str, re.Pattern[str]] = {
-    "an email address": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
-    "a URL": re.compile(r"(?i)\b(?:https?://|www\.)\S+"
-                        r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|co|us|uk|de|health)\b"),
-    "an IP address": re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}"),
-    "a social security number": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
-    "a phone number": re.compile(r"(?<![\w-])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\w-])"),
-    "a date of birth": re.compile(r"\b(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])\b"
-                                r"|\b(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)?\d{2}\b"),
-    "a record number": re.compile(r"(?i)\b(?:mrn|mr#|record|patient|acct|account)\W{0,3}\w*\d"
-                                r"|(?<![\w-])\d{6,12}(?![\w-])"),
-    "a ZIP code": re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"),
-}
-
+from warehouse.privacy import DETECTORS, runs_in_a_spreadsheet
 
 class RecordedRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A request as the audit log keeps it: every byte, credentials replaced by `[credential]`."""
@@ -104,6 +90,8 @@ def _finding(text: str, identifiers: set[str], lengths: set[int]) -> str:
     for name, pattern in DETECTORS.items():
         if pattern.search(text):
             return f"a value that looks like {name}"
+    if runs_in_a_spreadsheet(text):
+        return "a value that a spreadsheet would run as a formula"
     # Every substring of each identifier length: an id cannot hide inside a longer value.
     if any(text[i:i + n] in identifiers for n in lengths for i in range(len(text) - n + 1)):
         return "a raw identifier of the window's events"

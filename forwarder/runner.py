@@ -118,16 +118,20 @@ class Forwarder:
         s = self._settings
         signals = [SignalSpec(name=x.name, event=x.event, dimensions=s.dimensions(x.name),
                               value_property=x.value_property, value_cap=x.value_cap) for x in s.signals]
-        cells = window_cells(self._warehouse.client, start, start + self.window_length(), signals, s.patterns,
-                             s.lookback_days, s.max_conversions_per_visitor)
+        cells = window_cells(self._warehouse.client, start, start + self.window_length(), signals, s.values,
+                             s.patterns, s.lookback_days, s.max_conversions_per_visitor)
         return release(cells, k=s.k, epsilon=s.epsilon, max_per_visitor=s.max_conversions_per_visitor,
                        value_caps={x.name: x.value_cap for x in s.signals}, noise=self._noise)
 
     def prepare(self, start: datetime) -> None:
-        """Record the window's cells for every destination, once."""
+        """Record the window's cells for every destination, once; never a second grouping of the same time."""
+        version, end = self._settings.version(), start + self.window_length()
+        if earlier := self._earlier(start, end):
+            if not any(r.state == State.COVERED for r in self._outbox.current(windows=[start])):
+                self._cover(start, end, earlier, version)
+            return
         if start in self._outbox.prepared([start]):
             return
-        version, end = self._settings.version(), start + self.window_length()
         records = [
             OutboxRecord(key=cell_key(d.id, decision.cell.signal, start, decision.cell.dimensions),
                          destination=d.id, signal=decision.cell.signal, window_start=start, window_end=end,
@@ -144,6 +148,24 @@ class Forwarder:
             "policy": version, "released": sum(r.state == State.PENDING for r in records),
             "suppressed": sum(r.state == State.SUPPRESSED for r in records)})
 
+    def _earlier(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Windows of another length whose cells were prepared over some of this window's time."""
+        return [window for window in self._outbox.overlapping(start, end) if window != (start, end)]
+
+    def _cover(self, start: datetime, end: datetime, earlier: list[tuple[datetime, datetime]], version: str) -> None:
+        """Leave a window whose time went out before (as a day, when windows are now hours, or back) as it was
+        sent: two groupings of the same events would reveal what each one suppressed."""
+        first, last = earlier[0][0], earlier[-1][1]
+        reason = f"prepared before as windows from {first.isoformat()} to {last.isoformat()}; not aggregated again"
+        records = [OutboxRecord(key=cell_key(d.id, "", start, {}), destination=d.id, signal="", window_start=start,
+                                window_end=end, cell={}, visitors=0, conversions=0, value=0.0,
+                                state=State.COVERED, reason=reason, policy=version)
+                   for d in self._settings.destinations]
+        if records:
+            self._outbox.append(records, token=f"cover:{start.isoformat()}:{version}")
+        self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}",
+                                     detail={"policy": version, "covered": reason})
+
     def run(self, destination: str | None = None, window: datetime | None = None, dry_run: bool = False) -> Run:
         """Prepare due windows (or `window`) and deliver; a dry run only shows what would go."""
         starts = [window] if window else self.windows_due()
@@ -158,7 +180,8 @@ class Forwarder:
         identifiers: dict[datetime, set[str]] = {}  # a window's raw ids, loaded once for all destinations
         if dry_run:
             for start in starts:
-                run.decisions[start] = decisions = self.decide(start)
+                covered = self._earlier(start, start + self.window_length())
+                run.decisions[start] = decisions = [] if covered else self.decide(start)
                 for target in targets:
                     run.requests += self._dry(target, start, decisions, identifiers)
             return run

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 import msgspec
 
 Dimension = Literal["utm_source", "utm_medium", "utm_campaign", "utm_content", "site", "device_type"]
+FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+"""Dimensions whose values anyone can write in a link: sent only as declared values."""
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$",
                                    description="a letter, then letters, digits or _ (at most 40)")]
 EventName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="an event name")]
@@ -113,8 +115,10 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     """One visitor's conversions in a window count at most this many times."""
     epsilon: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.0
     """Differential privacy budget per signal and window; 0 turns noise off."""
+    values: dict[Dimension, list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]]] = {}
+    """The exact values a dimension may send; others are grouped as "(other)"."""
     patterns: dict[Dimension, str] = {}
-    """Values a dimension may send (a regular expression); others are grouped as "(other)"."""
+    """Values a dimension may send (a regular expression matching the whole value); others are grouped as "(other)"."""
     schedule_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 15
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=20)] = 8
     signals: list[Signal] = []
@@ -141,6 +145,12 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
         if len(set(ids)) != len(ids):
             raise ValueError("destination ids must be unique")
         for destination in self.destinations:
+            undeclared = [d for d in destination.dimensions
+                          if d in FREE_TEXT and d not in self.values and d not in self.patterns]
+            if undeclared:
+                raise ValueError(f"destination {destination.id!r} sends {', '.join(undeclared)}: anyone can write "
+                                 "those in a link, a patient's name or diagnosis too; declare what may leave in "
+                                 f"forwarder.values.{undeclared[0]} (a list) or forwarder.patterns.{undeclared[0]}")
             unknown = set(destination.signals) - set(names)
             if unknown:
                 raise ValueError(f"destination {destination.id!r} names signals no [[forwarder.signals]] defines: "

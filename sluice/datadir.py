@@ -1,8 +1,11 @@
-"""The data dir: the warehouse files, the lock that says a server holds them, and the ops token."""
+"""The data dir: the warehouse files, the lock that says a server holds them, the ops token and the keys."""
 
+import base64
+import binascii
 import fcntl
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -12,6 +15,10 @@ from sluice.errors import SluiceError
 _LOCK = "sluice.lock"
 _TOKEN = "ops-token"
 _SERVER = "server.json"
+_CONSENT_KEY = "consent-key"
+CONSENT_KEY_ENV = "SLUICE_CONSENT_KEY"
+"""Where collector hosts share one consent key (base64 of at least 32 bytes); else the data dir keeps it."""
+_KEY_BYTES = 32
 
 
 class DataDirError(SluiceError):
@@ -81,6 +88,44 @@ class DataDir:
         with os.fdopen(fd, "w") as file:
             file.write(token)
         return token
+
+    def consent_key(self, env: Mapping[str, str] = os.environ) -> bytes:
+        """The key that signs consent cookies: from the environment if set, else made once and kept here."""
+        if env.get(CONSENT_KEY_ENV):
+            try:
+                key = base64.b64decode(env[CONSENT_KEY_ENV], validate=True)
+            except binascii.Error:
+                raise DataDirError(f"{CONSENT_KEY_ENV} is not base64") from None
+            if len(key) < _KEY_BYTES:
+                raise DataDirError(f"{CONSENT_KEY_ENV} holds {len(key)} bytes; make one of {_KEY_BYTES} with "
+                                   "`openssl rand -base64 32`")
+            return key
+        self._create()
+        path = self.path / _CONSENT_KEY
+        if not path.exists():
+            # Written aside and linked into place: a crash leaves no half key, two processes keep one key.
+            made = self.path / f".{_CONSENT_KEY}.{os.getpid()}"
+            fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(secrets.token_bytes(_KEY_BYTES))
+                os.fsync(file.fileno())
+            try:
+                os.link(made, path)
+            except FileExistsError:
+                pass
+            finally:
+                made.unlink()
+        return self._read_key(path)
+
+    def _read_key(self, path: Path) -> bytes:
+        try:
+            key = path.read_bytes()
+        except PermissionError:
+            raise DataDirError(f"cannot read {path}: run sluice as the account that owns the data dir") from None
+        if len(key) < _KEY_BYTES:
+            raise DataDirError(f"{path} is damaged ({len(key)} bytes): restore it from a backup, or delete it to "
+                               "make a new key (every consent recorded so far must then be given again)")
+        return key
 
     def publish_server(self, internal_url: str) -> None:
         (self.path / _SERVER).write_bytes(msgspec.json.encode(ServerInfo(pid=os.getpid(), internal_url=internal_url)))

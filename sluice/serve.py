@@ -100,6 +100,7 @@ def serve(plan: Plan) -> None:
         for sock in sockets:
             cleanup.callback(sock.close)
         token = data_dir.create_ops_token()
+        consent_key = data_dir.consent_key()
         warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve", audit_chain=plan.instance)
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
@@ -117,22 +118,24 @@ def serve(plan: Plan) -> None:
         scheduler.start()
         cleanup.callback(scheduler.shutdown)
         if plan.public_workers:
-            bindings, workers = [internal], _workers(plan, spools, sockets[0])
+            bindings, workers = [internal], _workers(plan, spools, sockets[0], consent_key)
         else:
-            bindings, workers = [(public_app(plan.collector, plan.sites, spools), sockets[0], plan.public), internal], None
+            bindings, workers = [(public_app(plan.collector, plan.sites, spools, consent_key), sockets[0], plan.public),
+                                 internal], None
         data_dir.publish_server(plan.internal.local_url)
         cleanup.callback(data_dir.withdraw_server)
         uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers))
         log.info("stopped")
 
 
-def _workers(plan: Plan, spools: Spools, listening: socket.socket) -> Workers:
+def _workers(plan: Plan, spools: Spools, listening: socket.socket, consent_key: bytes) -> Workers:
     metrics_dir = plan.data_dir.path / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)  # counters start again with this process
     metrics_dir.mkdir()
     metrics.add_up_workers(metrics_dir)
-    worker_plan = WorkerPlan(collector=plan.collector, sites=plan.sites, spool_dir=str(spools.events.directory.parent),
-                             metrics_dir=str(metrics_dir), log_level=plan.log_level)
+    worker_plan = WorkerPlan(collector=plan.collector, sites=plan.sites, consent_key=consent_key,
+                             spool_dir=str(spools.events.directory.parent), metrics_dir=str(metrics_dir),
+                             log_level=plan.log_level)
     log.info("listening", extra={"listener": plan.public.name, "address": f"{plan.public.host}:{plan.public.port}",
                                  "workers": plan.public_workers})
     return Workers(plan.public_workers, worker_plan, listening)

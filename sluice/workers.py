@@ -31,8 +31,11 @@ _STOP_SECONDS = 15.0
 
 
 class WorkerPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """What a worker needs, written to its stdin (never its command line: it holds the consent key)."""
+
     collector: CollectorSettings
     sites: list[Site]
+    consent_key: bytes
     spool_dir: str
     metrics_dir: str
     log_level: str
@@ -90,7 +93,7 @@ def _run_worker(fd: int, parent: int) -> None:
 
     configure_logging(plan.log_level)
     spools = Spools.configured(Path(plan.spool_dir), plan.collector)
-    app = public_app(plan.collector, plan.sites, spools)
+    app = public_app(plan.collector, plan.sites, spools, plan.consent_key)
     _publish_metrics(Path(plan.metrics_dir) / f"{os.getpid()}.json")
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", proxy_headers=False,
                             timeout_graceful_shutdown=10)

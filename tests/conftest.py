@@ -34,6 +34,10 @@ def demo_database(engine_path: Path, events: int, days: int, site: str, seed: in
         warehouse.close()
 
 
+CONSENT_KEY = bytes(range(32))
+"""The key public apps in tests sign consent cookies with."""
+
+
 @pytest.fixture(scope="session")
 def engine_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("engine") / "warehouse"

@@ -1,6 +1,8 @@
 """Conversion cells of one window, computed in one query: what the forwarder may release.
 
-Only non-bot conversions of visitors with ads consent in force and no GPC or DNT signal count.
+Only non-bot conversions of visitors with ads consent, and no GPC or DNT signal, count: consent as stamped
+on the event when it was collected and, if the visitor has recorded a choice since, as that latest choice
+says when the cells are computed (a withdrawal before dispatch wins).
 Each conversion goes to the visitor's last non-direct visit that started within the lookback;
 each visitor then counts in one cell per signal (that of their last conversion in the window),
 with conversions and value clamped, so one person moves a cell by a bounded amount.
@@ -12,6 +14,8 @@ from typing import Any
 import msgspec
 from clickhouse_connect.driver.client import Client
 
+from warehouse.events import IDENTIFIED
+from warehouse.privacy import spreadsheet_cell
 from warehouse.visits import FIRST_VALUES
 
 NONE = "(none)"
@@ -21,7 +25,11 @@ _SOURCES = {
     "utm_source": "t.utm_source", "utm_medium": "t.medium", "utm_campaign": "t.campaign", "utm_content": "t.content",
     "site": "c.site", "device_type": "c.device_type",
 }
-_COUNTED = "NOT is_bot AND consent_ads AND NOT gpc AND NOT dnt"
+_COUNTED = f"NOT is_bot AND consent_ads AND NOT gpc AND NOT dnt AND {IDENTIFIED}"
+# Visitors whose latest recorded choice refuses ads (of two at one instant, the refusal).
+_NOT_WITHDRAWN = """
+    (site, visitor_id) NOT IN (SELECT site, visitor_id FROM consent GROUP BY site, visitor_id
+                               HAVING NOT argMax(ads, (recorded_at, NOT ads)))"""
 _LIMITS = {"max_execution_time": 60, "max_memory_usage": 4 * 2**30}
 
 
@@ -42,8 +50,10 @@ class Cell(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def window_cells(client: Client, start: datetime, end: datetime, signals: list[SignalSpec],
-                 patterns: dict[str, str], lookback_days: int, max_per_visitor: int) -> list[Cell]:
-    """Every cell of every signal with conversions in [start, end), true counts, sorted."""
+                 values: dict[str, list[str]], patterns: dict[str, str], lookback_days: int,
+                 max_per_visitor: int) -> list[Cell]:
+    """Every cell of every signal with conversions in [start, end), true counts, sorted; a dimension with declared
+    `values` or `patterns` keeps only those (a pattern matches the whole value), others read `(other)`."""
     if not signals:
         return []
     dimensions = sorted({d for s in signals for d in s.dimensions})
@@ -64,9 +74,15 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
         parameters[f"has_{d}"] = [s.name for s in signals if d in s.dimensions]
         source = f"if({direct}, '', {_SOURCES[d]})" if _SOURCES[d].startswith("t.") else _SOURCES[d]
         value = f"if({source} = '', '{NONE}', {source})"
+        declared = []
+        if d in values:
+            parameters[f"values_{d}"] = values[d]
+            declared.append(f"{value} IN {{values_{d}:Array(String)}}")
         if d in patterns:
-            parameters[f"pattern_{d}"] = patterns[d]
-            value = f"if(match({value}, {{pattern_{d}:String}}) OR {value} = '{NONE}', {value}, '{OTHER}')"
+            parameters[f"pattern_{d}"] = f"^(?:{patterns[d]})$"
+            declared.append(f"match({value}, {{pattern_{d}:String}})")
+        if declared:
+            value = f"if({' OR '.join(declared)} OR {value} = '{NONE}', {value}, '{OTHER}')"
         columns.append(f"if(signal IN {{has_{d}:Array(String)}}, {value}, '') AS {d}")
     dims = ", ".join(dimensions) or "signal"
     result = client.query(f"""
@@ -84,7 +100,7 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
                        {", ".join(columns) or "1 AS unused"}
                 FROM (SELECT visitor_id, timestamp, name, site, device_type, props FROM events
                       WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}}
-                        AND name IN {{events:Array(String)}} AND {_COUNTED}) AS c
+                        AND name IN {{events:Array(String)}} AND {_COUNTED} AND {_NOT_WITHDRAWN}) AS c
                 ASOF LEFT JOIN (
                     SELECT visitor_id, started, first[2] AS utm_source, first[3] AS medium,
                            first[4] AS campaign, first[5] AS content
@@ -105,8 +121,9 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
         signal, *values, visitors, conversions, value = row
         spec = next(s for s in signals if s.name == signal)
         named = dict(zip(dimensions, values, strict=True))
-        cells.append(Cell(signal=signal, dimensions={d: named[d] for d in spec.dimensions}, visitors=visitors,
-                          conversions=conversions, value=round(value, 2)))
+        # A value that a spreadsheet would run is quoted for every destination: files and webhooks end up in one.
+        cells.append(Cell(signal=signal, dimensions={d: spreadsheet_cell(named[d]) for d in spec.dimensions},
+                          visitors=visitors, conversions=conversions, value=round(value, 2)))
     return cells
 
 

@@ -53,6 +53,12 @@ class EventRow(msgspec.Struct, frozen=True, kw_only=True):
     props: dict[str, str]
 
 
+ANONYMOUS = UUID(int=0)
+"""The visitor and visit id of an event stored without analytics consent: it links to nothing."""
+IDENTIFIED = "visitor_id != toUUID('00000000-0000-0000-0000-000000000000')"
+"""SQL: the event was stored with analytics consent, so it has a visitor (and a visit)."""
+
+
 class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):
     """One recorded consent choice; the latest per visitor is the one in force."""
 

@@ -676,7 +676,23 @@ _VISIT_DAYS_SELECT = """
     SELECT site, day, sum(visit_events) AS events, sum(visit_hash) AS fingerprint FROM (
         SELECT site, toDate(start) AS day, events AS visit_events, cityHash64(session_id) * events AS visit_hash
         FROM `${db}`.`visits%s`) GROUP BY site, day"""
+# Events stored without analytics consent have the nil visitor and visit id: they count in page and event
+# totals, never as a visit or a visitor. The views are made again with that rule; an insert between a view's
+# drop and its creation would be missing from its rollup (stop the collectors to upgrade, as for migration 10).
+_ANONYMOUS = "toUUID('00000000-0000-0000-0000-000000000000')"
+_VISITS_SELECT_12 = _VISITS_SELECT.replace(
+    "FROM `${db}`.`events%s` GROUP BY site, session_id",
+    f"FROM `${{db}}`.`events%s` WHERE session_id != {_ANONYMOUS} GROUP BY site, session_id")
+_DAILY_EVENTS_SELECT_12 = f"""
+    SELECT site, toDate(timestamp) AS day, name, path, count() AS events,
+           uniqCombinedStateIf(12)(visitor_id, visitor_id != {_ANONYMOUS}) AS visitors
+    FROM `${{db}}`.`events%s` GROUP BY site, day, name, path"""
 V12_SINGLE = (
+    "DROP VIEW IF EXISTS `${db}`.`visits_view`",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visits_view`\nTO `${db}`.`visits` AS" + _VISITS_SELECT_12 % "",
+    "DROP VIEW IF EXISTS `${db}`.`daily_events_view`",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`daily_events_view`\nTO `${db}`.`daily_events` AS"
+    + _DAILY_EVENTS_SELECT_12 % "",
     "CREATE TABLE IF NOT EXISTS `${db}`.`visit_days`\n" + _VISIT_DAYS_COLUMNS + "\nENGINE = AggregatingMergeTree"
     + _VISIT_DAYS_KEYS + "\nSETTINGS non_replicated_deduplication_window = 10000",
     "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visit_days_view`\nTO `${db}`.`visit_days` AS"
@@ -688,6 +704,12 @@ V12_SINGLE = (
     + _VISIT_CELL_DAYS_KEYS,
 )
 V12_CLUSTER = (
+    "DROP VIEW IF EXISTS `${db}`.`visits_view` ON CLUSTER `${cluster}` SYNC",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visits_view` ON CLUSTER `${cluster}`\n"
+    "TO `${db}`.`visits_local` AS" + _VISITS_SELECT_12 % "_local",
+    "DROP VIEW IF EXISTS `${db}`.`daily_events_view` ON CLUSTER `${cluster}` SYNC",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`daily_events_view` ON CLUSTER `${cluster}`\n"
+    "TO `${db}`.`daily_events_local` AS" + _DAILY_EVENTS_SELECT_12 % "_local",
     "CREATE TABLE IF NOT EXISTS `${db}`.`visit_days_local` ON CLUSTER `${cluster}`\n" + _VISIT_DAYS_COLUMNS
     + "\nENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
     + _VISIT_DAYS_KEYS,

@@ -24,9 +24,11 @@ class State(StrEnum):
     BLOCKED = "blocked"
     SUPPRESSED = "suppressed"
     DEAD = "dead"
+    COVERED = "covered"
+    """The window's time was prepared before, within a window of another length: it is not aggregated again."""
 
 
-FINAL = frozenset({State.SENT, State.BLOCKED, State.SUPPRESSED, State.DEAD})
+FINAL = frozenset({State.SENT, State.BLOCKED, State.SUPPRESSED, State.DEAD, State.COVERED})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -115,6 +117,14 @@ class Outbox:
             GROUP BY signal""")
         return ForwardStatus(counts=[OutboxCount(*row) for row in counts.result_rows],
                              epsilon_this_month={signal: round(total, 6) for signal, total in spent.result_rows})
+
+    def overlapping(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The windows whose cells were prepared over any of the time from `start` to `end`."""
+        rows = self._client.query(
+            "SELECT DISTINCT window_start, window_end FROM outbox WHERE window_start < {end:DateTime} "
+            "AND window_end > {start:DateTime} AND state != 'covered' ORDER BY window_start",
+            parameters={"start": start, "end": end}).result_rows
+        return [(first, last) for first, last in rows]
 
     def prepared(self, windows: Iterable[datetime]) -> set[datetime]:
         """Which of these windows already have their cells recorded."""

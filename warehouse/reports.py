@@ -2,14 +2,16 @@
 
 Conversions are the events other than page views. Session reports read the `visits` rollup (a
 visit counts in the period it started, credited as `warehouse.visits` says), through the cells of
-closed days where they are current (`warehouse.cells`); page and daily counts read `daily_events`. Filters select visits: those with an event that matches every
-filter, looked up in the events table. Visitor counts are estimates (`uniqCombined(12)`: exact for
-a few hundred, within about 2 % above), as in other web analytics, so that rollups merge fast.
+closed days where they are current (`warehouse.cells`); page and daily counts read `daily_events`.
+Filters select visits: those with an event that matches every filter, looked up in the events
+table. Paths read as `warehouse.privacy` masks them, for every role. Visitor counts are estimates
+(`uniqCombined(12)`: exact for a few hundred, within about 2 % above), as in other web analytics, so
+that rollups merge fast. Events stored without analytics consent count in page and event totals,
+never as a visit or a visitor.
 """
 
 import hashlib
 import hmac
-import re
 from datetime import date, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Any
@@ -20,8 +22,9 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
 from warehouse import cells
+from warehouse.events import ANONYMOUS, IDENTIFIED
 from warehouse.cells import VisitReport
-from warehouse.trackers import masked_path
+from warehouse.privacy import masked_path, masked_path_sql, masked_value, masked_value_sql
 from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
 _WORDS = r"^[\w .:/+-]{1,200}$"
@@ -39,6 +42,10 @@ _LIMITS = {
     "max_rows_to_read": 500_000_000,
 }
 _EVERY_DAY = "WITH FILL FROM {start:Date} TO {end:Date} + 1"
+# Pages as every report shows them: a segment that looks like a record or account number reads `*`.
+_MASKED_PATH = masked_path_sql("path")
+# Visitors among events: those stored without analytics consent have no visitor to count.
+_VISITORS = f"uniqCombinedIf(12)(visitor_id, {IDENTIFIED})"
 # A visit's length in whole seconds, from its first event to its last.
 _SECONDS = "dateDiff('second', min(started), max(ended))"
 
@@ -91,7 +98,7 @@ _CAMPAIGNS = VisitReport(
 )
 _ENTRY_PAGES = VisitReport(
     name="entry-pages",
-    folded=f"{ENTRY_PATH} AS path",
+    folded=f"{masked_path_sql(ENTRY_PATH)} AS path",
     key="[path]",
     where="path != ''",
     measures={"sessions": "count()"},
@@ -131,7 +138,7 @@ def overview(client: Client, query: ReportQuery) -> Overview:
 def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     if query.filters:
         return _table(client, f"""
-            SELECT toDate(timestamp) AS day, uniqCombined(12)(visitor_id) AS visitors,
+            SELECT toDate(timestamp) AS day, {_VISITORS} AS visitors,
                    countIf(name = 'pageview') AS pageviews, countIf(name != 'pageview') AS conversions
             FROM events WHERE {_where(query)} GROUP BY day ORDER BY day {_EVERY_DAY}""", query)
     return _table(client, f"""
@@ -157,11 +164,11 @@ def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     if query.filters:
         return _table(client, f"""
-            SELECT path, count() AS pageviews, uniqCombined(12)(visitor_id) AS visitors
+            SELECT {_MASKED_PATH} AS path, count() AS pageviews, {_VISITORS} AS visitors
             FROM events WHERE {_where(query)} AND name = 'pageview'
             GROUP BY path ORDER BY pageviews DESC, path LIMIT 100""", query)
     return _table(client, f"""
-        SELECT path, sum(events) AS pageviews, uniqCombinedMerge(12)(visitors) AS visitors
+        SELECT {_MASKED_PATH} AS path, sum(events) AS pageviews, uniqCombinedMerge(12)(visitors) AS visitors
         FROM daily_events WHERE {_days()} AND name = 'pageview'
         GROUP BY path ORDER BY pageviews DESC, path LIMIT 100""", query)
 
@@ -188,6 +195,24 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
         FROM {cells} GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""")
 
 
+FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+"""Dimensions whose values anyone can write in a link: a forwarder sends them only once declared."""
+
+
+def dimension_values(client: Client, query: ReportQuery) -> dict[str, list[dict[str, Any]]]:
+    """Per free-text dimension, the values seen in the period (masked) with their visitors, most first."""
+    arms = " UNION ALL ".join(
+        f"SELECT '{d}' AS dimension, {masked_value_sql(d)} AS value, visitor_id FROM events "
+        f"WHERE {_where(query)} AND {d} != ''" for d in FREE_TEXT)
+    rows = _rows(client, f"""
+        SELECT dimension, value, {_VISITORS} AS visitors FROM ({arms})
+        GROUP BY dimension, value ORDER BY dimension, visitors DESC, value LIMIT 200 BY dimension""", query)
+    seen: dict[str, list[dict[str, Any]]] = {d: [] for d in FREE_TEXT}
+    for dimension, value, visitors in rows:
+        seen[dimension].append({"value": value, "visitors": visitors})
+    return seen
+
+
 def funnel(client: Client, query: ReportQuery, steps: list[str]) -> list[dict[str, Any]]:
     """Sessions reaching each step in order (an event name, or a page path starting with /)."""
     conditions = [
@@ -198,7 +223,8 @@ def funnel(client: Client, query: ReportQuery, steps: list[str]) -> list[dict[st
     reached = _rows(client, f"""
         SELECT level, count() FROM (
             SELECT windowFunnel(86400)(toDateTime(timestamp), {", ".join(conditions)}) AS level
-            FROM events WHERE {_where(query)} AND ({" OR ".join(f"({c})" for c in conditions)}) GROUP BY session_id
+            FROM events WHERE {_where(query)} AND {IDENTIFIED} AND ({" OR ".join(f"({c})" for c in conditions)})
+            GROUP BY session_id
         ) GROUP BY level""", query, parameters)
     by_level = dict(reached)
     return [{"step": step, "sessions": sum(n for level, n in by_level.items() if level > i)}
@@ -211,10 +237,10 @@ def realtime(client: Client, site: str) -> dict[str, Any]:
     where = ("site = {site:String} AND toDate(timestamp) >= yesterday() "
              "AND received_at >= now64(3) - INTERVAL 30 MINUTE")
     visitors, pageviews = client.query(
-        f"SELECT uniqExact(visitor_id), countIf(name = 'pageview') FROM events WHERE {where}",
+        f"SELECT uniqExactIf(visitor_id, {IDENTIFIED}), countIf(name = 'pageview') FROM events WHERE {where}",
         parameters={"site": site}, settings=_LIMITS).result_rows[0]
     top = client.query(
-        f"SELECT path, count() AS pageviews FROM events WHERE {where} AND name = 'pageview' "
+        f"SELECT {_MASKED_PATH} AS path, count() AS pageviews FROM events WHERE {where} AND name = 'pageview' "
         "GROUP BY path ORDER BY pageviews DESC, path LIMIT 10", parameters={"site": site}, settings=_LIMITS)
     return {"visitors": visitors, "pageviews": pageviews,
             "pages": [dict(zip(top.column_names, row, strict=True)) for row in top.result_rows]}
@@ -298,7 +324,8 @@ class MaskedEvent(msgspec.Struct, frozen=True):
     props: dict[str, str]
     """Values that look like an id, an email address or a phone number read `*`."""
     visitor: str
-    """A keyed hash of the visitor id: the same within one key, unlinkable to the cookie."""
+    """A keyed hash of the visitor id: the same within one key, unlinkable to the cookie; empty for an event
+    stored without analytics consent."""
     session: str
     network: str
     """The client's network: IPv4 /24 or IPv6 /48; empty once the address is cleared."""
@@ -318,21 +345,15 @@ def masked_events(
     events = []
     for row in result.result_rows:
         row = list(row)
-        row[path], row[props] = masked_path(row[path]), {k: _masked_value(v) for k, v in row[props].items()}
+        row[path], row[props] = masked_path(row[path]), {k: masked_value(v) for k, v in row[props].items()}
         events.append(MaskedEvent(row[0], *row[1:-3], visitor=_pseudonym(key, row[-3]),
                                   session=_pseudonym(key, row[-2]), network=_network(row[-1])))
     return events, total
 
 
-def _masked_value(value: str) -> str:
-    """A custom property's value, unless it looks like an id, an email address or a phone number."""
-    return "*" if _IDENTIFYING.search(value) else value
-
-
-_IDENTIFYING = re.compile(r"\d{5,}|@|[0-9a-f]{16,}|\d{3}[ .-]\d{3,4}", re.IGNORECASE)
-
-
 def _pseudonym(key: bytes, identifier: UUID) -> str:
+    if identifier == ANONYMOUS:
+        return ""  # stored without analytics consent: there is nobody to name
     return hmac.new(key, identifier.bytes, hashlib.sha256).hexdigest()[:16]
 
 

@@ -126,7 +126,7 @@ VISITS_VIEW = """
            min(concat(toString(name != 'pageview'), leftPad(toString(toUnixTimestamp64Milli(timestamp)), 15, '0'),
                       toString(event_id), if(name = 'pageview', path, ''))) AS entry,
            max(is_bot) AS is_bot
-    FROM {events} GROUP BY site, session_id"""
+    FROM {events} WHERE session_id != toUUID('00000000-0000-0000-0000-000000000000') GROUP BY site, session_id"""
 
 # Events per day, name and page with their visitors, kept by a materialized view on `events`.
 DAILY_EVENTS = Table(
@@ -146,7 +146,8 @@ DAILY_EVENTS = Table(
     shard_key="rand()",
 )
 DAILY_EVENTS_VIEW = """
-    SELECT site, toDate(timestamp) AS day, name, path, count() AS events, uniqCombinedState(12)(visitor_id) AS visitors
+    SELECT site, toDate(timestamp) AS day, name, path, count() AS events,
+           uniqCombinedStateIf(12)(visitor_id, visitor_id != toUUID('00000000-0000-0000-0000-000000000000')) AS visitors
     FROM {events} GROUP BY site, day, name, path"""
 
 # Per day of visit starts, what its visits hold: their event count and a hash sum over them, kept by a view

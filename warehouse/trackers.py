@@ -9,11 +9,10 @@ import msgspec
 from clickhouse_connect.driver.client import Client
 
 from warehouse.events import encode_rows, insert_lines
+from warehouse.privacy import masked_path
 
 
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
-# Path segments that look like a record, account or session number; a page is kept without them.
-_ID_LIKE = re.compile(r"\d{5,}|[0-9a-f]{16,}|[0-9a-f-]{32,}", re.IGNORECASE)
 
 
 def page_address(url: str) -> str | None:
@@ -26,11 +25,6 @@ def page_address(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not host or not _HOST.fullmatch(host):
         return None
     return f"{parts.scheme}://{host}{f':{port}' if port else ''}{masked_path(parts.path) or '/'}"[:2048]
-
-
-def masked_path(path: str) -> str:
-    """A URL path with each segment that looks like a record, account or session number replaced by `*`."""
-    return "/".join("*" if _ID_LIKE.search(segment) else segment for segment in path.split("/"))
 
 
 def host_address(url: str) -> str | None:

@@ -117,6 +117,7 @@ MATRIX = [
     ("GET", "/api/audit", "/api/audit", None, (401, 403, 403, 200, 200)),
     ("GET", "/api/outbox", "/api/outbox", None, (401, 403, 403, 200, 200)),
     ("GET", "/api/trackers", "/api/trackers", None, (401, 403, 403, 200, 200)),
+    ("GET", "/api/dimension-values", "/api/dimension-values", None, (401, 403, 403, 403, 200)),
     ("GET", "/api/reports/{name:str}", "/api/reports/overview", None, EVERYONE),
     ("GET", "/api/reports/{name:str}/csv", "/api/reports/pages/csv", None, EVERYONE),
     ("GET", "/api/reports/funnel", "/api/reports/funnel?step=/a&step=b", None, EVERYONE),

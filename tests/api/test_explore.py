@@ -46,7 +46,10 @@ def test_events_come_newest_first_with_every_identifier_masked(api, seeded):
     identifiers = {value for row in raw for value in row if value}
     text = api.get("/api/events", params={"site": "main", "page_size": 500}).text
     assert not [value for value in identifiers if value in text]
-    for event in body["events"]:
+    anonymous = [e for e in body["events"] if not e["visitor"]]  # stored without analytics consent
+    assert 0 < len(anonymous) < len(body["events"])
+    assert all(e["session"] == e["network"] == "" for e in anonymous)
+    for event in (e for e in body["events"] if e["visitor"]):
         assert re.fullmatch(r"[0-9a-f]{16}", event["visitor"]) and re.fullmatch(r"[0-9a-f]{16}", event["session"])
         assert re.fullmatch(r"\d+\.\d+\.\d+\.0/24", event["network"])
 

@@ -93,7 +93,8 @@ def test_a_forwarder_run_while_another_instance_forwards_is_a_409(warehouse, tmp
     from warehouse.leases import Leases
 
     policy = msgspec.convert({"signals": [{"event": "appointment_request", "name": "Lead"}],
-                              "destinations": [{"type": "csv", "id": "mmm"}]}, ForwarderSettings)
+                              "destinations": [{"type": "csv", "id": "mmm", "dimensions": ["device_type"]}]},
+                             ForwarderSettings)
     Leases(warehouse.client).acquire(LEASE, "serve-b:1234", ttl=60)
     with TestClient(internal_app(warehouse, TOKEN, forwarder=Forwarder(warehouse, policy, tmp_path))) as client:
         answer = client.post("/api/ops/forward/run", json={}, headers=AUTH)

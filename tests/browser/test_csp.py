@@ -16,12 +16,13 @@ from scanner.settings import ScannerSettings
 from tests.conftest import unused_port
 from tests.scanner.conftest import Site as FixtureSite
 from warehouse.trackers import Trackers
+from tests.conftest import CONSENT_KEY
 
 
 def test_violations_reported_by_the_browser_are_filed_as_findings(browser, tmp_path, warehouse):
     site = FixtureSite()
     spools = Spools.open(tmp_path / "spool", max_bytes=2**24, segment_records=1, segment_seconds=0.05)
-    app = public_app(CollectorSettings(), [Site(id="main", origins=[site.url])], spools)
+    app = public_app(CollectorSettings(), [Site(id="main", origins=[site.url])], spools, CONSENT_KEY)
     port = unused_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,6 +14,7 @@ from collector.settings import CollectorSettings, Site
 from collector.spool import Spool, Spools, read_segment
 from warehouse.events import EventRow
 from tests.conftest import unused_port
+from tests.conftest import CONSENT_KEY
 
 PAGE = """<!doctype html>
 <html><head><title>Cardiology</title>
@@ -42,9 +43,9 @@ def collector(tmp_path: Path) -> Iterator[tuple[str, Spool]]:
     """The public app on a real loopback port, as browsers meet it."""
     port = unused_port()
     spools = Spools.open(tmp_path / "spool", max_bytes=2**20, segment_records=1, segment_seconds=0.2)
-    sites = [Site(id="main", origins=["*"])]
-    server = uvicorn.Server(uvicorn.Config(public_app(CollectorSettings(), sites, spools), host="127.0.0.1",
-                                           port=port, log_config=None, access_log=False))
+    sites = [Site(id="main", origins=["*"], consent="opt-out")]  # visitors count until they refuse
+    app = public_app(CollectorSettings(), sites, spools, CONSENT_KEY)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

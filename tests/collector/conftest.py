@@ -7,6 +7,7 @@ from litestar import Litestar
 from collector import public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spool, Spools
+from tests.conftest import CONSENT_KEY
 
 
 @pytest.fixture
@@ -37,6 +38,6 @@ def make_public(make_spools) -> Callable[..., Litestar]:
 
     def make(sites: list[Site] | None = None, spools: Spools | None = None, **settings) -> Litestar:
         sites = sites or [Site(id="default", origins=["*"])]
-        return public_app(CollectorSettings(**settings), sites, spools or make_spools())
+        return public_app(CollectorSettings(**settings), sites, spools or make_spools(), CONSENT_KEY)
 
     return make

@@ -15,6 +15,8 @@ from warehouse.events import ConsentRow, EventRow
 EVENT = {"site": "default", "name": "pageview", "url": "https://www.example-hospital.org/cardiology"}
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 HOSPITAL = "https://www.example-hospital.org"
+OPT_OUT = [Site(id="default", origins=["*"], consent="opt-out")]
+"""A site whose visitors count until they refuse: their requests carry ids and set cookies."""
 
 
 def _stored(client: TestClient) -> list[EventRow]:
@@ -34,7 +36,7 @@ def _post(client: TestClient, body, content_type="text/plain", **headers):
 
 
 def test_an_event_is_accepted_with_202_and_a_visitor_cookie(make_public):
-    with TestClient(make_public()) as client:
+    with TestClient(make_public(OPT_OUT)) as client:
         response = _post(client, EVENT, **{"user-agent": CHROME})
     assert response.status_code == 202 and response.json() == {"accepted": 1}
     (cookie,) = [c for c in response.headers.get_list("set-cookie") if c.startswith("sluice_vid=")]
@@ -48,7 +50,7 @@ def test_an_event_is_accepted_with_202_and_a_visitor_cookie(make_public):
 
 
 def test_a_session_lasts_while_its_cookie_does_and_the_cookie_lasts_thirty_idle_minutes(make_public):
-    with TestClient(make_public()) as client:
+    with TestClient(make_public(OPT_OUT)) as client:
         first = _post(client, EVENT)
         second = _post(client, EVENT)
         client.cookies.delete("sluice_sid")  # what the browser does after 30 idle minutes
@@ -71,7 +73,7 @@ def test_a_visit_cookie_the_collector_could_not_have_minted_lately_starts_a_new_
 
     from collector.enrich import visit_start
 
-    with TestClient(make_public()) as client:
+    with TestClient(make_public(OPT_OUT)) as client:
         client.cookies.set("sluice_sid", forged)
         answer = _post(client, EVENT)
     (row,) = _stored(client)
@@ -90,7 +92,7 @@ def test_sec_gpc_and_dnt_headers_count_like_the_snippets_flags(make_public):
 
 def test_a_returning_visitor_keeps_their_id_and_session(make_public):
     visitor = uuid.uuid4()
-    with TestClient(make_public(), cookies={"sluice_vid": visitor.hex}) as client:
+    with TestClient(make_public(OPT_OUT), cookies={"sluice_vid": visitor.hex}) as client:
         first, second = _post(client, EVENT), _post(client, EVENT | {"name": "appointment_request"})
     assert not any(c.startswith("sluice_vid=") for r in (first, second) for c in r.headers.get_list("set-cookie"))
     rows = _stored(client)
@@ -177,7 +179,7 @@ def test_a_full_spool_answers_503_with_retry_after_and_stores_nothing(make_publi
 
 def test_utm_parameters_click_ids_and_referrer_are_parsed(make_public):
     url = f"{HOSPITAL}/orthopaedics?utm_source=google&utm_medium=cpc&utm_campaign=knee&gclid=Cj0abc&x=1"
-    with TestClient(make_public()) as client:
+    with TestClient(make_public(OPT_OUT)) as client:
         _post(client, EVENT | {"url": url, "referrer": "https://www.google.com/search?q=knee"})
     (row,) = _stored(client)
     assert (row.utm_source, row.utm_medium, row.utm_campaign) == ("google", "cpc", "knee")

@@ -9,6 +9,7 @@ from collector import public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools, read_segment
 from warehouse.trackers import Finding
+from tests.conftest import CONSENT_KEY
 
 LEGACY = {"csp-report": {"document-uri": "https://www.example-hospital.org/portal/appointments?patient=42",
                          "blocked-uri": "https://connect.facebook.net/en_US/fbevents.js",
@@ -28,7 +29,7 @@ def spools(tmp_path):
 
 @pytest.fixture
 def client(spools):
-    with TestClient(public_app(CollectorSettings(rate_limit="5/minute"), SITES, spools)) as client:
+    with TestClient(public_app(CollectorSettings(rate_limit="5/minute"), SITES, spools, CONSENT_KEY)) as client:
         yield client
 
 

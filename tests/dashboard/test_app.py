@@ -95,6 +95,16 @@ def test_every_page_renders_for_an_admin(api_url, slug, title, path):
     assert app.title[0].value.startswith(title.split(" ")[0])
 
 
+def test_an_admin_reads_the_values_to_declare_for_the_forwarder(api_url):
+    app = _log_in(_app(api_url), "admin")
+    app.switch_page("app_pages/dimension_values.py").run()
+    assert not app.exception and not app.error
+    assert [s.value for s in app.subheader] == ["utm_source", "utm_medium", "utm_campaign", "utm_content"]
+    sources = app.dataframe[0].value
+    assert "google" in set(sources["value"]) and (sources["visitors"] > 0).all()
+    assert any(code.value.startswith("utm_source = [") for code in app.code)
+
+
 def test_logging_out_revokes_the_token_and_returns_to_the_login(api_url):
     app = _log_in(_app(api_url), "analyst")
     api = app.session_state["api"]

@@ -17,6 +17,11 @@ ENV = {"META_TOKEN": "meta-secret-token", "GA4_SECRET": "ga4secret", "TIKTOK_TOK
        "HOOK_SECRET": "hook-secret"}
 POLICY = {
     "signals": [{"event": "appointment_request", "name": "Lead"}, {"event": "contact_form", "name": "Contact"}],
+    # What the demo's and these tests' links carry: the values that may leave.
+    "values": {"utm_source": ["google", "facebook", "tiktok", "bing", "newsletter", "linkedin"],
+               "utm_campaign": ["knee-replacement", "heart-health", "maternity-tours", "brand", "flu-shots",
+                                "cancer-screening", "new-parents", "urgent-care", "monthly-health-tips",
+                                "annual-checkup", "careers", "spring", "alpha", "beta", "gamma", "delta"]},
     "destinations": [
         {"type": "meta", "id": "meta", "dataset_id": "1234567890", "access_token_env": "META_TOKEN"},
         {"type": "ga4", "id": "ga4", "measurement_id": "G-TEST1234", "api_secret_env": "GA4_SECRET"},

@@ -89,3 +89,21 @@ def test_numbers_in_a_csv_file_are_numbers_not_zip_codes_or_record_numbers(tmp_p
     adapter = CsvAdapter(CsvDestination(id="mmm"), tmp_path)
     item = msgspec.structs.replace(_item(), conversions=12345, value=250000.0)
     check(adapter.build([item]), adapter.shape([item]), allowed=generated_strings(item), identifiers=set())
+
+
+@pytest.mark.parametrize("destination", ["csv", "webhook", "meta"])
+@pytest.mark.parametrize("formula", ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_a_value_a_spreadsheet_would_run_is_blocked_in_files_and_bodies_alike(tmp_path, destination, formula):
+    from forwarder.adapters.csvfile import CsvAdapter
+    from forwarder.adapters.webhook import WebhookAdapter
+    from forwarder.settings import CsvDestination, WebhookDestination
+
+    adapter = {"csv": lambda: CsvAdapter(CsvDestination(id="mmm"), tmp_path),
+               "webhook": lambda: WebhookAdapter(WebhookDestination(id="hook", url="https://hooks.example/s",
+                                                                    secret_env="S"), "secret"),
+               "meta": lambda: ADAPTER}[destination]()
+    item = _item(utm_campaign=formula)
+    with pytest.raises(Blocked, match="spreadsheet would run"):
+        check(adapter.build([item]), adapter.shape([item]), allowed=generated_strings(item), identifiers=set())
+    defused = _item(utm_campaign="'" + formula)
+    check(adapter.build([defused]), adapter.shape([defused]), allowed=generated_strings(defused), identifiers=set())

@@ -1,7 +1,11 @@
 """Nothing identifying leaves: canaries in every free-text field stay home, small cells stay home."""
 
+import csv
+import io
+import json
 import uuid
 from datetime import timedelta
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -10,7 +14,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
 from forwarder.runner import Forwarder
-from tests.forwarder.conftest import ENV, NOW, YESTERDAY, Platforms, settings
+from tests.forwarder.conftest import ENV, NOW, POLICY, YESTERDAY, Platforms, settings
 from warehouse.events import encode_rows
 from warehouse.visits import store_events
 
@@ -110,3 +114,38 @@ def test_the_guard_knows_the_click_ids_of_the_sessions_a_campaign_came_from(ware
     assert "CANARYclick1" in ids and str(booked.visitor_id) in ids and str(booked.session_id) in ids
     assert "CANARYclick1" not in window_identifiers(warehouse.client, YESTERDAY, YESTERDAY + timedelta(days=1),
                                                     ["appointment_request"], 1)
+
+
+def test_a_campaign_written_as_a_spreadsheet_formula_reaches_files_and_webhooks_quoted(warehouse, tmp_path):
+    formula = "=cmd|' /C calc'!A0"
+    events = [e for n in range(12) for e in _journey(n, campaign=quote(formula))]
+    store_events(warehouse.client, encode_rows(events), token="formula")
+    platforms = Platforms()
+    # A pattern loose enough to let it through: quoting must hold even where the declared values do not.
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}], patterns={"utm_campaign": ".+"},
+                      destinations=[d for d in POLICY["destinations"] if d["id"] in ("hook", "mmm")])
+    run = Forwarder(warehouse, policy, tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(platforms)),
+                    env=ENV, clock=lambda: NOW).run(window=YESTERDAY)
+    assert run.outcomes == {"sent": 2}
+    (written,) = (tmp_path / "exports").rglob("*.csv")
+    cells = [cell for row in csv.reader(io.StringIO(written.read_text())) for cell in row]
+    assert "'" + formula in cells and not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    (hook,) = platforms.requests
+    assert [c["dimensions"]["utm_campaign"] for c in json.loads(hook.content)["cells"]] == ["'" + formula]
+
+
+def test_a_campaign_padded_with_scripted_visitors_never_leaves_unless_declared(warehouse, tmp_path):
+    """One patient followed a link naming them; ten cookie-less scripted requests join the same campaign."""
+    campaign = "jane-doe-hiv-prep"
+    events = [e for n in range(11) for e in _journey(n, campaign=campaign)]
+    store_events(warehouse.client, encode_rows(events), token="padded")
+    platforms = Platforms()
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}])
+    run = Forwarder(warehouse, policy, tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(platforms)),
+                    env=ENV, clock=lambda: NOW).run(window=YESTERDAY)
+    assert run.outcomes == {"sent": 5}  # the cell went, as (other)
+    sent = [r.content.decode() + str(r.url) for r in platforms.requests]
+    sent += [path.read_text() for path in (tmp_path / "exports").rglob("*.csv")]
+    sent += [entry.detail + entry.resource for entry in warehouse.audit.entries()]
+    assert all("jane" not in text and "hiv" not in text for text in sent)
+    assert any("(other)" in text for text in sent)

@@ -7,8 +7,8 @@ import httpx
 import msgspec
 import pytest
 
-from tests.forwarder.conftest import POLICY, YESTERDAY
-from warehouse.outbox import Outbox
+from tests.forwarder.conftest import NOW, POLICY, YESTERDAY, settings
+from warehouse.outbox import Outbox, State
 
 
 def _new_entries(warehouse, before: int) -> list:
@@ -43,7 +43,6 @@ def test_running_a_window_again_sends_nothing_twice(make_forwarder, platforms):
 
 
 def test_a_retryable_refusal_is_tried_again_after_its_pause_and_a_final_one_is_dead(make_forwarder, platforms, clean):
-    from tests.forwarder.conftest import NOW, settings
 
     only_meta = settings(destinations=[d for d in POLICY["destinations"] if d["id"] == "meta"])
     platforms.answers = [httpx.Response(500, json={"error": {"code": 2, "message": "service"}})] * 2
@@ -63,7 +62,6 @@ def test_a_retryable_refusal_is_tried_again_after_its_pause_and_a_final_one_is_d
 
 
 def test_after_a_crash_mid_send_only_platforms_that_drop_repeats_get_the_cells_again(make_forwarder, platforms, clean):
-    from tests.forwarder.conftest import settings
 
     two = settings(destinations=[d for d in POLICY["destinations"] if d["id"] in ("meta", "ga4")])
 
@@ -90,7 +88,6 @@ def test_after_a_crash_mid_send_only_platforms_that_drop_repeats_get_the_cells_a
 def test_a_broken_adapter_that_leaks_is_blocked_audited_and_sends_nothing(make_forwarder, platforms, clean,
                                                                          monkeypatch):
     from forwarder.adapters import meta
-    from tests.forwarder.conftest import settings
 
     build = meta.MetaAdapter.build
 
@@ -125,7 +122,6 @@ def test_a_dry_run_shows_cells_and_requests_and_changes_nothing(make_forwarder, 
 def test_windows_close_after_their_lateness_and_only_recent_ones_are_due(make_forwarder):
     from datetime import UTC, datetime
 
-    from tests.forwarder.conftest import settings
 
     at = datetime(2026, 11, 22, 1, 30, tzinfo=UTC)
     daily = make_forwarder(settings(lateness_minutes=120, backfill_days=2), clock=lambda: at)
@@ -155,7 +151,6 @@ def test_each_destination_has_one_coalesced_job_on_the_schedule(make_forwarder):
 
 
 def test_each_new_policy_version_is_recorded_once(make_forwarder, clean):
-    from tests.forwarder.conftest import settings
 
     before = len(list(clean.audit.entries()))
     make_forwarder(settings(k=13)).record_policy()
@@ -175,7 +170,6 @@ def test_a_window_that_does_not_start_where_windows_start_is_refused(make_forwar
 
 
 def test_an_absurd_retry_after_still_leaves_a_retryable_record(make_forwarder, platforms, clean):
-    from tests.forwarder.conftest import settings
 
     platforms.answers = [httpx.Response(503, headers={"retry-after": "inf"}, json={"error": "x"})] * 9
     make_forwarder(settings(destinations=[d for d in POLICY["destinations"] if d["id"] == "meta"])).run(
@@ -231,3 +225,19 @@ def test_a_run_whose_lease_lapses_stops_before_sending_more(make_forwarder, plat
     with pytest.raises(ForwarderBusy, match="lost"):
         make_forwarder(instance="serve-a").run(window=YESTERDAY)
     assert platforms.requests == []
+
+
+def test_switching_from_days_to_hours_sends_no_second_grouping_of_a_day_already_sent(make_forwarder, platforms, clean):
+    make_forwarder().run(window=YESTERDAY)
+    hourly = make_forwarder(settings(window="hour", lateness_minutes=60, backfill_days=2))
+    assert all(not hourly.run(window=YESTERDAY + timedelta(hours=h), dry_run=True).decisions[
+        YESTERDAY + timedelta(hours=h)] for h in (0, 9, 23))  # a dry run shows what a run would do: nothing
+    hourly.run()  # every hour due within the backfill, yesterday's among them
+    records = Outbox(clean.client).current()
+    yesterday = [r for r in records if YESTERDAY <= r.window_start < YESTERDAY + timedelta(days=1)]
+    assert {r.window_end - r.window_start for r in yesterday if r.state != State.COVERED} == {timedelta(days=1)}
+    covered = {r.window_start for r in yesterday if r.state == State.COVERED}
+    due = {start for start in hourly.windows_due() if YESTERDAY <= start < YESTERDAY + timedelta(days=1)}
+    assert len(due) >= 20 and covered == due
+    counts = {(c.window_start, c.state) for c in Outbox(clean.client).status().counts}
+    assert (YESTERDAY + timedelta(hours=9), "covered") in counts

@@ -53,6 +53,21 @@ def test_other_mistakes_are_named(change, complaint):
     assert complaint in _problems(POLICY | change)
 
 
+@pytest.mark.parametrize("dimension", ["utm_source", "utm_campaign", "utm_medium", "utm_content"])
+def test_a_free_text_dimension_sent_with_no_declared_values_is_refused_naming_the_key(dimension):
+    destinations = [{"type": "csv", "id": "mmm", "dimensions": [dimension, "device_type", "site"]}]
+    values = {d: v for d, v in POLICY["values"].items() if d != dimension}
+    found = _problems(POLICY | {"destinations": destinations, "values": values})
+    assert f"forwarder.values.{dimension}" in found and "destination 'mmm'" in found
+    assert _problems(POLICY | {"destinations": destinations, "values": values,
+                               "patterns": {dimension: "[a-z-]{1,40}"}}) == ""
+
+
+def test_dimensions_nobody_writes_in_a_link_need_no_declaration():
+    destinations = [{"type": "csv", "id": "mmm", "dimensions": ["device_type", "site"]}]
+    assert _problems({k: v for k, v in POLICY.items() if k != "values"} | {"destinations": destinations}) == ""
+
+
 def test_any_change_is_a_new_version():
     base = msgspec.convert(POLICY, ForwarderSettings)
     assert base.version() == msgspec.convert(POLICY, ForwarderSettings).version()

@@ -47,6 +47,8 @@ def test_serve_sends_yesterdays_signal_to_a_signed_webhook_and_commands_report_i
 [forwarder]
 enabled = true
 lateness_minutes = 0
+values = {{ utm_source = ["google", "facebook", "newsletter"] }}
+patterns = {{ utm_campaign = "[a-z-]{{1,40}}" }}
 [[forwarder.signals]]
 event = "appointment_request"
 name = "Lead"

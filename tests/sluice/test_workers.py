@@ -14,6 +14,7 @@ import msgspec
 
 from collector.settings import CollectorSettings, Site
 from sluice.workers import WorkerPlan
+from tests.conftest import CONSENT_KEY
 from tests.sluice.processes import env, wait_until_up
 
 # Runs the worker as `serve` does, writing down every module it has loaded as it goes.
@@ -34,7 +35,7 @@ _INTERNAL = ("api", "forwarder", "scanner", "dashboard", "zxcvbn", "argon2", "op
 def test_a_worker_serves_collect_without_loading_the_internal_api(tmp_path: Path):
     listening = socket.create_server(("127.0.0.1", 0))
     port = listening.getsockname()[1]
-    plan = WorkerPlan(collector=CollectorSettings(), sites=[Site(id="main", origins=["*"])],
+    plan = WorkerPlan(collector=CollectorSettings(), sites=[Site(id="main", origins=["*"])], consent_key=CONSENT_KEY,
                       spool_dir=str(tmp_path / "spool"), metrics_dir=str(tmp_path), log_level="warning")
     loaded = tmp_path / "modules.json"
     worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(listening.fileno()), str(os.getpid()), str(loaded)],

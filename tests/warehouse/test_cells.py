@@ -20,7 +20,7 @@ VISIT_REPORTS = (reports.overview, reports.sources, reports.campaigns, reports.e
                  reports.devices)
 PERIODS = {
     "the last 30 days": (TODAY - timedelta(days=29), TODAY),
-    "closed days only": (TODAY - timedelta(days=20), TODAY - timedelta(days=3)),
+    "closed days only": (TODAY - timedelta(days=10), TODAY - timedelta(days=3)),
     "one closed day": (TODAY - timedelta(days=5), TODAY - timedelta(days=5)),
     "today": (TODAY, TODAY),
 }
@@ -28,10 +28,10 @@ PERIODS = {
 
 @pytest.fixture
 def traffic(engine_path):
-    """Demo traffic of 30 days in a database of its own, with no cells computed yet."""
+    """Demo traffic of 12 days in a database of its own, with no cells computed yet."""
     database = f"cells_{uuid.uuid4().hex[:8]}"
     warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
-    demo.load(warehouse, 6_000, days=30, site="main", seed=11)
+    demo.load(warehouse, 3_000, days=12, site="main", seed=11)
     yield warehouse
     warehouse.client.command(f"DROP DATABASE `{database}`")
     warehouse.close()

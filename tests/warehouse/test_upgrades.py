@@ -177,7 +177,7 @@ def _assert_every_report_answers(client) -> None:
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
     cells = window_cells(client, start, start + timedelta(days=1),
                          [SignalSpec(name="appt", event="appointment_request", dimensions=("utm_campaign",))],
-                         {}, lookback_days=30, max_per_visitor=3)
+                         {}, {}, lookback_days=30, max_per_visitor=3)
     assert [(c.dimensions, c.visitors, c.conversions) for c in cells] == [({"utm_campaign": "heart"}, 1, 1)]
     assert str(GOOGLE_VISIT) in window_identifiers(client, start, start + timedelta(days=1),
                                                    ["appointment_request"], 30)

@@ -144,3 +144,19 @@ def test_visit_ids_with_made_up_times_cannot_stop_the_writer_or_file_visits_in_o
     store_events(warehouse.client, encode_rows(rows), token="forged")
     assert warehouse.client.command("SELECT count() FROM events") == len(rows)
     assert _answers(warehouse)["overview"]["sessions"] == len(rows)
+
+
+def test_events_stored_without_analytics_consent_count_as_page_views_never_as_visits_or_visitors(warehouse):
+    refused = Visit(received_at=START, client_ip="192.0.2.1", user_agent="Mozilla/5.0", visitor_id=uuid.UUID(int=9),
+                    session_id=visit_id(START, 9), consent=Consent(analytics=False, ads=False))
+    anonymous = [enrich(WireEvent(site="main", name="pageview", url=f"https://h.example/p{n}"), refused)
+                 for n in range(3)]
+    store_events(warehouse.client, encode_rows([LANDING, *anonymous]), token="mixed")
+    query = ReportQuery(site="main", start=START.date(), end=START.date())
+    overview = reports.overview(warehouse.client, query)
+    assert (overview.sessions, overview.visitors, overview.pageviews) == (1, 1, 1)
+    pages = {row["path"]: row for row in reports.pages(warehouse.client, query)}
+    assert {path: (row["pageviews"], row["visitors"]) for path, row in pages.items()} == {
+        "/services/cardiology": (1, 1), "/p0": (1, 0), "/p1": (1, 0), "/p2": (1, 0)}
+    series = reports.timeseries(warehouse.client, query)
+    assert [(row["pageviews"], row["visitors"]) for row in series] == [(4, 1)]

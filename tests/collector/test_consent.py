@@ -1,0 +1,128 @@
+"""Consent cookies: only a choice this server recorded, for this visitor, grants anything."""
+
+import json
+
+from litestar.testing import TestClient
+
+from collector.app import public_app
+from collector.settings import CollectorSettings, Site
+from collector.spool import Spools
+from collector.spool import read_segment
+from tests.collector.test_collect import CHROME, EVENT, _post, _stored
+from warehouse.events import ANONYMOUS, ConsentRow
+
+CHOICE = {"site": "default", "analytics": True, "ads": True, "policy_version": "2026-01"}
+
+
+def _record(client: TestClient, **choice) -> None:
+    answer = client.post("/consent", content=json.dumps(CHOICE | choice), headers={"content-type": "text/plain"})
+    assert answer.status_code == 202, answer.text
+
+
+def _in_force(client: TestClient) -> dict:
+    return client.get("/consent", params={"site": "default"}).json()
+
+
+def test_a_recorded_choice_is_remembered_by_a_signed_cookie(make_public):
+    with TestClient(make_public()) as client:
+        _record(client)
+        cookie = client.cookies["sluice_consent"]
+        assert _in_force(client)["source"] == "recorded"
+        _post(client, EVENT)
+    assert cookie.startswith("default.11.2026-01.") and len(cookie.rsplit(".", 1)[1]) == 22
+    (event,) = _stored(client)
+    assert event.consent_ads and event.consent_analytics
+
+
+def test_a_hand_written_consent_cookie_grants_nothing(make_public):
+    with TestClient(make_public()) as client:
+        _post(client, EVENT)  # a visitor cookie of its own
+        client.cookies.set("sluice_consent", "default.11.1")
+        assert _in_force(client) == {"site": "default", "analytics": False, "ads": False, "policy_version": "",
+                                     "source": "default"}
+        _post(client, EVENT)
+    assert [event.consent_ads for event in _stored(client)] == [False, False]
+
+
+def test_an_edited_cookie_grants_nothing(make_public):
+    with TestClient(make_public()) as client:
+        _record(client, ads=False)
+        signed = client.cookies["sluice_consent"]
+        client.cookies.set("sluice_consent", signed.replace("default.10.", "default.11.", 1))
+        assert _in_force(client)["source"] == "default"
+        _post(client, EVENT)
+    (event,) = _stored(client)
+    assert not event.consent_ads and not event.consent_analytics
+
+
+def test_a_cookie_copied_beside_another_visitors_cookie_grants_nothing(make_public):
+    app = make_public()
+    with TestClient(app) as patient:
+        _record(patient)
+        copied = patient.cookies["sluice_consent"]
+    with TestClient(app) as other:
+        _post(other, EVENT)
+        other.cookies.set("sluice_consent", copied)
+        assert _in_force(other)["source"] == "default"
+        _post(other, EVENT)
+    assert not any(event.consent_ads for event in _stored(other))
+
+
+def test_only_a_collector_with_the_same_key_reads_a_cookie(tmp_path):
+    sites = [Site(id="default", origins=["*"])]
+    minting, sharing, stranger = (
+        public_app(CollectorSettings(), sites,
+                   Spools.open(tmp_path / name, max_bytes=2**20, segment_records=100, segment_seconds=0.1), key)
+        for name, key in (("minting", b"k" * 32), ("sharing", b"k" * 32), ("stranger", b"s" * 32)))
+    with TestClient(minting) as client:
+        _record(client)
+        cookies = dict(client.cookies)
+    seen = {}
+    for name, app in (("another worker", sharing), ("another install", stranger)):
+        with TestClient(app, cookies=cookies) as client:
+            seen[name] = _in_force(client)["source"]
+    assert seen == {"another worker": "recorded", "another install": "default"}
+
+
+def _set_cookies(response) -> dict[str, str]:
+    return {c.split("=", 1)[0]: c for c in response.headers.get_list("set-cookie")}
+
+
+def test_without_analytics_consent_no_cookie_links_two_requests_and_nothing_identifying_is_stored(make_public):
+    clicked = "https://www.example-hospital.org/knee?utm_campaign=knee&gclid=CLICK123"
+    with TestClient(make_public()) as client:  # an opt-in site, and no choice yet
+        answers = [_post(client, EVENT | {"url": clicked}, **{"user-agent": CHROME}) for _ in range(2)]
+    assert all(a.status_code == 202 and not a.headers.get_list("set-cookie") for a in answers)
+    for row in _stored(client):
+        assert (row.visitor_id, row.session_id, str(row.client_ip)) == (ANONYMOUS, ANONYMOUS, "::")
+        assert (row.user_agent, row.click_id) == ("", "")
+        assert row.url == "https://www.example-hospital.org/knee?utm_campaign=knee"
+        assert (row.browser, row.utm_campaign, row.click_id_type, row.path) == ("Chrome", "knee", "gclid", "/knee")
+        assert "gclid" not in row.query_params and not row.consent_analytics
+
+
+def test_refusing_analytics_removes_the_cookies_of_an_earlier_grant_and_keeps_the_refusal(make_public):
+    with TestClient(make_public()) as client:
+        _record(client)
+        _post(client, EVENT)
+        granted = client.cookies["sluice_vid"]
+        refused = client.post("/consent", content=json.dumps(CHOICE | {"analytics": False, "ads": False}),
+                              headers={"content-type": "text/plain"})
+        gone = _set_cookies(refused)
+        assert "Max-Age=0" in gone["sluice_vid"] and "Max-Age=0" in gone["sluice_sid"]
+        assert _in_force(client) == {"site": "default", "analytics": False, "ads": False,
+                                     "policy_version": "2026-01", "source": "recorded"}
+        _post(client, EVENT)
+    recorded = [c for segment in client.app.state.collector.spools.consent.segments()
+                for c in read_segment(segment, ConsentRow)]
+    assert [c.visitor_id.hex for c in recorded] == [granted, granted]  # the refusal is on the visitor's record
+    first, last = _stored(client)
+    assert first.visitor_id.hex == granted and last.visitor_id == ANONYMOUS
+
+
+def test_a_new_visitor_refusing_analytics_gets_no_id_at_all(make_public):
+    with TestClient(make_public()) as client:
+        refused = client.post("/consent", content=json.dumps(CHOICE | {"analytics": False}),
+                              headers={"content-type": "text/plain"})
+        assert set(_set_cookies(refused)) == {"sluice_consent"}
+        assert _in_force(client)["source"] == "recorded"

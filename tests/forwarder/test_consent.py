@@ -1,0 +1,74 @@
+"""Consent binds at dispatch: a choice recorded after a conversion, before its window is sent, decides."""
+
+import uuid
+from datetime import timedelta
+
+import httpx
+
+from collector.enrich import Consent, Visit, enrich
+from collector.wire import WireEvent
+from forwarder.runner import Forwarder
+from tests.forwarder.conftest import ENV, NOW, YESTERDAY, Platforms, settings
+from warehouse.events import ConsentRow, encode_rows, insert_lines
+from warehouse.visits import store_events
+
+PATIENTS = 12
+
+
+def _journey(n: int) -> list:
+    at = YESTERDAY + timedelta(hours=9, minutes=n)
+    visit = Visit(received_at=at, client_ip="198.51.100.7", user_agent="Mozilla/5.0", visitor_id=uuid.UUID(int=n + 1),
+                  session_id=uuid.UUID(int=5_000 + n), consent=Consent(analytics=True, ads=True))
+    landing = "https://www.example-hospital.org/knee?utm_source=google&utm_medium=cpc&utm_campaign=knee"
+    return [enrich(WireEvent(site="main", name="pageview", url=landing), visit),
+            enrich(WireEvent(site="main", name="appointment_request", url=landing), visit)]
+
+
+def _choose(warehouse, n: int, ads: bool, after: timedelta) -> None:
+    row = ConsentRow(site="main", visitor_id=uuid.UUID(int=n + 1), recorded_at=YESTERDAY + timedelta(hours=9) + after,
+                     analytics=True, ads=ads, policy_version="1", source="banner")
+    insert_lines(warehouse.client, "consent", encode_rows([row]), token=f"consent-{n}-{ads}-{after}")
+
+
+def _knee_cell(warehouse, tmp_path) -> tuple[int, bool]:
+    """The knee campaign's cell in a dry run of yesterday: its visitors and whether it would be released."""
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}],
+                      destinations=[{"type": "csv", "id": "mmm", "dimensions": ["utm_campaign"]}],
+                      patterns={"utm_campaign": "^knee$"})
+    forwarder = Forwarder(warehouse, policy,
+                          tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(Platforms())),
+                          env=ENV, clock=lambda: NOW)
+    (decision,) = forwarder.run(window=YESTERDAY, dry_run=True).decisions[YESTERDAY]
+    assert decision.cell.dimensions == {"utm_campaign": "knee"}
+    return decision.cell.visitors, decision.released
+
+
+def test_a_withdrawal_after_converting_and_before_dispatch_takes_the_visitor_out(warehouse, tmp_path):
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    for n in range(PATIENTS):
+        _choose(warehouse, n, ads=True, after=timedelta(0))
+    assert _knee_cell(warehouse, tmp_path) == (12, True)
+    _choose(warehouse, 0, ads=False, after=timedelta(days=1))  # the patient changes their mind the next day
+    assert _knee_cell(warehouse, tmp_path) == (11, True)
+    _choose(warehouse, 1, ads=False, after=timedelta(hours=2))
+    assert _knee_cell(warehouse, tmp_path) == (10, False)  # under k = 11: suppressed
+
+
+def test_a_grant_given_again_after_a_withdrawal_counts_and_a_tie_goes_to_the_refusal(warehouse, tmp_path):
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    _choose(warehouse, 0, ads=False, after=timedelta(hours=1))
+    _choose(warehouse, 0, ads=True, after=timedelta(hours=2))
+    _choose(warehouse, 1, ads=True, after=timedelta(hours=3))
+    _choose(warehouse, 1, ads=False, after=timedelta(hours=3))
+    assert _knee_cell(warehouse, tmp_path) == (11, True)
+
+
+def test_conversions_stored_without_analytics_consent_never_count_even_with_ads_consent(warehouse, tmp_path):
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    anonymous = Visit(received_at=YESTERDAY + timedelta(hours=10), client_ip="198.51.100.7", user_agent="Mozilla/5.0",
+                      visitor_id=uuid.uuid4(), session_id=uuid.uuid4(), consent=Consent(analytics=False, ads=True))
+    landing = "https://www.example-hospital.org/knee?utm_source=google&utm_medium=cpc&utm_campaign=knee"
+    extra = [enrich(WireEvent(site="main", name=name, url=landing), anonymous)
+             for _ in range(5) for name in ("pageview", "appointment_request")]
+    store_events(warehouse.client, encode_rows(extra), token="anonymous")
+    assert _knee_cell(warehouse, tmp_path) == (12, True)  # the twelve patients, and no 'visitor' made of nobody
