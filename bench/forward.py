@@ -26,7 +26,10 @@ from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 POLICY = {
     "signals": [{"event": "appointment_request", "name": "Lead"}, {"event": "contact_form", "name": "Contact"},
                 {"event": "phone_click", "name": "Call"}],
-    "patterns": {"utm_source": "[a-z_]{1,40}", "utm_campaign": "[a-z0-9-]{1,60}"},
+    "values": {"utm_source": ["google", "facebook", "tiktok", "bing", "newsletter", "linkedin"],
+               "utm_campaign": ["knee-replacement", "heart-health", "maternity-tours", "brand", "flu-shots",
+                                "cancer-screening", "new-parents", "urgent-care", "monthly-health-tips",
+                                "annual-checkup", "careers"]},
     "destinations": [
         {"type": "meta", "id": "meta", "dataset_id": "1234567890", "access_token_env": "T"},
         {"type": "ga4", "id": "ga4", "measurement_id": "G-BENCH123", "api_secret_env": "T"},

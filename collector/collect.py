@@ -275,9 +275,12 @@ def _check_site(collector: Collector, site_id: str, origin: str | None, field: s
 def _visitor(request: Request) -> tuple[uuid.UUID, bool]:
     """The visitor id from the first-party cookie, or a new random one to set."""
     try:
-        return uuid.UUID(request.cookies[VISITOR_COOKIE]), False
+        visitor_id = uuid.UUID(request.cookies[VISITOR_COOKIE])
     except (KeyError, ValueError):
         return new_id(), True
+    if visitor_id == ANONYMOUS:  # the id of nobody: a cookie carrying it was written by hand
+        return new_id(), True
+    return visitor_id, False
 
 
 def _session(request: Request, now: datetime) -> uuid.UUID:
@@ -325,8 +328,12 @@ def _consent_in_force(request: Request, site: Site, visitor_id: uuid.UUID | None
     """The consent in force, its policy version, and whether it was recorded or is the site's default."""
     collector: Collector = request.app.state.collector
     cookie = request.cookies.get(CONSENT_COOKIE, "")
-    # A choice that refused analytics is bound to no visitor (none was kept); any other to the visitor's id.
-    recorded = collector.consent.read(cookie, site.id, visitor_id) or collector.consent.read(cookie, site.id, ANONYMOUS)
+    # A choice that refused analytics is bound to no visitor (none was kept); any other to the visitor's id, so a
+    # cookie bound to nobody never grants analytics.
+    recorded = collector.consent.read(cookie, site.id, visitor_id)
+    if recorded is None:
+        anonymous = collector.consent.read(cookie, site.id, ANONYMOUS)
+        recorded = anonymous if anonymous and not anonymous[0].analytics else None
     return (*recorded, "recorded") if recorded else (_default_consent(site), "", "default")
 
 

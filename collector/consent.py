@@ -37,7 +37,7 @@ class ConsentCookies:
         flags, _, policy = rest.partition(".")
         if visitor_id is None or cookie_site != site or flags not in _FLAGS or not policy:
             return None
-        if not hmac.compare_digest(signature, self._signature(payload, visitor_id)):
+        if not hmac.compare_digest(signature.encode(), self._signature(payload, visitor_id).encode()):
             return None
         return Consent(analytics=flags[0] == "1", ads=flags[1] == "1"), policy
 

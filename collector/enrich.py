@@ -12,6 +12,7 @@ from collector.wire import InvalidInput, WireEvent
 from warehouse.events import ANONYMOUS, EventRow
 
 CLICK_IDS = ("gclid", "fbclid", "ttclid", "msclkid", "li_fat_id")
+_CAMPAIGN_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _MAX_QUERY_PARAMS = 64
 _CLIENT_CLOCK_PAST = timedelta(hours=24)
 _CLIENT_CLOCK_FUTURE = timedelta(minutes=5)
@@ -91,13 +92,15 @@ def enrich(event: WireEvent, visit: Visit, index: int = 0) -> EventRow:
     timestamp = _event_time(event.ts, visit.received_at)
     agent = parse_agent(visit.user_agent)
     gpc, dnt = event.gpc or visit.gpc, event.dnt or visit.dnt
-    full_url = event.url
+    full_url, referrer = event.url, event.referrer
     if not visit.consent.analytics:
         # Without analytics consent nothing links this request to another: no ids, address, agent or click id.
         visit = msgspec.structs.replace(visit, visitor_id=ANONYMOUS, session_id=ANONYMOUS, client_ip="::",
                                         user_agent="")
-        query = {key: value for key, value in query.items() if key not in CLICK_IDS}
+        agent = msgspec.structs.replace(agent, browser_version="", os_version="")
+        query = {key: value for key, value in query.items() if key in _CAMPAIGN_PARAMETERS}  # no click or user ids
         full_url = urlunsplit(url._replace(query=urlencode(query), fragment=""))
+        referrer = f"https://{referrer_host}/" if referrer_host else ""
     return EventRow(
         event_id=new_id(),
         client_event_id=event.id,
@@ -109,7 +112,7 @@ def enrich(event: WireEvent, visit: Visit, index: int = 0) -> EventRow:
         host=host,
         path=url.path or "/",
         query_params=query,
-        referrer=event.referrer,
+        referrer=referrer,
         referrer_host=referrer_host,
         utm_source=query.get("utm_source", ""),
         utm_medium=query.get("utm_medium", ""),

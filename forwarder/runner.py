@@ -33,7 +33,7 @@ from forwarder.settings import (
     WebhookDestination,
 )
 from warehouse import Warehouse
-from warehouse.conversions import SignalSpec, window_cells, window_identifiers
+from warehouse.conversions import SignalSpec, window_cells, window_identifiers, withdrawn_since
 from warehouse.leases import Leases
 from warehouse.outbox import FINAL, Outbox, OutboxRecord, State, cell_key
 
@@ -232,6 +232,11 @@ class Forwarder:
                                                  "drop repeated events, so it is not sent again", run)
             elif record.state != State.FAILED or record.next_attempt_at <= now:
                 due.append(record)
+        for start in sorted({record.window_start for record in due}):
+            if self._withdrawn_since_prepared(start):
+                self._mark([r for r in due if r.window_start == start], State.SUPPRESSED,
+                           "a visitor it counted refused ads consent after it was prepared", run)
+                due = [r for r in due if r.window_start != start]
         by_batch: dict[tuple[str, datetime], list[OutboxRecord]] = {}
         for record in due:
             by_batch.setdefault((record.signal, record.window_start), []).append(record)
@@ -283,6 +288,13 @@ class Forwarder:
         self._outbox.append([msgspec.structs.replace(r, state=state, reason=reason, **changes) for r in records])
         if count:
             run.outcomes[state] = run.outcomes.get(state, 0) + len(records)
+
+    def _withdrawn_since_prepared(self, start: datetime) -> bool:
+        """Whether a visitor counted in the window refused ads after its cells were computed: they must not leave."""
+        prepared_at = self._outbox.prepared_at(start)
+        return prepared_at is not None and withdrawn_since(
+            self._warehouse.client, start, start + self.window_length(), [s.event for s in self._settings.signals],
+            prepared_at)
 
     def _identifiers(self, start: datetime, known: dict[datetime, set[str]]) -> set[str]:
         """The window's raw ids, from `known` when this run has loaded them already."""

@@ -12,6 +12,8 @@ import msgspec
 Dimension = Literal["utm_source", "utm_medium", "utm_campaign", "utm_content", "site", "device_type"]
 FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
 """Dimensions whose values anyone can write in a link: sent only as declared values."""
+# Text a link could carry about a person: a pattern for a free-text dimension that matches any of it is open-ended.
+_FREE_TEXT_PROBES = ("jane-doe-hiv-prep", "jane_doe", "janedoe", "Jane Doe", "jdoe1961", "hiv", "x", "qzv")
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$",
                                    description="a letter, then letters, digits or _ (at most 40)")]
 EventName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="an event name")]
@@ -135,9 +137,14 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
                 raise ValueError(f"signal {signal.name!r} sums {signal.value_property!r}: give it a value_cap above 0")
         for dimension, pattern in self.patterns.items():
             try:
-                re.compile(pattern)
+                compiled = re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"patterns.{dimension} is not a regular expression: {exc}") from None
+            free = next((text for text in _FREE_TEXT_PROBES if compiled.fullmatch(text)), None)
+            if dimension in FREE_TEXT and free:
+                raise ValueError(f"patterns.{dimension} lets any text through (it matches {free!r}): list the "
+                                 f"values in forwarder.values.{dimension}, or write a pattern of their fixed parts "
+                                 "such as 'knee-(spring|fall)-20[0-9]{2}'")
         names = [signal.name for signal in self.signals]
         if len(set(names)) != len(names) or len({s.event for s in self.signals}) != len(self.signals):
             raise ValueError("each signal needs its own event and its own name")

@@ -1,12 +1,12 @@
 """Report cells of closed days: each visit report's figures per day, read instead of folding every visit.
 
 A day is closed once it has ended. `refresh` computes a report's cells of each closed day that has none, or
-whose visits or the report's definition changed since, under a new generation; then it records the day's
-fingerprint from `visit_days` (its visits' event count and a hash sum over them, kept by a view), as read
-before computing and unchanged after. A report uses a day's cells only while that fingerprint still matches;
-it folds every other day (today, a day a late batch reached) from the visits themselves, as it does for any
-filtered report. So a late batch counts as soon as it is stored, and any number of refreshers give the same
-answers.
+whose visits or the report's definition changed since, under a new generation. It then records the day's
+fingerprint from `visit_days` (its visits' event count and a hash sum over them, kept by a view): as read
+before computing, equal to the same sums over `visits` then, and unchanged after. A report uses a day's
+cells only while that fingerprint still matches; it folds every other day (today, a day a late batch
+reached) from the visits themselves, as it does for any filtered report. So a late batch counts as soon as
+it is stored, and any number of refreshers give the same answers.
 """
 
 import hashlib
@@ -27,6 +27,11 @@ _STATES = frozenset({"visitors"})
 _FINGERPRINTS = """
     SELECT day, sum(events) AS stored_events, sum(fingerprint) AS stored_fingerprint
     FROM visit_days WHERE site = {site:String} AND day BETWEEN {start:Date} AND {end:Date} GROUP BY day"""
+# The same figures from `visits` itself: a refresh computes only days where the two agree, so no insert that
+# `visit_days` already shows can be missing from the visits it computes from.
+_FINGERPRINTS_OF_VISITS = """
+    SELECT toDate(start) AS day, sum(events), sum(cityHash64(session_id) * events)
+    FROM visits WHERE site = {site:String} AND toDate(start) BETWEEN {start:Date} AND {end:Date} GROUP BY day"""
 _RECORDED = """
     SELECT day, max(generation) AS latest, argMax(events, generation) AS recorded_events,
            argMax(fingerprint, generation) AS recorded_fingerprint
@@ -96,6 +101,8 @@ def refresh(client: Client, site: str, reports: Sequence[VisitReport], today: da
     closed = (today or datetime.now(UTC).date()) - CLOSED_AFTER
     bounds = {"site": site, "start": date(1970, 1, 1), "end": closed}
     stored = _fingerprints(client, bounds)
+    settled = _fingerprints(client, bounds, _FINGERPRINTS_OF_VISITS)
+    stored = {day: fingerprint for day, fingerprint in stored.items() if settled.get(day) == fingerprint}
     computed = set()
     for report in reports:
         recorded = _recorded(client, report, bounds)
@@ -135,9 +142,9 @@ def _fresh(client: Client, report: VisitReport, site: str, start: date, end: dat
     return dict(client.query(_FRESH, parameters=parameters).result_rows)
 
 
-def _fingerprints(client: Client, bounds: dict[str, Any]) -> dict[date, tuple[int, int]]:
+def _fingerprints(client: Client, bounds: dict[str, Any], sql: str = _FINGERPRINTS) -> dict[date, tuple[int, int]]:
     """Per day, what its visits hold now: their event count and a hash sum over them."""
-    rows = client.query(_FINGERPRINTS, parameters=bounds).result_rows
+    rows = client.query(sql, parameters=bounds).result_rows
     return {day: (events, fingerprint) for day, events, fingerprint in rows}
 
 

@@ -28,7 +28,7 @@ _SOURCES = {
 _COUNTED = f"NOT is_bot AND consent_ads AND NOT gpc AND NOT dnt AND {IDENTIFIED}"
 # Visitors whose latest recorded choice refuses ads (of two at one instant, the refusal).
 _NOT_WITHDRAWN = """
-    (site, visitor_id) NOT IN (SELECT site, visitor_id FROM consent GROUP BY site, visitor_id
+    (site, visitor_id) GLOBAL NOT IN (SELECT site, visitor_id FROM consent GROUP BY site, visitor_id
                                HAVING NOT argMax(ads, (recorded_at, NOT ads)))"""
 _LIMITS = {"max_execution_time": 60, "max_memory_usage": 4 * 2**30}
 
@@ -125,6 +125,19 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
         cells.append(Cell(signal=signal, dimensions={d: spreadsheet_cell(named[d]) for d in spec.dimensions},
                           visitors=visitors, conversions=conversions, value=round(value, 2)))
     return cells
+
+
+def withdrawn_since(client: Client, start: datetime, end: datetime, events: list[str], since: datetime) -> bool:
+    """Whether a visitor with counted conversions in [start, end) has refused ads since `since`, by their latest
+    recorded choice: the cells computed before then counted them, so they must not be sent."""
+    return bool(client.command(f"""
+        SELECT count() FROM (
+            SELECT site, visitor_id FROM consent GROUP BY site, visitor_id
+            HAVING NOT argMax(ads, (recorded_at, NOT ads)) AND max(recorded_at) >= {{since:DateTime64(6)}})
+        WHERE (site, visitor_id) GLOBAL IN (
+            SELECT site, visitor_id FROM events WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}}
+                   AND name IN {{events:Array(String)}} AND {_COUNTED})""",
+        parameters={"start": start, "end": end, "events": events, "since": since}))
 
 
 def _amount(value: str) -> str:

@@ -126,6 +126,13 @@ class Outbox:
             parameters={"start": start, "end": end}).result_rows
         return [(first, last) for first, last in rows]
 
+    def prepared_at(self, window: datetime) -> datetime | None:
+        """When the window's cells were first recorded, if they were."""
+        rows = self._client.query("SELECT min(recorded_at), count() FROM outbox WHERE window_start = {w:DateTime} "
+                                  "AND state != 'covered'", parameters={"w": window}).result_rows
+        at, records = rows[0]
+        return at if records else None
+
     def prepared(self, windows: Iterable[datetime]) -> set[datetime]:
         """Which of these windows already have their cells recorded."""
         rows = self._client.query("SELECT DISTINCT window_start FROM outbox WHERE window_start IN {w:Array(DateTime)}",

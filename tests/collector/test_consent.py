@@ -37,7 +37,7 @@ def test_a_recorded_choice_is_remembered_by_a_signed_cookie(make_public):
 def test_a_hand_written_consent_cookie_grants_nothing(make_public):
     with TestClient(make_public()) as client:
         _post(client, EVENT)  # a visitor cookie of its own
-        client.cookies.set("sluice_consent", "default.11.1")
+        client.cookies.set("sluice_consent", "default.11.1.AAAAAAAAAAAAAAAAAAAAAA")  # well-formed, unsigned
         assert _in_force(client) == {"site": "default", "analytics": False, "ads": False, "policy_version": "",
                                      "source": "default"}
         _post(client, EVENT)
@@ -126,3 +126,29 @@ def test_a_new_visitor_refusing_analytics_gets_no_id_at_all(make_public):
                               headers={"content-type": "text/plain"})
         assert set(_set_cookies(refused)) == {"sluice_consent"}
         assert _in_force(client)["source"] == "recorded"
+    (row,) = [c for segment in client.app.state.collector.spools.consent.segments()
+              for c in read_segment(segment, ConsentRow)]
+    assert row.visitor_id == ANONYMOUS and not row.analytics
+
+
+def test_a_visitor_cookie_holding_the_id_of_nobody_is_a_new_visitor_and_mints_no_portable_grant(make_public):
+    """Were the nil id taken as a visitor, the grant minted for it would read as anyone's consent."""
+    app = make_public()
+    with TestClient(app, cookies={"sluice_vid": ANONYMOUS.hex}) as forger:
+        answer = forger.post("/consent", content=json.dumps(CHOICE), headers={"content-type": "text/plain"})
+    cookies = _set_cookies(answer)
+    minted = cookies["sluice_consent"].split(";")[0].split("=", 1)[1]
+    assert "sluice_vid" in cookies and ANONYMOUS.hex not in cookies["sluice_vid"]  # a new visitor, with a real id
+    with TestClient(app) as stranger:
+        stranger.cookies.set("sluice_consent", minted)
+        assert _in_force(stranger)["source"] == "default"
+        _post(stranger, EVENT)
+    (event,) = _stored(stranger)
+    assert not event.consent_ads and event.visitor_id == ANONYMOUS
+
+
+def test_a_consent_cookie_that_is_not_ascii_reads_as_no_choice(make_public):
+    cookie = {"cookie": "sluice_consent=default.11.1.\u00e9t\u00e9".encode()}
+    with TestClient(make_public()) as client:
+        assert client.get("/consent", params={"site": "default"}, headers=cookie).json()["source"] == "default"
+        assert _post(client, EVENT, **cookie).status_code == 202

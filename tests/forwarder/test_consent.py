@@ -1,7 +1,7 @@
 """Consent binds at dispatch: a choice recorded after a conversion, before its window is sent, decides."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -10,6 +10,7 @@ from collector.wire import WireEvent
 from forwarder.runner import Forwarder
 from tests.forwarder.conftest import ENV, NOW, YESTERDAY, Platforms, settings
 from warehouse.events import ConsentRow, encode_rows, insert_lines
+from warehouse.outbox import Outbox, State
 from warehouse.visits import store_events
 
 PATIENTS = 12
@@ -30,12 +31,15 @@ def _choose(warehouse, n: int, ads: bool, after: timedelta) -> None:
     insert_lines(warehouse.client, "consent", encode_rows([row]), token=f"consent-{n}-{ads}-{after}")
 
 
+def _policy():
+    return settings(signals=[{"event": "appointment_request", "name": "Lead"}],
+                    destinations=[{"type": "csv", "id": "mmm", "dimensions": ["utm_campaign"]}],
+                    patterns={"utm_campaign": "^knee$"})
+
+
 def _knee_cell(warehouse, tmp_path) -> tuple[int, bool]:
     """The knee campaign's cell in a dry run of yesterday: its visitors and whether it would be released."""
-    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}],
-                      destinations=[{"type": "csv", "id": "mmm", "dimensions": ["utm_campaign"]}],
-                      patterns={"utm_campaign": "^knee$"})
-    forwarder = Forwarder(warehouse, policy,
+    forwarder = Forwarder(warehouse, _policy(),
                           tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(Platforms())),
                           env=ENV, clock=lambda: NOW)
     (decision,) = forwarder.run(window=YESTERDAY, dry_run=True).decisions[YESTERDAY]
@@ -54,13 +58,34 @@ def test_a_withdrawal_after_converting_and_before_dispatch_takes_the_visitor_out
     assert _knee_cell(warehouse, tmp_path) == (10, False)  # under k = 11: suppressed
 
 
-def test_a_grant_given_again_after_a_withdrawal_counts_and_a_tie_goes_to_the_refusal(warehouse, tmp_path):
+def test_a_grant_given_again_after_a_withdrawal_counts(warehouse, tmp_path):
     store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
     _choose(warehouse, 0, ads=False, after=timedelta(hours=1))
     _choose(warehouse, 0, ads=True, after=timedelta(hours=2))
+    assert _knee_cell(warehouse, tmp_path) == (12, True)
+
+
+def test_of_two_choices_at_one_instant_the_refusal_holds(warehouse, tmp_path):
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
     _choose(warehouse, 1, ads=True, after=timedelta(hours=3))
     _choose(warehouse, 1, ads=False, after=timedelta(hours=3))
     assert _knee_cell(warehouse, tmp_path) == (11, True)
+
+
+def test_a_withdrawal_after_the_cells_were_computed_and_before_they_are_sent_keeps_them_home(warehouse, tmp_path):
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    platforms = Platforms()
+    forwarder = Forwarder(warehouse, _policy(), tmp_path / "exports",
+                          http=httpx.Client(transport=httpx.MockTransport(platforms)), env=ENV, clock=lambda: NOW)
+    forwarder.prepare(YESTERDAY)  # computed with all twelve: the platform was down, say, and a retry is due
+    row = ConsentRow(site="main", visitor_id=uuid.UUID(int=1), recorded_at=datetime.now(UTC) + timedelta(seconds=1),
+                     analytics=True, ads=False, policy_version="1", source="banner")
+    insert_lines(warehouse.client, "consent", encode_rows([row]), token="late-withdrawal")
+    run = forwarder.run(window=YESTERDAY)
+    assert platforms.requests == [] and not list((tmp_path / "exports").rglob("*.csv"))
+    assert run.outcomes == {"suppressed": 1}
+    (record,) = Outbox(warehouse.client).current()
+    assert record.state == State.SUPPRESSED and "refused ads consent after it was prepared" in record.reason
 
 
 def test_conversions_stored_without_analytics_consent_never_count_even_with_ads_consent(warehouse, tmp_path):

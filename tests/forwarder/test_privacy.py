@@ -121,8 +121,9 @@ def test_a_campaign_written_as_a_spreadsheet_formula_reaches_files_and_webhooks_
     events = [e for n in range(12) for e in _journey(n, campaign=quote(formula))]
     store_events(warehouse.client, encode_rows(events), token="formula")
     platforms = Platforms()
-    # A pattern loose enough to let it through: quoting must hold even where the declared values do not.
-    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}], patterns={"utm_campaign": ".+"},
+    # Declared by a careless admin: quoting must hold whatever the declared values are.
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}],
+                      values=POLICY["values"] | {"utm_campaign": [formula]},
                       destinations=[d for d in POLICY["destinations"] if d["id"] in ("hook", "mmm")])
     run = Forwarder(warehouse, policy, tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(platforms)),
                     env=ENV, clock=lambda: NOW).run(window=YESTERDAY)
@@ -135,7 +136,7 @@ def test_a_campaign_written_as_a_spreadsheet_formula_reaches_files_and_webhooks_
 
 
 def test_a_campaign_padded_with_scripted_visitors_never_leaves_unless_declared(warehouse, tmp_path):
-    """One patient followed a link naming them; ten cookie-less scripted requests join the same campaign."""
+    """One patient followed a link naming them; ten scripted visitors (each request a new cookie) join it."""
     campaign = "jane-doe-hiv-prep"
     events = [e for n in range(11) for e in _journey(n, campaign=campaign)]
     store_events(warehouse.client, encode_rows(events), token="padded")

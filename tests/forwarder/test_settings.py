@@ -60,7 +60,13 @@ def test_a_free_text_dimension_sent_with_no_declared_values_is_refused_naming_th
     found = _problems(POLICY | {"destinations": destinations, "values": values})
     assert f"forwarder.values.{dimension}" in found and "destination 'mmm'" in found
     assert _problems(POLICY | {"destinations": destinations, "values": values,
-                               "patterns": {dimension: "[a-z-]{1,40}"}}) == ""
+                               "patterns": {dimension: "knee-(spring|fall)-20[0-9]{2}"}}) == ""
+
+
+@pytest.mark.parametrize("pattern", [".+", "[a-z0-9-]{1,60}", "[a-z_]+", "\\w+|brand"])
+def test_a_pattern_that_lets_free_text_through_is_refused(pattern):
+    found = _problems(POLICY | {"patterns": {"utm_campaign": pattern}})
+    assert "patterns.utm_campaign lets any text through" in found
 
 
 def test_dimensions_nobody_writes_in_a_link_need_no_declaration():

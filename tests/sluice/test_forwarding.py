@@ -48,7 +48,7 @@ def test_serve_sends_yesterdays_signal_to_a_signed_webhook_and_commands_report_i
 enabled = true
 lateness_minutes = 0
 values = {{ utm_source = ["google", "facebook", "newsletter"] }}
-patterns = {{ utm_campaign = "[a-z-]{{1,40}}" }}
+patterns = {{ utm_campaign = "(knee-replacement|heart-health|brand|flu-shots)" }}
 [[forwarder.signals]]
 event = "appointment_request"
 name = "Lead"

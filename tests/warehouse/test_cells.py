@@ -146,3 +146,13 @@ def test_a_changed_report_definition_computes_its_cells_again(traffic):
     changed = msgspec.structs.replace(reports._SOURCES, where="source != '(direct)'")
     assert cells.refresh(traffic.client, "main", [changed]) == computed
     assert refresh_cells(traffic.client, "main") == []  # the released definition's cells still stand
+
+
+def test_closed_days_are_answered_from_the_stored_cells(traffic):
+    """Proof that cells are read: a stored cell changed by hand changes the answer."""
+    refresh_cells(traffic.client, "main")
+    day = TODAY - timedelta(days=4)
+    before = _answers(traffic, day, day)["overview"]["sessions"]
+    traffic.client.command("ALTER TABLE visit_cells UPDATE sessions = sessions + 1000 WHERE report = 'overview' "
+                           "AND day = {day:Date}", parameters={"day": day}, settings={"mutations_sync": 2})
+    assert _answers(traffic, day, day)["overview"]["sessions"] == before + 1000
