@@ -106,12 +106,11 @@ async def _collect(request: Request) -> ASGIResponse:
     except (SpoolFull, OSError):
         return _reject("spool_full", 503, {"error": "busy, retry later"}, request, retry_after=_RETRY_AFTER_FULL)
     metrics.EVENTS_ACCEPTED.inc(len(rows))
+    if not consent.analytics:  # no cookie that could link this browser's requests; one set before is removed
+        return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED,
+                       _with_cookies(_cors(request), _forget_visitor(request, collector)))
     # The session cookie expires after the idle window, so the browser itself ends the session;
     # sending it again with every answer keeps it alive while the visitor is active.
-    if not consent.analytics:  # no cookie that could link this browser's requests; one set before is removed
-        cookies = [_expired(name, request, collector) for name in (SESSION_COOKIE, VISITOR_COOKIE)
-                   if name in request.cookies]
-        return _answer({"accepted": len(rows)}, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
     session_minutes = collector.settings.session_minutes
     cookies = [_cookie(SESSION_COOKIE, session_id.hex, request, collector, max_age=session_minutes * 60)]
     if new_visitor:
@@ -150,8 +149,7 @@ async def record_consent(request: Request) -> ASGIResponse:
     if choice.analytics and new_visitor:
         cookies.append(_visitor_cookie(visitor_id, request, collector))
     elif not choice.analytics:
-        cookies += [_expired(name, request, collector) for name in (SESSION_COOKIE, VISITOR_COOKIE)
-                    if name in request.cookies]
+        cookies += _forget_visitor(request, collector)
     body = _consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded")
     return _answer(body, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
 
@@ -306,13 +304,14 @@ def _visitor_cookie(visitor_id: uuid.UUID, request: Request, collector: Collecto
 def _cookie(name: str, value: str, request: Request, collector: Collector, max_age: int | None = None) -> str:
     """A Set-Cookie value, written out directly: our values need no quoting, and this runs per request."""
     secure = "; Secure" if collector.clients.is_https(request) else ""
-    max_age = max_age or collector.settings.visitor_cookie_days * 86400
+    max_age = collector.settings.visitor_cookie_days * 86400 if max_age is None else max_age
     return f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
 
 
-def _expired(name: str, request: Request, collector: Collector) -> str:
-    secure = "; Secure" if collector.clients.is_https(request) else ""
-    return f"{name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}"
+def _forget_visitor(request: Request, collector: Collector) -> list[str]:
+    """Set-Cookie values that remove the visitor and visit cookies this browser sent."""
+    return [_cookie(name, "", request, collector, max_age=0) for name in (SESSION_COOKIE, VISITOR_COOKIE)
+            if name in request.cookies]
 
 
 def _with_cookies(headers: dict[str, str], cookies: list[str]) -> list[tuple[str, str]]:

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from warehouse.privacy import FREE_TEXT
+
 Dimension = Literal["utm_source", "utm_medium", "utm_campaign", "utm_content", "site", "device_type"]
-FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
-"""Dimensions whose values anyone can write in a link: sent only as declared values."""
 # Text a link could carry about a person: a pattern for a free-text dimension that matches any of it is open-ended.
 _FREE_TEXT_PROBES = ("jane-doe-hiv-prep", "jane_doe", "janedoe", "Jane Doe", "jdoe1961", "hiv", "x", "qzv")
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$",

@@ -108,12 +108,11 @@ def refresh(client: Client, site: str, reports: Sequence[VisitReport], today: da
         recorded = _recorded(client, report, bounds)
         stale = [day for day in sorted(stored) if recorded.get(day) != stored[day]]
         for chunk in _chunks(stale, _CHUNK_DAYS):
-            computed.update(_compute(client, site, report, {day: stored[day] for day in chunk}, bounds))
+            computed.update(_compute(client, site, report, {day: stored[day] for day in chunk}))
     return sorted(computed)
 
 
-def _compute(client: Client, site: str, report: VisitReport, days: dict[date, tuple[int, int]],
-             bounds: dict[str, Any]) -> list[date]:
+def _compute(client: Client, site: str, report: VisitReport, days: dict[date, tuple[int, int]]) -> list[date]:
     """Compute `report`'s cells of `days`, and record those whose visits did not change meanwhile."""
     generation, columns = time.time_ns(), ", ".join(report.measures)
     client.command(
@@ -122,7 +121,7 @@ def _compute(client: Client, site: str, report: VisitReport, days: dict[date, tu
         f"FROM ({report.select('toDate(start) IN {days:Array(Date)}', by_day=True)})",
         parameters={"site": site, "generation": generation, "report": report.name, "days": list(days)},
         settings={"async_insert": 0})
-    after = _fingerprints(client, bounds)
+    after = _fingerprints(client, {"site": site, "start": min(days), "end": max(days)})
     unchanged = {day: before for day, before in days.items() if after.get(day) == before}
     if not unchanged:
         return []

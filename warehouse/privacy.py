@@ -21,6 +21,8 @@ DETECTORS: dict[str, re.Pattern[str]] = {
                                 r"|(?<![\w-])\d{6,12}(?![\w-])"),
     "a ZIP code": re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"),
 }
+FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+"""Dimensions whose values anyone can write in a link: a forwarder sends them only as declared values."""
 # A path segment that looks like a record, account or session number.
 _ID_LIKE = re.compile(r"\d{5,}|[0-9a-f]{16,}|[0-9a-f-]{32,}", re.IGNORECASE)
 # A custom property's value that looks like an id, an email address or a phone number.

@@ -24,7 +24,7 @@ from clickhouse_connect.driver.query import QueryResult
 from warehouse import cells
 from warehouse.events import ANONYMOUS, IDENTIFIED
 from warehouse.cells import VisitReport
-from warehouse.privacy import masked_path, masked_path_sql, masked_value, masked_value_sql
+from warehouse.privacy import FREE_TEXT, masked_path, masked_path_sql, masked_value, masked_value_sql
 from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
 _WORDS = r"^[\w .:/+-]{1,200}$"
@@ -125,9 +125,9 @@ def refresh_cells(client: Client, site: str) -> list[date]:
 
 
 def overview(client: Client, query: ReportQuery) -> Overview:
-    row = _visit_rows(client, query, _OVERVIEW, """
+    row = _visit_query(client, query, _OVERVIEW, """
         SELECT uniqCombinedMerge(12)(visitors), sum(sessions), sum(pageviews), sum(bounces), sum(seconds),
-               sum(conversions), sum(converted) FROM {cells}""")[0]
+               sum(conversions), sum(converted) FROM {cells}""").result_rows[0]
     visitors, sessions, pageviews, bounces, seconds, conversions, converted = row
     per_session = max(sessions, 1)
     return Overview(visitors=visitors, sessions=sessions, pageviews=pageviews,
@@ -195,10 +195,6 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
         FROM {cells} GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""")
 
 
-FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
-"""Dimensions whose values anyone can write in a link: a forwarder sends them only once declared."""
-
-
 def dimension_values(client: Client, query: ReportQuery) -> dict[str, list[dict[str, Any]]]:
     """Per free-text dimension, the values seen in the period (masked) with their visitors, most first."""
     arms = " UNION ALL ".join(
@@ -244,10 +240,6 @@ def realtime(client: Client, site: str) -> dict[str, Any]:
         "GROUP BY path ORDER BY pageviews DESC, path LIMIT 10", parameters={"site": site}, settings=_LIMITS)
     return {"visitors": visitors, "pageviews": pageviews,
             "pages": [dict(zip(top.column_names, row, strict=True)) for row in top.result_rows]}
-
-
-def _visit_rows(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> list[tuple]:
-    return _visit_query(client, query, report, sql).result_rows
 
 
 def _visit_table(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ def seed_demo(ctx: Context, *, events: int, days: int, site: str, only_if_empty:
         with tqdm(total=events, unit=" events", unit_scale=True, desc="seeding demo data") as bar:
             for chunk, start in enumerate(range(0, events, _CHUNK)):
                 body = {"events": min(_CHUNK, events - start), "days": days, "site": site, "seed": chunk,
-                        "only_if_empty": only_if_empty and chunk == 0}
+                        "only_if_empty": only_if_empty and chunk == 0, "compute_cells": start + _CHUNK >= events}
                 result = checked(await client.post("/api/ops/demo/seed", json=body)).json()
                 if result["skipped"]:
                     bar.write("the warehouse already holds events: demo data not seeded again")
