@@ -90,7 +90,13 @@ class OutboxController(Controller):
         records = [r for r in outbox.current(destination or None, since=since) if not state_name or r.state == state_name]
         warehouse.audit.record(actor(request), "outbox.read", "/api/outbox", detail={
             "parameters": {"destination": destination, "state": state_name, "days": days}, "rows": len(records)})
-        return ForwardOutbox(records=records[-1000:], status=outbox.status())
+        return ForwardOutbox(records=records[-1000:], status=forward_status(request, warehouse))
+
+
+def forward_status(request: Request, warehouse: Warehouse) -> ForwardStatus:
+    """The outbox by destination, window and state, and this month's privacy budget against the policy's cap."""
+    forwarder = request.app.state.forwarder
+    return Outbox(warehouse.client).status(forwarder.settings.monthly_epsilon if forwarder else 0.0)
 
 
 class TrackersController(Controller):

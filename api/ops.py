@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from api.accounts import Account
 from api.auth import NewUser, UserChange, apply_change, bearer_token
+from api.compliance import forward_status
 from api.errors import Unavailable
 from forwarder.errors import ForwarderBusy, ForwarderError
 from forwarder.report import RunReport, run_report
@@ -27,7 +28,7 @@ from scanner.store import RecordedScan, record
 from warehouse import BrokenLink, Warehouse
 from warehouse.events import count_events
 from warehouse.migrations import applied_versions
-from warehouse.outbox import ForwardStatus, Outbox
+from warehouse.outbox import ForwardStatus
 from warehouse.reports import refresh_cells
 from warehouse.settings import SiteId
 
@@ -152,9 +153,9 @@ class OpsController(Controller):
         return record(data, request.app.state.scanner, warehouse)
 
     @get("/forward/status", sync_to_thread=True)
-    def forward_status(self, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:
-        """The outbox by destination, window and state, and this month's privacy budget spent."""
-        return Outbox(warehouse.client).status()
+    def forward_status(self, request: Request, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:
+        """The outbox by destination, window and state, and this month's privacy budget spent against its cap."""
+        return forward_status(request, warehouse)
 
     @post("/audit/verify", sync_to_thread=True, status_code=200)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:

@@ -83,7 +83,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--data", type=Path, help="keep the warehouse here and reuse it if already seeded")
     args = parser.parse_args()
+    if args.data:
+        args.data.mkdir(parents=True, exist_ok=True)
+        run(args.data, args.events, args.days, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         run(Path(tmp), args.events, args.days, args.repeat)
 
@@ -93,9 +98,11 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
     started = time.perf_counter()
     # Traffic up to the end of today: today, which reports fold from its visits, is as full as it gets.
     end = datetime.combine(datetime.now(UTC).date(), datetime.max.time(), UTC)
-    with tqdm(total=events, unit=" events", unit_scale=True, desc="seeding") as bar:
+    stored = warehouse.client.command("SELECT count() FROM events")
+    with tqdm(total=events, initial=stored, unit=" events", unit_scale=True, desc="seeding") as bar:
         for chunk, offset in enumerate(range(0, events, 1_000_000)):
-            bar.update(demo.load(warehouse, min(1_000_000, events - offset), days, "main", seed=chunk, now=end))
+            if offset >= stored:  # a kept warehouse (--data) is seeded once
+                bar.update(demo.load(warehouse, min(1_000_000, events - offset), days, "main", seed=chunk, now=end))
     seeded = time.perf_counter() - started
     refreshes = []
     for _ in range(2):  # the first computes every closed day, the second finds nothing new: the scheduled cost

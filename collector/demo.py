@@ -12,7 +12,7 @@ import msgspec
 from collector.enrich import Consent, Visit, enrich, visit_id
 from collector.wire import WireEvent
 from warehouse import Warehouse
-from warehouse.events import EventRow, encode_rows
+from warehouse.events import ANONYMOUS, ConsentRow, EventRow, encode_rows, insert_lines
 from warehouse.visits import store_events
 
 HOST = "https://www.example-hospital.org"
@@ -107,20 +107,39 @@ def _session(rng: random.Random, site: str, visit: Visit, end: datetime) -> Iter
             yield enrich(WireEvent(site=site, name=name, url=previous, props=props), visit)
 
 
+def recorded_choices(rows: list[EventRow]) -> list[ConsentRow]:
+    """The choice each identified visitor of `rows` recorded just before their first event there, as the consent
+    their events carry says: a visitor's choice is on record wherever their events say they made one."""
+    first: dict[tuple[str, uuid.UUID], EventRow] = {}
+    for row in rows:
+        key = (row.site, row.visitor_id)
+        if row.visitor_id != ANONYMOUS and (key not in first or row.timestamp < first[key].timestamp):
+            first[key] = row
+    return [ConsentRow(site=row.site, visitor_id=row.visitor_id, recorded_at=row.timestamp - timedelta(seconds=1),
+                       analytics=row.consent_analytics, ads=row.consent_ads, policy_version="demo", source="demo")
+            for row in first.values()]
+
+
+def _store(warehouse: Warehouse, events: bytes, consent: bytes) -> None:
+    token = f"demo-{uuid.uuid4()}"
+    insert_lines(warehouse.client, "consent", consent, token=f"{token}-consent")
+    store_events(warehouse.client, events, token=token)
+
+
 def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
 def load(warehouse: Warehouse, events: int, days: int, site: str, seed: int, now: datetime | None = None) -> int:
-    """Generate and insert `events` rows; inserting one batch overlaps generating the next."""
+    """Generate and insert `events` rows, and the consent choices they carry; inserting one batch overlaps
+    generating the next."""
     rows = generate(events, days, site, seed, now)
     inserted, pending = 0, None
     with ThreadPoolExecutor(1) as inserter:
         while batch := list(islice(rows, _BATCH)):
             if pending:
                 pending.result()
-            lines = encode_rows(batch)
-            pending = inserter.submit(store_events, warehouse.client, lines, token=f"demo-{uuid.uuid4()}")
+            pending = inserter.submit(_store, warehouse, encode_rows(batch), encode_rows(recorded_choices(batch)))
             inserted += len(batch)
         if pending:
             pending.result()

@@ -1,5 +1,6 @@
 """Settings the collector owns: its sites, proxies, cookies, limits and spool."""
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 import msgspec
@@ -29,6 +30,11 @@ class Site(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
 
     def allows(self, origin: str | None) -> bool:
         return "*" in self.origins or origin in self.origins
+
+
+def opt_out_sites(sites: Iterable[Site]) -> frozenset[str]:
+    """The sites whose visitors consent until they refuse; on every other site only a recorded choice counts."""
+    return frozenset(site.id for site in sites if site.consent == "opt-out")
 
 
 class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

@@ -1,10 +1,13 @@
-"""Which cells may leave: at least k distinct visitors, counted after noise when privacy noise is on.
+"""Which cells may leave, and with which numbers: differentially private by default, exact only when allowed.
 
-With `epsilon` > 0 each signal's window spends epsilon, split evenly over visitors (a visitor
-moves it by 1), conversions (by at most the per-visitor cap) and value (by at most the value
-cap): discrete Laplace noise from OpenDP for counts, Laplace for the value. The threshold is
-applied to the noisy visitor count; a cell must also have k true visitors, so noise never
-releases a smaller cell (the suppression itself then depends on the true count).
+Each visitor counts in at most one cell per signal and window (`warehouse.conversions`), so one visitor moves
+a cell's visitors by 1, its conversions by the per-visitor cap and its value by the value cap. With `epsilon`
+> 0 a signal's window spends epsilon, split evenly over the numbers it releases, each drawn once with OpenDP's
+noise (discrete Laplace for counts). The decision to release is itself private: a cell first needs k true
+visitors (a pre-threshold), then its noisy visitor count must reach k - 1 + tau, where tau is the Laplace
+partition-selection threshold for delta. The k - 1 shift has sensitivity 1, so the whole release stays
+(epsilon, delta)-DP, and nothing under k noisy (or true) visitors ever leaves. With epsilon = 0 (exact mode,
+which the settings allow only on request) a cell leaves with k true visitors and its true numbers.
 """
 
 from collections.abc import Callable
@@ -12,6 +15,7 @@ from collections.abc import Callable
 import msgspec
 import opendp.prelude as dp
 
+from forwarder.budget import Privacy
 from warehouse.conversions import Cell
 
 dp.enable_features("contrib")
@@ -37,24 +41,29 @@ def laplace(value: float, scale: float) -> float:
         float(value))
 
 
-def release(cells: list[Cell], *, k: int, epsilon: float, max_per_visitor: int, value_caps: dict[str, float],
-            noise: Noise = laplace) -> list[Decision]:
-    """Decide every cell; released numbers are noisy when `epsilon` is set, never below zero."""
-    decisions = []
-    for cell in cells:
-        visitors, conversions, value = cell.visitors, cell.conversions, cell.value
-        if epsilon > 0:
-            share = epsilon / 3
-            visitors = max(0, round(noise(visitors, 1 / share)))
-            conversions = max(0, round(noise(conversions, max_per_visitor / share)))
-            cap = value_caps.get(cell.signal, 0.0)
-            value = max(0.0, round(noise(float(value), cap / share), 2)) if cap > 0 else 0.0
-        if visitors >= k and cell.visitors >= k:
-            decisions.append(Decision(cell=cell, released=True, reason="", visitors=visitors,
-                                      conversions=conversions, value=value))
-        else:
-            counted = f"{visitors} noisy visitors" if epsilon > 0 and cell.visitors >= k else \
-                f"{cell.visitors} distinct visitors"
-            decisions.append(Decision(cell=cell, released=False, reason=f"{counted}, fewer than k={k}",
-                                      visitors=visitors, conversions=conversions, value=value))
-    return decisions
+def release(cells: list[Cell], privacy: Callable[[str], Privacy], noise: Noise = laplace) -> list[Decision]:
+    """Decide every cell, given each signal's privacy; released numbers are never below zero."""
+    return [_exact(cell, privacy(cell.signal)) if privacy(cell.signal).epsilon == 0
+            else _private(cell, privacy(cell.signal), noise) for cell in cells]
+
+
+def _exact(cell: Cell, privacy: Privacy) -> Decision:
+    released = cell.visitors >= privacy.k
+    reason = "" if released else f"{cell.visitors} distinct visitors, fewer than k={privacy.k}"
+    return Decision(cell=cell, released=released, reason=reason, visitors=cell.visitors,
+                    conversions=cell.conversions, value=cell.value)
+
+
+def _private(cell: Cell, privacy: Privacy, noise: Noise) -> Decision:
+    scale = privacy.visitor_scale
+    visitors = max(0, round(noise(cell.visitors, scale)))
+    conversions = max(0, round(noise(cell.conversions, privacy.max_per_visitor * scale)))
+    value = max(0.0, round(noise(float(cell.value), privacy.value_cap * scale), 2)) if privacy.value_cap > 0 else 0.0
+    if cell.visitors < privacy.k:
+        reason = f"fewer than k={privacy.k} distinct visitors"
+    elif visitors < privacy.threshold:
+        reason = f"{visitors} noisy visitors, under the release threshold of {privacy.threshold}"
+    else:
+        reason = ""
+    return Decision(cell=cell, released=not reason, reason=reason, visitors=visitors, conversions=conversions,
+                    value=value)

@@ -68,7 +68,7 @@ class Forwarder:
     def __init__(self, warehouse: Warehouse, settings: ForwarderSettings, exports: Path, *,
                  http: httpx.Client | None = None, env: Mapping[str, str] = os.environ,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), noise: Noise = laplace,
-                 instance: str = "sluice") -> None:
+                 instance: str = "sluice", opt_out_sites: frozenset[str] = frozenset()) -> None:
         self._warehouse = warehouse
         self._settings = settings
         self._exports = exports
@@ -76,6 +76,7 @@ class Forwarder:
         self._env = env
         self._clock = clock
         self._noise = noise
+        self._opt_out_sites = opt_out_sites
         self._outbox = Outbox(warehouse.client)
         # One run at a time in this process (the schedule and a command), and across instances by the lease.
         self._running = threading.Lock()
@@ -113,15 +114,16 @@ class Forwarder:
             self._warehouse.audit.record(ACTOR, "forward.policy", f"policy {version}",
                                          detail={"policy": msgspec.to_builtins(self._settings)})
 
-    def decide(self, start: datetime) -> list[Decision]:
-        """The window's cells and whether each may be released (true counts, or noisy with epsilon)."""
+    def decide(self, start: datetime, signals: set[str] | None = None) -> list[Decision]:
+        """The window's cells (of `signals`, default all) and whether each may be released (noisy with epsilon,
+        true counts in exact mode)."""
         s = self._settings
-        signals = [SignalSpec(name=x.name, event=x.event, dimensions=s.dimensions(x.name),
-                              value_property=x.value_property, value_cap=x.value_cap) for x in s.signals]
-        cells = window_cells(self._warehouse.client, start, start + self.window_length(), signals, s.values,
-                             s.patterns, s.lookback_days, s.max_conversions_per_visitor)
-        return release(cells, k=s.k, epsilon=s.epsilon, max_per_visitor=s.max_conversions_per_visitor,
-                       value_caps={x.name: x.value_cap for x in s.signals}, noise=self._noise)
+        specs = [SignalSpec(name=x.name, event=x.event, dimensions=s.dimensions(x.name),
+                            value_property=x.value_property, value_cap=x.value_cap)
+                 for x in s.signals if signals is None or x.name in signals]
+        cells = window_cells(self._warehouse.client, start, start + self.window_length(), specs, s.values,
+                             s.patterns, s.lookback_days, s.max_conversions_per_visitor, self._opt_out_sites)
+        return release(cells, s.privacy, noise=self._noise)
 
     def prepare(self, start: datetime) -> None:
         """Record the window's cells for every destination, once; never a second grouping of the same time."""
@@ -132,21 +134,38 @@ class Forwarder:
             return
         if start in self._outbox.prepared([start]):
             return
+        measured = self._affordable(start)
+        epsilon = self._settings.epsilon
         records = [
             OutboxRecord(key=cell_key(d.id, decision.cell.signal, start, decision.cell.dimensions),
                          destination=d.id, signal=decision.cell.signal, window_start=start, window_end=end,
                          cell=decision.cell.dimensions, visitors=decision.visitors,
                          conversions=decision.conversions, value=decision.value,
                          state=State.PENDING if decision.released else State.SUPPRESSED,
-                         reason=decision.reason, policy=version, epsilon=self._settings.epsilon)
-            for decision in self.decide(start)
+                         reason=decision.reason, policy=version, epsilon=epsilon)
+            for decision in self.decide(start, measured)
             for d in self._settings.destinations if self._settings.sends(d, decision.cell.signal)
         ]
+        # What each measured signal spent, cells or none: the month's budget counts every measurement.
+        records += [OutboxRecord(key=cell_key("", signal, start, {}), destination="", signal=signal,
+                                 window_start=start, window_end=end, cell={}, visitors=0, conversions=0, value=0.0,
+                                 state=State.MEASURED, policy=version, epsilon=epsilon) for signal in sorted(measured)]
+        over = sorted({x.name for x in self._settings.signals} - measured)
         if records:
             self._outbox.append(records, token=f"prepare:{start.isoformat()}:{version}")
         self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}", detail={
             "policy": version, "released": sum(r.state == State.PENDING for r in records),
-            "suppressed": sum(r.state == State.SUPPRESSED for r in records)})
+            "suppressed": sum(r.state == State.SUPPRESSED for r in records), "epsilon": epsilon,
+            "over_monthly_budget": over})
+
+    def _affordable(self, start: datetime) -> set[str]:
+        """The signals whose month of `start` leaves room for one more window's epsilon."""
+        spent, cap = self._outbox.spent(start), self._settings.monthly_epsilon
+        affordable = {x.name for x in self._settings.signals if spent.get(x.name, 0.0) + self._settings.epsilon <= cap}
+        for name in sorted({x.name for x in self._settings.signals} - affordable):
+            log.warning("signal %s has spent epsilon %g of its monthly %g: window %s is not measured", name,
+                        spent.get(name, 0.0), cap, start.isoformat())
+        return affordable
 
     def _earlier(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Windows of another length whose cells were prepared over some of this window's time."""

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from forwarder.budget import Privacy
 from warehouse.privacy import FREE_TEXT
 
 Dimension = Literal["utm_source", "utm_medium", "utm_campaign", "utm_content", "site", "device_type"]
@@ -20,6 +21,7 @@ EventName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", desc
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
                                       description="an environment variable name like SLUICE_META_TOKEN")]
 MIN_K = 11
+_WINDOWS_A_MONTH = {"day": 31, "hour": 31 * 24}
 
 
 class Signal(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -115,8 +117,14 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     """Closed windows this far back are sent when due; older ones never are."""
     max_conversions_per_visitor: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
     """One visitor's conversions in a window count at most this many times."""
-    epsilon: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.0
-    """Differential privacy budget per signal and window; 0 turns noise off."""
+    epsilon: Annotated[float, msgspec.Meta(ge=0, le=10)] = 1.0
+    """Differential privacy budget per signal and window; 0 is exact mode, which needs `allow_exact`."""
+    delta: Annotated[float, msgspec.Meta(gt=0, le=1e-4)] = 1e-6
+    """The chance per signal and window that a cell of one visitor is released regardless."""
+    monthly_epsilon: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 31.0
+    """The most a signal's windows of one calendar month may spend: what one visitor can lose in a month."""
+    allow_exact: bool = False
+    """Let `epsilon = 0` release true counts: k scripted visitors then reveal whether one patient converted."""
     values: dict[Dimension, list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]]] = {}
     """The exact values a dimension may send; others are grouped as "(other)"."""
     patterns: dict[Dimension, str] = {}
@@ -128,6 +136,15 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
 
     def __post_init__(self) -> None:
         window_hours = 24 if self.window == "day" else 1
+        if self.epsilon == 0 and not self.allow_exact:
+            raise ValueError("epsilon = 0 sends exact counts: anyone who can send requests can add k - 1 scripted "
+                             "visitors to a cell and learn whether one patient converted, and their exact value. "
+                             "Give epsilon above 0 (the default is 1), or set allow_exact = true to accept that")
+        most = self.epsilon * _WINDOWS_A_MONTH[self.window]
+        if most > self.monthly_epsilon:
+            raise ValueError(f"a signal's {_WINDOWS_A_MONTH[self.window]} {self.window} windows of a month can spend "
+                             f"epsilon {most:g}, over monthly_epsilon ({self.monthly_epsilon:g}): lower epsilon to "
+                             f"{self.monthly_epsilon / _WINDOWS_A_MONTH[self.window]:.4g} or raise monthly_epsilon")
         if self.lateness_minutes / 60 + window_hours > self.backfill_days * 24:
             raise ValueError(f"a {self.window} window closes {self.lateness_minutes} minutes after it ends, later than "
                              f"backfill_days ({self.backfill_days}) lets it be sent: lower the lateness or raise the "
@@ -180,6 +197,12 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
             if self.sends(destination, signal):
                 return tuple(sorted(destination.dimensions))
         return ()
+
+    def privacy(self, signal: str) -> Privacy:
+        """What the signal's windows spend and what its released cells need."""
+        cap = next((s.value_cap for s in self.signals if s.name == signal and s.value_property), 0.0)
+        return Privacy(k=self.k, epsilon=self.epsilon, delta=self.delta,
+                       max_per_visitor=self.max_conversions_per_visitor, value_cap=cap)
 
     def version(self) -> str:
         """A content hash: any change to the policy is a new version."""

@@ -18,12 +18,12 @@ from warehouse import Warehouse, WarehouseSettings, open_warehouse, parse_dsn
 log = logging.getLogger("sluice.forwarder")
 
 
-def forwarder_for(settings: ForwarderSettings, warehouse: Warehouse, data_dir: DataDir,
-                  instance: str) -> Forwarder | None:
+def forwarder_for(settings: ForwarderSettings, warehouse: Warehouse, data_dir: DataDir, instance: str,
+                  opt_out_sites: frozenset[str]) -> Forwarder | None:
     """The configured forwarder of this instance, or none when the policy sends nothing anywhere."""
     if not settings.signals or not settings.destinations:
         return None
-    return Forwarder(warehouse, settings, data_dir.path / "exports", instance=instance)
+    return Forwarder(warehouse, settings, data_dir.path / "exports", instance=instance, opt_out_sites=opt_out_sites)
 
 
 def schedule_forwarding(scheduler: BaseScheduler, forwarder: Forwarder | None) -> None:
@@ -37,7 +37,7 @@ class ForwardingError(SluiceError):
 
 
 def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSettings, data_dir: DataDir,
-                  instance: str) -> None:
+                  instance: str, opt_out_sites: frozenset[str]) -> None:
     """`sluice forwarder`: only the schedule, until SIGTERM or SIGINT; it audits on a chain of its own."""
     service = f"{instance}-forwarder"  # its audit chain and lease owner, apart from a `serve` of this instance
     embedded = parse_dsn(warehouse_settings.dsn).embedded
@@ -49,7 +49,7 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
     with hold:
         warehouse = open_warehouse(warehouse_settings, migrate_as="sluice forwarder", audit_chain=service)
         try:
-            forwarder = forwarder_for(settings, warehouse, data_dir, service)
+            forwarder = forwarder_for(settings, warehouse, data_dir, service, opt_out_sites)
             if forwarder is None:
                 raise ForwardingError("nothing to forward: add [[forwarder.signals]] and [[forwarder.destinations]]")
             forwarder.record_policy()

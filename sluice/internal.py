@@ -6,6 +6,7 @@ from litestar import Litestar
 
 from api import internal_app
 from collector import demo
+from collector.settings import Site, opt_out_sites
 from forwarder.runner import Forwarder
 from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
@@ -14,10 +15,11 @@ from sluice.forwarding import forwarder_for
 from warehouse import Warehouse
 
 
-def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[str] = (),
+def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[Site] = (),
                  forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
                  instance: str = "sluice") -> tuple[Litestar, Forwarder | None]:
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
-    runner = forwarder_for(forwarder, warehouse, data_dir, instance)
-    app = internal_app(warehouse, ops_token, sites, forwarder=runner, scanner=scanner, demo=demo.load)
+    runner = forwarder_for(forwarder, warehouse, data_dir, instance, opt_out_sites(sites))
+    app = internal_app(warehouse, ops_token, [site.id for site in sites], forwarder=runner, scanner=scanner,
+                       demo=demo.load)
     return app, runner

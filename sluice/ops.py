@@ -6,13 +6,14 @@ Both paths talk to the same internal API, so a command behaves the same either w
 import asyncio
 import getpass
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
 from api.ops import ACTOR_HEADER
+from collector.settings import Site
 from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
@@ -31,7 +32,7 @@ class OpsError(SluiceError):
 async def ops_client(
     data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False,
     forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
-    instance: str = "sluice",
+    instance: str = "sluice", sites: Sequence[Site] = (),
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
@@ -50,7 +51,7 @@ async def ops_client(
         dsn = parse_dsn(warehouse.dsn)
         if existing and dsn.embedded and not Path(dsn.path).is_dir():
             raise OpsError(f"there is no warehouse at {dsn.path}; check --data-dir")
-        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner, instance) as client:
+        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner, instance, sites) as client:
             yield client
 
 
@@ -78,14 +79,15 @@ async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_dir: DataDir,
-                             forwarder: ForwarderSettings, scanner: ScannerSettings,
-                             instance: str) -> AsyncIterator[httpx.AsyncClient]:
+                             forwarder: ForwarderSettings, scanner: ScannerSettings, instance: str,
+                             sites: Sequence[Site]) -> AsyncIterator[httpx.AsyncClient]:
     user = getpass.getuser()
     warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None,
                                         audit_chain=instance)
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
-    app, _ = internal_api(warehouse, token, data_dir, forwarder=forwarder, scanner=scanner, instance=instance)
+    app, _ = internal_api(warehouse, token, data_dir, sites=sites, forwarder=forwarder, scanner=scanner,
+                          instance=instance)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:

@@ -105,7 +105,7 @@ def serve(plan: Plan) -> None:
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
-        app, forwarder = internal_api(warehouse, token, data_dir, sites=[site.id for site in plan.sites],
+        app, forwarder = internal_api(warehouse, token, data_dir, sites=plan.sites,
                                       forwarder=plan.forwarder, scanner=plan.scanner, instance=plan.instance)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not

@@ -2,7 +2,9 @@
 
 Only non-bot conversions of visitors with ads consent, and no GPC or DNT signal, count: consent as stamped
 on the event when it was collected and, if the visitor has recorded a choice since, as that latest choice
-says when the cells are computed (a withdrawal before dispatch wins).
+says when the cells are computed (a withdrawal before dispatch wins). Except on opt-out sites, that latest
+recorded choice must grant ads. A conversion counts only after a page view earlier in its session (within
+a day), as a person's visit has.
 Each conversion goes to the visitor's last non-direct visit that started within the lookback;
 each visitor then counts in one cell per signal (that of their last conversion in the window),
 with conversions and value clamped, so one person moves a cell by a bounded amount.
@@ -30,6 +32,22 @@ _COUNTED = f"NOT is_bot AND consent_ads AND NOT gpc AND NOT dnt AND {IDENTIFIED}
 _NOT_WITHDRAWN = """
     (site, visitor_id) GLOBAL NOT IN (SELECT site, visitor_id FROM consent GROUP BY site, visitor_id
                                HAVING NOT argMax(ads, (recorded_at, NOT ads)))"""
+# Visitors whose latest recorded choice grants ads.
+_GRANTED = """
+    (site, visitor_id) GLOBAL IN (SELECT site, visitor_id FROM consent GROUP BY site, visitor_id
+                                  HAVING argMax(ads, (recorded_at, NOT ads)))"""
+# Counted conversions of the window, each after a page view of its session.
+_CONVERSIONS = f"""
+    SELECT e.visitor_id AS visitor_id, e.timestamp AS timestamp, e.name AS name, e.site AS site,
+           e.device_type AS device_type, e.props AS props
+    FROM (SELECT visitor_id, session_id, timestamp, name, site, device_type, props FROM events
+          WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}} AND name IN {{events:Array(String)}}
+            AND {_COUNTED} AND {_NOT_WITHDRAWN} AND (site IN {{opt_out:Array(String)}} OR {_GRANTED})) AS e
+    INNER JOIN (SELECT site, session_id, min(timestamp) AS first_view FROM events
+                WHERE timestamp >= {{start:DateTime}} - INTERVAL 1 DAY AND timestamp < {{end:DateTime}}
+                  AND name = 'pageview' AND {IDENTIFIED} GROUP BY site, session_id) AS v
+    ON e.site = v.site AND e.session_id = v.session_id
+    WHERE v.first_view <= e.timestamp"""
 _LIMITS = {"max_execution_time": 60, "max_memory_usage": 4 * 2**30}
 
 
@@ -51,14 +69,14 @@ class Cell(msgspec.Struct, frozen=True, kw_only=True):
 
 def window_cells(client: Client, start: datetime, end: datetime, signals: list[SignalSpec],
                  values: dict[str, list[str]], patterns: dict[str, str], lookback_days: int,
-                 max_per_visitor: int) -> list[Cell]:
+                 max_per_visitor: int, opt_out_sites: frozenset[str] = frozenset()) -> list[Cell]:
     """Every cell of every signal with conversions in [start, end), true counts, sorted; a dimension with declared
     `values` or `patterns` keeps only those (a pattern matches the whole value), others read `(other)`."""
     if not signals:
         return []
     dimensions = sorted({d for s in signals for d in s.dimensions})
     parameters: dict[str, Any] = {"start": start, "end": end, "lookback": lookback_days, "per_visitor": max_per_visitor,
-                                  "events": [s.event for s in signals]}
+                                  "events": [s.event for s in signals], "opt_out": sorted(opt_out_sites)}
     signal_of, value_of, cap_of = [], [], []
     for i, spec in enumerate(signals):
         parameters |= {f"event{i}": spec.event, f"name{i}": spec.name, f"prop{i}": spec.value_property,
@@ -98,9 +116,7 @@ def window_cells(client: Client, start: datetime, end: datetime, signals: list[S
                        multiIf({", ".join(signal_of)}, '') AS signal,
                        multiIf({", ".join(value_of)}, 0.) AS value,
                        {", ".join(columns) or "1 AS unused"}
-                FROM (SELECT visitor_id, timestamp, name, site, device_type, props FROM events
-                      WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}}
-                        AND name IN {{events:Array(String)}} AND {_COUNTED} AND {_NOT_WITHDRAWN}) AS c
+                FROM ({_CONVERSIONS}) AS c
                 ASOF LEFT JOIN (
                     SELECT visitor_id, started, first[2] AS utm_source, first[3] AS medium,
                            first[4] AS campaign, first[5] AS content

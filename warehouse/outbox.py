@@ -26,6 +26,8 @@ class State(StrEnum):
     DEAD = "dead"
     COVERED = "covered"
     """The window's time was prepared before, within a window of another length: it is not aggregated again."""
+    MEASURED = "measured"
+    """A signal's window was measured, spending its epsilon (one record per signal and window, no destination)."""
 
 
 FINAL = frozenset({State.SENT, State.BLOCKED, State.SUPPRESSED, State.DEAD, State.COVERED})
@@ -65,10 +67,12 @@ class OutboxCount(msgspec.Struct, frozen=True):
     cells: int
 
 
-class ForwardStatus(msgspec.Struct, frozen=True):
+class ForwardStatus(msgspec.Struct, frozen=True, kw_only=True):
     counts: list[OutboxCount]
     epsilon_this_month: dict[str, float]
-    """Per signal: the privacy budget its released windows spent this calendar month."""
+    """Per signal: the privacy budget its windows of this calendar month spent."""
+    monthly_epsilon: float = 0.0
+    """The most a signal's windows of one month may spend (0: no forwarder policy here)."""
 
 
 class Outbox:
@@ -84,7 +88,7 @@ class Outbox:
     def current(self, destination: str | None = None, windows: Iterable[datetime] | None = None,
                 since: datetime | None = None) -> list[OutboxRecord]:
         """The latest state of each record, oldest window first."""
-        where, parameters = ["1"], {}
+        where, parameters = ["state != 'measured'"], {}
         if destination is not None:
             where.append("destination = {destination:String}")
             parameters["destination"] = destination
@@ -100,23 +104,26 @@ class Outbox:
         records = [OutboxRecord(**dict(zip(result.column_names, row, strict=True))) for row in result.result_rows]
         return sorted(records, key=lambda r: (r.window_start, r.destination, r.signal, sorted(r.cell.items())))
 
-    def status(self) -> ForwardStatus:
+    def status(self, monthly_epsilon: float = 0.0) -> ForwardStatus:
         """Cells per destination, window and current state; and the month's spent privacy budget."""
         counts = self._client.query("""
             SELECT destination, window_start, state, count() FROM (
                 SELECT key, argMax(destination, recorded_at) AS destination,
                        argMax(window_start, recorded_at) AS window_start, argMax(state, recorded_at) AS state
                 FROM outbox GROUP BY key)
+            WHERE state != 'measured'
             GROUP BY destination, window_start, state ORDER BY window_start DESC, destination, state LIMIT 1000""")
-        # Measuring a signal's window spends its epsilon whether or not a cell is released; a window's
-        # cells are first recorded as pending or suppressed, with that epsilon.
-        spent = self._client.query("""
-            SELECT signal, sum(epsilon) FROM (
-                SELECT DISTINCT signal, window_start, epsilon FROM outbox
-                WHERE window_start >= toStartOfMonth(now()) AND state IN ('pending', 'suppressed'))
-            GROUP BY signal""")
         return ForwardStatus(counts=[OutboxCount(*row) for row in counts.result_rows],
-                             epsilon_this_month={signal: round(total, 6) for signal, total in spent.result_rows})
+                             epsilon_this_month=self.spent(datetime.now(UTC)), monthly_epsilon=monthly_epsilon)
+
+    def spent(self, month: datetime) -> dict[str, float]:
+        """Per signal, the epsilon its windows of `month`'s calendar month spent: measuring a window spends it,
+        whether or not a cell is released."""
+        rows = self._client.query("""
+            SELECT signal, sum(epsilon) FROM (SELECT DISTINCT key, signal, epsilon FROM outbox
+                WHERE state = 'measured' AND toStartOfMonth(window_start) = toStartOfMonth({month:DateTime}))
+            GROUP BY signal""", parameters={"month": month}).result_rows
+        return {signal: round(total, 6) for signal, total in rows}
 
     def overlapping(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The windows whose cells were prepared over any of the time from `start` to `end`."""

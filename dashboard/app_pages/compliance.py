@@ -18,7 +18,8 @@ st.caption("Every cell the forwarder released, suppressed, sent or held back. Th
            "the audit log's forward.request entries.")
 outbox = fetch("/api/outbox", days=30)
 for signal, spent in outbox["status"]["epsilon_this_month"].items():
-    st.caption(f"Privacy budget spent this month by {signal}: epsilon {spent:g}")
+    st.caption(f"Privacy budget spent this month by {signal}: epsilon {spent:g} of its monthly "
+               f"{outbox['status']['monthly_epsilon']:g}")
 if outbox["records"]:
     table([{"window": r["window_start"], "destination": r["destination"], "signal": r["signal"],
             "cell": ", ".join(f"{k}={v}" for k, v in r["cell"].items()), "visitors": r["visitors"],

@@ -49,5 +49,8 @@ def forward_status_command() -> None:
     status = call("GET", "/api/ops/forward/status")
     rows = [[c["window_start"], c["destination"], c["state"], str(c["cells"])] for c in status["counts"]]
     click.echo(columns(["window", "destination", "state", "cells"], rows) if rows else "the outbox is empty")
+    cap = status["monthly_epsilon"]
     for signal, spent in status["epsilon_this_month"].items():
-        click.echo(f"privacy budget spent this month by {signal}: epsilon {spent:g}")
+        click.echo(f"privacy budget spent this month by {signal}: epsilon {spent:g} of its monthly {cap:g}")
+    if cap and not status["epsilon_this_month"]:
+        click.echo(f"privacy budget spent this month: none yet, of a monthly epsilon {cap:g} per signal")

@@ -10,6 +10,7 @@ import click
 from sluice import dashboard
 from sluice.cli._common import Context, context, global_options
 from sluice.cli.demo import DEMO_ADMIN, seed_demo
+from collector.settings import opt_out_sites
 from sluice.forwarding import run_forwarder
 from sluice.logs import configure_logging
 from sluice.serve import Listener, Plan, serve
@@ -106,4 +107,5 @@ def forwarder_command() -> None:
     """Run the forwarder's schedule as its own service (server mode) until SIGTERM."""
     ctx = context()
     configure_logging(ctx.config.server.log_level)
-    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir, ctx.config.server.instance_id)
+    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir, ctx.config.server.instance_id,
+                  opt_out_sites(ctx.config.sites))

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 
 from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
@@ -37,20 +38,28 @@ def _policy():
                     patterns={"utm_campaign": "^knee$"})
 
 
-def _knee_cell(warehouse, tmp_path) -> tuple[int, bool]:
+def _knee_cell(warehouse, tmp_path, opt_out_sites: frozenset[str] = frozenset()) -> tuple[int, bool]:
     """The knee campaign's cell in a dry run of yesterday: its visitors and whether it would be released."""
     forwarder = Forwarder(warehouse, _policy(),
                           tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(Platforms())),
-                          env=ENV, clock=lambda: NOW)
-    (decision,) = forwarder.run(window=YESTERDAY, dry_run=True).decisions[YESTERDAY]
+                          env=ENV, clock=lambda: NOW, opt_out_sites=opt_out_sites)
+    decisions = forwarder.run(window=YESTERDAY, dry_run=True).decisions[YESTERDAY]
+    if not decisions:
+        return 0, False
+    (decision,) = decisions
     assert decision.cell.dimensions == {"utm_campaign": "knee"}
     return decision.cell.visitors, decision.released
 
 
-def test_a_withdrawal_after_converting_and_before_dispatch_takes_the_visitor_out(warehouse, tmp_path):
-    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+def _patients(warehouse) -> None:
+    """Twelve patients who each accepted ads on the banner, then followed the knee campaign and converted."""
     for n in range(PATIENTS):
         _choose(warehouse, n, ads=True, after=timedelta(0))
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+
+
+def test_a_withdrawal_after_converting_and_before_dispatch_takes_the_visitor_out(warehouse, tmp_path):
+    _patients(warehouse)
     assert _knee_cell(warehouse, tmp_path) == (12, True)
     _choose(warehouse, 0, ads=False, after=timedelta(days=1))  # the patient changes their mind the next day
     assert _knee_cell(warehouse, tmp_path) == (11, True)
@@ -59,21 +68,21 @@ def test_a_withdrawal_after_converting_and_before_dispatch_takes_the_visitor_out
 
 
 def test_a_grant_given_again_after_a_withdrawal_counts(warehouse, tmp_path):
-    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    _patients(warehouse)
     _choose(warehouse, 0, ads=False, after=timedelta(hours=1))
     _choose(warehouse, 0, ads=True, after=timedelta(hours=2))
     assert _knee_cell(warehouse, tmp_path) == (12, True)
 
 
 def test_of_two_choices_at_one_instant_the_refusal_holds(warehouse, tmp_path):
-    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    _patients(warehouse)
     _choose(warehouse, 1, ads=True, after=timedelta(hours=3))
     _choose(warehouse, 1, ads=False, after=timedelta(hours=3))
     assert _knee_cell(warehouse, tmp_path) == (11, True)
 
 
 def test_a_withdrawal_after_the_cells_were_computed_and_before_they_are_sent_keeps_them_home(warehouse, tmp_path):
-    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    _patients(warehouse)
     platforms = Platforms()
     forwarder = Forwarder(warehouse, _policy(), tmp_path / "exports",
                           http=httpx.Client(transport=httpx.MockTransport(platforms)), env=ENV, clock=lambda: NOW)
@@ -89,7 +98,7 @@ def test_a_withdrawal_after_the_cells_were_computed_and_before_they_are_sent_kee
 
 
 def test_conversions_stored_without_analytics_consent_never_count_even_with_ads_consent(warehouse, tmp_path):
-    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    _patients(warehouse)
     anonymous = Visit(received_at=YESTERDAY + timedelta(hours=10), client_ip="198.51.100.7", user_agent="Mozilla/5.0",
                       visitor_id=uuid.uuid4(), session_id=uuid.uuid4(), consent=Consent(analytics=False, ads=True))
     landing = "https://www.example-hospital.org/knee?utm_source=google&utm_medium=cpc&utm_campaign=knee"
@@ -97,3 +106,26 @@ def test_conversions_stored_without_analytics_consent_never_count_even_with_ads_
              for _ in range(5) for name in ("pageview", "appointment_request")]
     store_events(warehouse.client, encode_rows(extra), token="anonymous")
     assert _knee_cell(warehouse, tmp_path) == (12, True)  # the twelve patients, and no 'visitor' made of nobody
+
+
+def test_on_an_opt_in_site_only_a_recorded_grant_counts_whatever_the_event_says(warehouse, tmp_path):
+    # Events stamped with ads consent, and no choice on record: a scripted client that claims consent.
+    store_events(warehouse.client, encode_rows([e for n in range(PATIENTS) for e in _journey(n)]), token="knee")
+    assert _knee_cell(warehouse, tmp_path) == (0, False)
+    assert _knee_cell(warehouse, tmp_path, opt_out_sites=frozenset({"main"})) == (12, True)  # opt-out: consent until refused
+    for n in range(11):
+        _choose(warehouse, n, ads=True, after=timedelta(0))
+    assert _knee_cell(warehouse, tmp_path) == (11, True)
+
+
+def test_a_conversion_without_a_page_view_before_it_in_its_session_does_not_count(warehouse, tmp_path):
+    _patients(warehouse)
+    bare = []
+    for n in range(PATIENTS, PATIENTS + 3):  # conversions posted straight to /collect, no page ever loaded
+        _choose(warehouse, n, ads=True, after=timedelta(0))
+        bare.append(_journey(n)[1])
+    late = _journey(PATIENTS + 3)  # a page view after the conversion does not make it a person's
+    _choose(warehouse, PATIENTS + 3, ads=True, after=timedelta(0))
+    late[0] = msgspec.structs.replace(late[0], timestamp=late[1].timestamp + timedelta(seconds=5))
+    store_events(warehouse.client, encode_rows(bare + late), token="bare")
+    assert _knee_cell(warehouse, tmp_path) == (12, True)

@@ -14,9 +14,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
 from forwarder.runner import Forwarder
-from tests.forwarder.conftest import ENV, NOW, POLICY, YESTERDAY, Platforms, settings
-from warehouse.events import encode_rows
-from warehouse.visits import store_events
+from tests.forwarder.conftest import ENV, NOW, POLICY, YESTERDAY, Platforms, settings, store
 
 PHI_LIKE = ["jane.doe@example.com", "555-867-5309", "123-45-6789", "MRN0048213", "1961-04-02", "02139",
             "198.51.100.23"]
@@ -41,7 +39,7 @@ def _journey(n: int, campaign: str = "spring") -> list:
 
 
 def test_no_canary_and_no_phi_like_value_reaches_any_destination(warehouse, tmp_path):
-    store_events(warehouse.client, encode_rows([e for n in range(40) for e in _journey(n)]), token="canary")
+    store(warehouse, [e for n in range(40) for e in _journey(n)], "canary")
     platforms = Platforms()
     policy = settings(signals=[{"event": "appointment_request", "name": "Lead", "value_property": "amount",
                                 "value_cap": 500}])
@@ -68,7 +66,7 @@ def test_every_released_cell_has_at_least_k_visitors_and_each_visitor_one_cell(w
     for n, (campaign, conversions) in enumerate(visitors):
         view, booked = _journey(n, campaign)
         events += [view] + [msgspec.structs.replace(booked, event_id=uuid.uuid4()) for _ in range(conversions)]
-    store_events(warehouse.client, encode_rows(events), token=str(uuid.uuid4()))
+    store(warehouse, events, str(uuid.uuid4()))
     forwarder = Forwarder(warehouse, settings(signals=[{"event": "appointment_request", "name": "Lead"}]),
                           tmp_path, env=ENV, clock=lambda: NOW)
     decisions = forwarder.decide(YESTERDAY)
@@ -93,7 +91,7 @@ def test_hostile_amounts_count_as_nothing_and_one_visitor_adds_at_most_the_cap(w
         view, booked = _journey(n)
         props = {"note": "x", "amount": amounts[n % len(amounts)]}
         events += [view, msgspec.structs.replace(booked, props=props)]
-    store_events(warehouse.client, encode_rows(events), token="amounts")
+    store(warehouse, events, "amounts")
     policy = settings(signals=[{"event": "appointment_request", "name": "Lead", "value_property": "amount",
                                 "value_cap": 500}])
     (decision,) = Forwarder(warehouse, policy, tmp_path, env=ENV, clock=lambda: NOW).decide(YESTERDAY)
@@ -109,7 +107,7 @@ def test_the_guard_knows_the_click_ids_of_the_sessions_a_campaign_came_from(ware
                                       session_id=uuid.UUID(int=99))
     _, booked = _journey(1)
     booked = msgspec.structs.replace(booked, click_id="", click_id_type="")  # the conversion itself carries none
-    store_events(warehouse.client, encode_rows([earlier, booked]), token="lookback")
+    store(warehouse, [earlier, booked], "lookback")
     ids = window_identifiers(warehouse.client, YESTERDAY, YESTERDAY + timedelta(days=1), ["appointment_request"], 30)
     assert "CANARYclick1" in ids and str(booked.visitor_id) in ids and str(booked.session_id) in ids
     assert "CANARYclick1" not in window_identifiers(warehouse.client, YESTERDAY, YESTERDAY + timedelta(days=1),
@@ -119,7 +117,7 @@ def test_the_guard_knows_the_click_ids_of_the_sessions_a_campaign_came_from(ware
 def test_a_campaign_written_as_a_spreadsheet_formula_reaches_files_and_webhooks_quoted(warehouse, tmp_path):
     formula = "=cmd|' /C calc'!A0"
     events = [e for n in range(12) for e in _journey(n, campaign=quote(formula))]
-    store_events(warehouse.client, encode_rows(events), token="formula")
+    store(warehouse, events, "formula")
     platforms = Platforms()
     # Declared by a careless admin: quoting must hold whatever the declared values are.
     policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}],
@@ -139,7 +137,7 @@ def test_a_campaign_padded_with_scripted_visitors_never_leaves_unless_declared(w
     """One patient followed a link naming them; ten scripted visitors (each request a new cookie) join it."""
     campaign = "jane-doe-hiv-prep"
     events = [e for n in range(11) for e in _journey(n, campaign=campaign)]
-    store_events(warehouse.client, encode_rows(events), token="padded")
+    store(warehouse, events, "padded")
     platforms = Platforms()
     policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}])
     run = Forwarder(warehouse, policy, tmp_path / "exports", http=httpx.Client(transport=httpx.MockTransport(platforms)),

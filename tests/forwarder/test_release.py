@@ -1,37 +1,80 @@
-"""Release: a cell leaves with k distinct visitors; with epsilon, noise first and the threshold on the noisy count."""
+"""Release: differentially private by default (the decision to release included); exact only when allowed."""
 
+import json
+import math
 import statistics
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
+from forwarder.budget import Privacy, selection_threshold
 from forwarder.release import laplace, release
+from forwarder.settings import ForwarderSettings
 from tests.forwarder.conftest import YESTERDAY, settings
 from warehouse.conversions import Cell
-from warehouse.outbox import Outbox
+from warehouse.outbox import Outbox, State
 
 CELLS = [Cell(signal="Lead", dimensions={"utm_campaign": name}, visitors=n, conversions=n + 2, value=100.0 * n)
          for name, n in [("big", 40), ("edge", 11), ("small", 10), ("tiny", 1)]]
+EXACT = Privacy(k=11, epsilon=0, delta=1e-6, max_per_visitor=3)
+PRIVATE = Privacy(k=11, epsilon=1.0, delta=1e-6, max_per_visitor=3)
 
 
-def test_without_noise_exactly_the_cells_with_k_visitors_leave_with_their_true_numbers():
-    decisions = release(CELLS, k=11, epsilon=0, max_per_visitor=3, value_caps={})
+def test_exact_mode_releases_exactly_the_cells_with_k_visitors_with_their_true_numbers():
+    decisions = release(CELLS, lambda signal: EXACT)
     assert [d.released for d in decisions] == [True, True, False, False]
     assert (decisions[0].visitors, decisions[0].conversions, decisions[0].value) == (40, 42, 4000.0)
     assert decisions[2].reason == "10 distinct visitors, fewer than k=11"
 
 
-def test_with_epsilon_each_number_gets_noise_scaled_to_what_one_visitor_can_change():
+def test_the_policy_is_private_by_default_and_exact_mode_must_be_asked_for_by_name():
+    defaults = ForwarderSettings()
+    assert defaults.epsilon == 1.0 and defaults.privacy("Lead").epsilon == 1.0
+    with pytest.raises(msgspec.ValidationError, match="allow_exact = true"):
+        msgspec.convert({"epsilon": 0}, ForwarderSettings)
+    assert msgspec.convert({"epsilon": 0, "allow_exact": True}, ForwarderSettings).privacy("Lead").epsilon == 0
+
+
+def test_a_month_of_windows_may_not_spend_more_than_the_monthly_cap():
+    with pytest.raises(msgspec.ValidationError, match=r"744 hour windows .* epsilon 744.*lower epsilon to 0\.04167"):
+        msgspec.convert({"window": "hour", "lateness_minutes": 30}, ForwarderSettings)
+    assert msgspec.convert({"window": "hour", "lateness_minutes": 30, "epsilon": 0.04}, ForwarderSettings)
+
+
+def test_epsilon_is_split_over_the_numbers_a_cell_releases_each_scaled_to_what_one_visitor_moves():
     scales = []
 
     def noise(value: float, scale: float) -> float:
         scales.append(scale)
-        return value - 5  # pushes "edge" under the threshold: the noisy count decides
+        return value
 
-    decisions = release(CELLS[:2], k=11, epsilon=0.3, max_per_visitor=3, value_caps={"Lead": 500.0}, noise=noise)
-    assert scales[:3] == pytest.approx([10.0, 30.0, 5000.0])  # epsilon split in three: 1, 3 and 500 over 0.1
-    assert [d.released for d in decisions] == [True, False]
-    assert decisions[0].visitors == 35 and "noisy visitors" in decisions[1].reason
+    with_value = msgspec.structs.replace(PRIVATE, epsilon=0.3, value_cap=500.0)
+    release(CELLS[:1], lambda signal: with_value, noise=noise)
+    assert scales == pytest.approx([10.0, 30.0, 5000.0])  # 0.1 each: 1, 3 (the cap per visitor) and 500 over 0.1
+    scales.clear()
+    release(CELLS[:1], lambda signal: PRIVATE, noise=noise)  # no value: visitors and conversions get half each
+    assert scales == pytest.approx([2.0, 6.0])
+
+
+def test_the_selection_threshold_is_the_published_one_for_discrete_laplace():
+    # Desfontaines et al.; the discrete column of the table in the reference notes (one cell per visitor).
+    for epsilon, delta, tau in [(0.25, 1e-6, 54), (0.5, 1e-6, 28), (0.5, 1e-8, 37), (1, 1e-6, 15), (1, 1e-8, 20),
+                                (2, 1e-8, 11)]:
+        assert selection_threshold(1 / epsilon, delta) == tau
+    # A cell of one visitor reaches tau with probability at most delta; one below tau would exceed it.
+    r = math.exp(-1.0)
+    assert r ** (15 - 1) / (1 + r) <= 1e-6 < r ** (14 - 1) / (1 + r)
+
+
+def test_a_cell_needs_k_true_visitors_and_a_noisy_count_of_k_minus_1_plus_tau():
+    assert PRIVATE.threshold == 10 + selection_threshold(2.0, 1e-6) == 38
+    decisions = release(CELLS, lambda signal: PRIVATE, noise=lambda value, scale: value + 100)
+    assert [d.released for d in decisions] == [True, True, False, False]  # noise never lifts a cell under k
+    assert decisions[3].reason == "fewer than k=11 distinct visitors"
+    decisions = release(CELLS[:1], lambda signal: PRIVATE, noise=lambda value, scale: value - 3)
+    assert not decisions[0].released  # 40 true visitors, 37 noisy: under the threshold of 38
+    assert decisions[0].reason == "37 noisy visitors, under the release threshold of 38"
 
 
 def test_opendp_noise_is_whole_for_counts_and_centred():
@@ -40,14 +83,44 @@ def test_opendp_noise_is_whole_for_counts_and_centred():
     assert abs(statistics.mean(draws) - 100) < 1 and 1.5 < statistics.stdev(draws) < 4.5
 
 
+def _guesses(privacy: Privacy, fakes: int, trials: int) -> float:
+    """How often an attacker who scripted `fakes` visitors into a cell guesses right whether one patient is in it
+    too: present if the cell is released with more visitors than the fakes, over `trials` releases each way."""
+    right = 0
+    for patient in (0, 1) * trials:
+        cell = Cell(signal="Lead", dimensions={"utm_campaign": "knee"}, visitors=fakes + patient,
+                    conversions=fakes + patient, value=0.0)
+        (decision,) = release([cell], lambda signal: privacy)
+        right += (decision.released and decision.visitors > fakes) == bool(patient)
+    return right / (2 * trials)
+
+
+def test_scripted_visitors_in_exact_mode_reveal_whether_the_patient_converted():
+    assert _guesses(EXACT, fakes=10, trials=50) == 1.0  # the documented leak: why exact mode must be asked for
+
+
+def test_scripted_visitors_in_private_mode_learn_no_more_than_epsilon_allows():
+    trials, bound = 2000, math.e / (1 + math.e)  # epsilon 1: the best test is right 73 % of the time
+    tolerance = 3 * math.sqrt(0.25 / (2 * trials))
+    for fakes in (10, 40, 60):  # under the pre-threshold, near the release threshold, well over it
+        assert _guesses(PRIVATE, fakes, trials) <= bound + tolerance
+
+
 def test_the_months_privacy_budget_counts_every_window_each_signal_was_measured_in(make_forwarder, clean):
     make_forwarder(settings(epsilon=0.5)).run(window=YESTERDAY, destination="mmm")
     this_month = YESTERDAY.month == datetime.now(UTC).month
     assert Outbox(clean.client).status().epsilon_this_month == ({"Lead": 0.5, "Contact": 0.5} if this_month else {})
 
 
-def test_noise_never_releases_a_cell_with_fewer_than_k_true_visitors():
-    decisions = release(CELLS, k=11, epsilon=0.3, max_per_visitor=3, value_caps={},
-                        noise=lambda value, scale: value + 20)
-    assert [d.released for d in decisions] == [True, True, False, False]
-    assert decisions[3].reason == "1 distinct visitors, fewer than k=11"
+def test_a_window_over_the_months_cap_is_not_measured_and_an_empty_window_spends_too(make_forwarder, clean):
+    first, second = datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 6, tzinfo=UTC)  # no traffic then
+    make_forwarder(settings(epsilon=1.0)).run(window=first)
+    outbox = Outbox(clean.client)
+    assert outbox.spent(first) == {"Lead": 1.0, "Contact": 1.0}  # measured, though there was nothing to count
+    stricter = settings(epsilon=0.03, monthly_epsilon=1.0)  # a later policy under a cap the month has spent
+    make_forwarder(stricter).run(window=second)
+    assert outbox.spent(second) == {"Lead": 1.0, "Contact": 1.0}
+    (prepared,) = [e for e in clean.audit.search(action="forward.prepare", limit=5)[0] if "10-06" in e.resource]
+    assert json.loads(prepared.detail)["over_monthly_budget"] == ["Contact", "Lead"]
+    assert all(r.state != State.MEASURED for r in outbox.current())  # spending is bookkeeping, not cells
+

@@ -57,6 +57,7 @@ type = "webhook"
 id = "hook"
 url = "{receiver}"
 secret_env = "SLUICE_TEST_HOOK_SECRET"
+dimensions = []
 """)
     seeded = sluice("--data-dir", str(data_dir), "demo", "seed", "--events", "20000", "--days", "2")
     assert seeded.returncode == 0, seeded.stderr
@@ -83,6 +84,7 @@ secret_env = "SLUICE_TEST_HOOK_SECRET"
         received = len(_Receiver.received)
         status = sluice("--config", str(config), "--data-dir", str(data_dir), "forward", "status")
         assert status.returncode == 0 and "hook" in status.stdout and "sent" in status.stdout
+        assert "of its monthly 31" in status.stdout  # the default, private policy, and its cap
         again = sluice("--config", str(config), "--data-dir", str(data_dir), "forward", "run",
                        "--window", yesterday.strftime("%Y-%m-%d"))
         assert again.returncode == 0, again.stderr
