@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
+from forwarder.release import laplace
 from forwarder.runner import Forwarder
 from tests.forwarder.conftest import ENV, NOW, POLICY, YESTERDAY, Platforms, settings, store
+from warehouse.events import ConsentRow, encode_rows, insert_lines
+from warehouse.visits import store_events
 
 PHI_LIKE = ["jane.doe@example.com", "555-867-5309", "123-45-6789", "MRN0048213", "1961-04-02", "02139",
             "198.51.100.23"]
@@ -82,6 +85,56 @@ def test_every_released_cell_has_at_least_k_visitors_and_each_visitor_one_cell(w
     assert sum(d.cell.visitors for d in decisions) == len(visitors)
     assert sum(d.cell.conversions for d in decisions) == sum(min(c, 3) for _, c in visitors)
 
+
+
+_CHOICES = ["granted", "never recorded", "withdrawn before dispatch", "granted again", "refused", "gpc"]
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(visitors=st.lists(st.tuples(st.sampled_from(["alpha", "beta"]), st.integers(1, 3), st.sampled_from(_CHOICES)),
+                         min_size=1, max_size=60),
+       k=st.integers(11, 14), epsilon=st.sampled_from([0, 0.5, 1.0, 2.0]), opt_out=st.booleans(),
+       push=st.sampled_from([0, 100]))
+def test_every_released_cell_has_k_counted_visitors_with_consent_in_force_at_dispatch(
+        warehouse, tmp_path, visitors, k, epsilon, opt_out, push):
+    for table in ("events", "visits", "outbox", "consent"):
+        warehouse.client.command(f"TRUNCATE TABLE {table}")
+    events, choices, counted = [], [], {}
+    for n, (campaign, conversions, choice) in enumerate(visitors):
+        view, booked = _journey(n, campaign)
+        rows = [view] + [msgspec.structs.replace(booked, event_id=uuid.uuid4()) for _ in range(conversions)]
+        events += [msgspec.structs.replace(row, gpc=choice == "gpc") for row in rows]
+        choices += _recorded(n, choice, view.timestamp)
+        in_force = choice in ("granted", "granted again", "gpc") or (choice == "never recorded" and opt_out)
+        if in_force and choice != "gpc":  # counted independently, from what the test generated
+            counted[campaign] = counted.get(campaign, 0) + 1
+    insert_lines(warehouse.client, "consent", encode_rows(choices), token=str(uuid.uuid4()))
+    store_events(warehouse.client, encode_rows(events), token=str(uuid.uuid4()))
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}], k=k, epsilon=epsilon,
+                      allow_exact=epsilon == 0, monthly_epsilon=100)
+    # OpenDP's noise, or noise that pushes every count far up: the worst case for a pre-threshold.
+    noise = (lambda value, scale: value + push) if push else laplace
+    forwarder = Forwarder(warehouse, policy, tmp_path, env=ENV, clock=lambda: NOW, noise=noise,
+                          opt_out_sites=frozenset({"main"} if opt_out else ()))
+    for decision in forwarder.decide(YESTERDAY):
+        campaign = decision.cell.dimensions["utm_campaign"]
+        assert decision.cell.visitors == counted.get(campaign, 0)
+        if decision.released:
+            assert counted[campaign] >= k and decision.visitors >= k
+        if epsilon == 0:
+            assert decision.released == (counted.get(campaign, 0) >= k)
+
+
+def _recorded(n: int, choice: str, at) -> list[ConsentRow]:
+    """What visitor `n` recorded on the banner, around their visit at `at`."""
+    def row(ads: bool, when) -> ConsentRow:
+        return ConsentRow(site="main", visitor_id=uuid.UUID(int=n + 1), recorded_at=when, analytics=True, ads=ads,
+                          policy_version="1", source="banner")
+    before, after = at - timedelta(hours=1), at + timedelta(hours=1)
+    return {"granted": [row(True, before)], "gpc": [row(True, before)], "never recorded": [],
+            "withdrawn before dispatch": [row(True, before), row(False, NOW - timedelta(minutes=1))],
+            "granted again": [row(True, before), row(False, after), row(True, after + timedelta(hours=1))],
+            "refused": [row(False, before)]}[choice]
 
 
 def test_hostile_amounts_count_as_nothing_and_one_visitor_adds_at_most_the_cap(warehouse, tmp_path):
