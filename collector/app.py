@@ -8,14 +8,14 @@ from collector.collect import (
 )
 from collector.health import public_health
 from collector.settings import CollectorSettings, Site
-from collector.snippet import snippet
+from collector.snippet import banner, snippet
 from collector.spool import Spools
 
 
 def public_app(settings: CollectorSettings, sites: list[Site], spools: Spools, consent_key: bytes) -> Litestar:
     """Only what browsers need is routable here; `consent_key` signs consent cookies (the same on every worker)."""
     return Litestar(
-        route_handlers=[preflight, public_health, snippet, collect_endpoint, record_consent, read_consent, csp_report],
+        route_handlers=[preflight, public_health, snippet, banner, collect_endpoint, record_consent, read_consent, csp_report],
         state=State({"collector": Collector(settings, sites, spools, consent_key)}),
         lifespan=[lambda app: spools.running()],
         # No per-request metrics middleware here: it costs a sixth of a /collect request, and the

@@ -136,7 +136,7 @@ async def record_consent(request: Request) -> ASGIResponse:
     if new_visitor and not choice.analytics:
         visitor_id = ANONYMOUS  # a browser that refuses analytics gets no id; one it had keeps its refusal on record
     row = ConsentRow(site=choice.site, visitor_id=visitor_id, recorded_at=datetime.now(UTC), analytics=choice.analytics,
-                     ads=choice.ads, policy_version=choice.policy_version, source="banner")
+                     ads=choice.ads, policy_version=choice.policy_version, source=choice.source)
     try:
         await collector.spools.consent.append([row])
     except (SpoolFull, OSError):
@@ -166,7 +166,9 @@ async def read_consent(request: Request, site: FromQuery[str] = "default") -> AS
         return _reject("invalid", 400, {"error": "invalid request", "field": exc.field, "rule": exc.rule}, request)
     visitor_id, new_visitor = _visitor(request)
     consent, policy, source = _consent_in_force(request, known, None if new_visitor else visitor_id)
-    return _answer(_consent_body(site, consent.analytics, consent.ads, policy, source), 200, _cors(request))
+    body = _consent_body(site, consent.analytics, consent.ads, policy, source) | {
+        "banner": msgspec.to_builtins(known.banner)}  # what Sluice's banner shows, if the site uses it
+    return _answer(body, 200, _cors(request))
 
 
 @route("/consent", http_method=["OPTIONS"], status_code=HTTP_204_NO_CONTENT)

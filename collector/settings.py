@@ -20,6 +20,19 @@ Network = Annotated[
 ]
 
 
+class Banner(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """What the optional first-party consent banner (`/consent.js`) says, and the policy version a choice is under."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] = "Your privacy choices"
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] = (
+        "We measure how this website is used with our own analytics, kept on our own servers. With your "
+        "permission we also tell advertising platforms how many people our campaigns brought, as totals that "
+        "never say who you are.")
+    policy_version: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")] = "1"
+    """A new version asks everyone again."""
+    policy_url: Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s]+)?$", description="an http(s) URL")] = ""
+
+
 class Site(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """A website whose pages send events, and the origins allowed to send them (`*` for any)."""
 
@@ -27,6 +40,7 @@ class Site(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
     origins: list[Origin]
     consent: Literal["opt-in", "opt-out"] = "opt-in"
     """Without a recorded choice: opt-in assumes no consent, opt-out assumes consent."""
+    banner: Banner = Banner()
 
     def allows(self, origin: str | None) -> bool:
         return "*" in self.origins or origin in self.origins

@@ -1,6 +1,6 @@
 """The wire format browsers send to /collect and /consent, validated with msgspec."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -35,6 +35,8 @@ class WireConsent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     analytics: bool
     ads: bool
     policy_version: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")] = "1"
+    source: Literal["banner", "api", "consent-mode", "tcf"] = "banner"
+    """Where the choice was made: Sluice's banner, the page's own call, Google Consent Mode or an IAB TCF platform."""
 
 
 Batch = WireEvent | Annotated[list[WireEvent], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]

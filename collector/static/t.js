@@ -1,4 +1,4 @@
-/* Sluice first-party analytics snippet. No cookies, no dependencies, no third parties. */
+/* Sluice first-party analytics snippet. No dependencies, no third parties: it talks to its own collector only. */
 (function (w, d) {
   "use strict";
   var script = d.currentScript;
@@ -6,7 +6,8 @@
   var nav = w.navigator;
   var site = script.getAttribute("data-site") || "default";
   var endpoint = script.getAttribute("data-api") || new URL(script.src).origin + "/collect";
-  var last = null;
+  var consentEndpoint = endpoint.replace(/\/collect$/, "/consent");
+  var last = null, chosen = null;
 
   function id() {
     return w.crypto && w.crypto.randomUUID ? w.crypto.randomUUID() : Date.now() + "-" + Math.random().toString(36).slice(2);
@@ -33,12 +34,51 @@
     last = href;
   }
 
+  // A choice goes to the collector, which records it and answers with the cookie that remembers it.
+  function consent(choice) {
+    var body = JSON.stringify({ site: site, analytics: choice.analytics === true, ads: choice.ads === true,
+      policy_version: String(choice.policy_version || "1"), source: choice.source || "api" });
+    if (body === chosen) return w.Promise.resolve(null);
+    chosen = body;
+    return w.fetch(consentEndpoint, { method: "POST", body: body, credentials: "include",
+      headers: { "Content-Type": "text/plain" } }).then(function (r) { return r.json(); });
+  }
+
+  // Google Consent Mode v2: gtag("consent", "update", {...}) lands in the dataLayer.
+  var mode = {};
+  function consentMode(entry) {
+    if (!entry || entry[0] !== "consent" || entry[1] !== "update" || !entry[2]) return;
+    for (var key in entry[2]) mode[key] = entry[2][key] === "granted";
+    consent({ analytics: mode.analytics_storage, ads: mode.ad_storage && mode.ad_user_data, source: "consent-mode" });
+  }
+  var layer = w.dataLayer = w.dataLayer || [];
+  for (var i = 0; i < layer.length; i++) consentMode(layer[i]);
+  var pushed = layer.push;
+  layer.push = function (entry) {
+    consentMode(entry);
+    return pushed.apply(layer, arguments);
+  };
+
+  // IAB TCF v2 (the consent platforms' __tcfapi): analytics needs purposes 1 and 8, ads 1, 2 and 7.
+  function tcf() {
+    if (typeof w.__tcfapi !== "function") return;
+    w.__tcfapi("addEventListener", 2, function (data, ok) {
+      if (!ok || !data || !/^(tcloaded|useractioncomplete)$/.test(data.eventStatus)) return;
+      var given = (data.purpose && data.purpose.consents) || {};
+      consent({ analytics: !!(given[1] && given[8]), ads: !!(given[1] && given[2] && given[7]), source: "tcf" });
+    });
+  }
+
   var push = w.history.pushState;
   w.history.pushState = function () {
     push.apply(this, arguments);
     pageview();
   };
   w.addEventListener("popstate", pageview);
-  w.sluice = { track: function (name, props) { send(name, props, d.referrer); } };
+  w.sluice = {
+    track: function (name, props) { send(name, props, d.referrer); },
+    consent: function (choice) { return consent(choice || {}); }
+  };
   pageview();
+  if (typeof w.__tcfapi === "function") tcf(); else w.addEventListener("load", tcf);
 })(window, document);

@@ -197,16 +197,19 @@ def test_bots_are_flagged(make_public):
 def test_consent_is_recorded_and_read_back_for_the_visitor(make_public):
     with TestClient(make_public()) as client:
         before = client.get("/consent", params={"site": "default"}).json()
+        banner = before.pop("banner")
         recorded = client.post("/consent", content=json.dumps(
             {"site": "default", "analytics": True, "ads": True, "policy_version": "2026-01"}),
             headers={"content-type": "text/plain"})
         after = client.get("/consent", params={"site": "default"}).json()
+        after.pop("banner")
         _post(client, EVENT)
     assert before == {"site": "default", "analytics": False, "ads": False, "policy_version": "", "source": "default"}
     assert recorded.status_code == 202
+    assert banner["policy_version"] == "1" and banner["title"] == "Your privacy choices"  # what /consent.js shows
     assert after == {"site": "default", "analytics": True, "ads": True, "policy_version": "2026-01", "source": "recorded"}
     (consent,), (event,) = _consents(client), _stored(client)
-    assert (consent.analytics, consent.ads, consent.policy_version) == (True, True, "2026-01")
+    assert (consent.analytics, consent.ads, consent.policy_version, consent.source) == (True, True, "2026-01", "banner")
     assert event.visitor_id == consent.visitor_id and event.consent_ads
 
 
@@ -235,6 +238,21 @@ def test_invalid_consent_is_400(make_public):
         response = client.post("/consent", content=b'{"site":"default","analytics":"yes","ads":false}',
                                headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json()["field"] == "analytics"
+    with TestClient(make_public()) as client:
+        response = client.post("/consent", content=b'{"site":"default","analytics":true,"ads":false,"source":"x"}',
+                               headers={"content-type": "text/plain"})
+    assert response.status_code == 400 and response.json()["field"] == "source"
+    assert not _consents(client)
+
+
+def test_the_consent_banner_is_its_own_first_party_file(make_public):
+    with TestClient(make_public()) as client:
+        banner, snippet = client.get("/consent.js"), client.get("/t.js")
+    assert banner.status_code == 200 and banner.headers["content-type"].startswith("application/javascript")
+    assert "set-cookie" not in banner.headers
+    assert not re.search(r"https?://", banner.text.split("*/", 1)[1]), "the banner loads nothing from elsewhere"
+    assert "sluice.consent" in banner.text and "globalPrivacyControl" in banner.text
+    assert "consent.js" not in snippet.text  # pages that do not show the banner do not load it
 
 
 def test_the_snippet_is_small_and_first_party(make_public):

@@ -1,0 +1,163 @@
+"""Consent captured where it is given, in a real browser: Sluice's banner, the page's own call, Google Consent
+Mode and an IAB TCF platform each end in a choice the collector recorded."""
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from collector import public_app
+from collector.settings import Banner, CollectorSettings, Site
+from collector.spool import Spool, Spools, read_segment
+from tests.conftest import CONSENT_KEY, unused_port
+from warehouse.events import ANONYMOUS, ConsentRow, EventRow
+
+SNIPPET = '<script defer src="{collector}/t.js" data-site="main"></script>'
+PAGES = {
+    "/banner": SNIPPET + '<script defer src="{collector}/consent.js" data-site="main"></script>',
+    "/plain": SNIPPET,
+    # A site that already runs gtag: its consent platform calls gtag("consent", ...) as the user chooses.
+    "/consent-mode": "<script>window.dataLayer = []; function gtag() {{ dataLayer.push(arguments); }}"
+                     "gtag('consent', 'default', {{analytics_storage: 'denied', ad_storage: 'denied'}});</script>"
+                     + SNIPPET,
+    # An IAB TCF v2 platform's API, answering as one does once the user saved their choice.
+    "/tcf": "<script>window.__tcfapi = function (command, version, callback) {{"
+            "  if (command === 'addEventListener') setTimeout(function () {{ callback({{eventStatus: "
+            "  'useractioncomplete', purpose: {{consents: {{1: true, 8: true, 2: false, 7: true}}}}}}, true); }}, 50);"
+            "}};</script>" + SNIPPET,
+}
+BANNER = Banner(title="Your choices at Example Hospital", text="We keep analytics on our own servers.",
+                policy_version="7", policy_url="https://www.example-hospital.org/privacy")
+
+
+class _Pages(BaseHTTPRequestHandler):
+    pages: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.pages[self.path])
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[tuple[str, Spools]]:
+    """The public app on a loopback port, for an opt-in site with its banner text."""
+    port = unused_port()
+    spools = Spools.open(tmp_path / "spool", max_bytes=2**20, segment_records=1, segment_seconds=0.2)
+    app = public_app(CollectorSettings(), [Site(id="main", origins=["*"], banner=BANNER)], spools, CONSENT_KEY)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", spools
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def website(collector) -> Iterator[str]:
+    pages = {path: f"<!doctype html><html><head><title>Clinic</title>{html.format(collector=collector[0])}"
+                   "</head><body><h1>Clinic</h1></body></html>".encode() for path, html in PAGES.items()}
+    server = ThreadingHTTPServer(("127.0.0.1", unused_port()), type("Site", (_Pages,), {"pages": pages}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _rows(spool: Spool, kind: type, count: int) -> list:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = [r for segment in spool.segments() for r in read_segment(segment, kind)]
+        if len(rows) >= count:
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} records, got {len(rows)}")
+
+
+def _choice(spools: Spools) -> tuple[bool, bool, str, str]:
+    (row,) = _rows(spools.consent, ConsentRow, 1)
+    return row.analytics, row.ads, row.policy_version, row.source
+
+
+def test_the_banner_records_a_choice_that_binds_and_is_not_asked_again(browser, collector, website):
+    collector_url, spools = collector
+    page = browser.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{website}/banner")
+    dialog = page.get_by_role("dialog", name="Your choices at Example Hospital")
+    dialog.wait_for()
+    assert dialog.get_by_role("link", name="Privacy policy").get_attribute("href") == BANNER.policy_url
+    assert not page.get_by_label("Analytics on our own servers").is_checked()  # nothing is ticked for the visitor
+    page.get_by_label("Analytics on our own servers").check()
+    page.get_by_role("button", name="Save choices").click()
+    dialog.wait_for(state="detached")
+    assert _choice(spools) == (True, False, "7", "banner")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("dialog").count() == 0  # a choice under this policy version is on record
+    before, after = _rows(spools.events, EventRow, 2)[:2]
+    assert before.visitor_id == ANONYMOUS and not before.consent_analytics  # opt-in: nothing linkable before
+    assert after.visitor_id != ANONYMOUS and after.consent_analytics and not after.consent_ads
+    page.close()
+    assert {"/".join(url.split("/")[:3]) for url in requested} == {website, collector_url}
+
+
+def test_the_banner_works_from_the_keyboard(browser, collector, website):
+    page = browser.new_page()
+    page.goto(f"{website}/banner")
+    page.get_by_role("dialog").wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Accept all"  # focus moves into the banner
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Reject all"
+    page.keyboard.press("Enter")
+    assert _choice(collector[1]) == (False, False, "7", "banner")
+    page.close()
+
+
+def test_global_privacy_control_preselects_no_for_ads(browser, collector, website):
+    page = browser.new_page()
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
+    page.goto(f"{website}/banner")
+    page.get_by_role("dialog").wait_for()
+    assert page.get_by_text("Global Privacy Control").is_visible()
+    page.get_by_role("button", name="Accept all").click()
+    assert _choice(collector[1]) == (True, False, "7", "banner")
+    page.close()
+
+
+def test_a_consent_mode_update_records_the_choice_it_gives(browser, collector, website):
+    page = browser.new_page()
+    page.goto(f"{website}/consent-mode")
+    page.wait_for_function("window.sluice !== undefined")
+    page.evaluate("gtag('consent', 'update', {analytics_storage: 'granted', ad_storage: 'granted', "
+                  "ad_user_data: 'granted', ad_personalization: 'denied'})")
+    assert _choice(collector[1]) == (True, True, "1", "consent-mode")  # the default alone recorded nothing
+    page.close()
+
+
+def test_a_tcf_signal_records_the_purposes_it_grants(browser, collector, website):
+    page = browser.new_page()
+    page.goto(f"{website}/tcf")
+    # Purposes 1 and 8 allow analytics; ads need 1, 2 and 7, and purpose 2 was refused.
+    assert _choice(collector[1]) == (True, False, "1", "tcf")
+    page.close()
+
+
+def test_a_page_can_record_a_choice_it_collected_itself(browser, collector, website):
+    page = browser.new_page()
+    page.goto(f"{website}/plain")
+    page.wait_for_function("window.sluice !== undefined")
+    answer = page.evaluate("sluice.consent({analytics: true, ads: true, policy_version: '3'})")
+    assert answer["source"] == "recorded" and answer["ads"] is True
+    assert _choice(collector[1]) == (True, True, "3", "api")
+    page.close()
