@@ -7,10 +7,13 @@ import httpx
 import msgspec
 import pytest
 
+from forwarder.budget import Privacy
+from forwarder.release import release
 from forwarder.runner import Forwarder
 from forwarder.settings import ForwarderSettings
 from collector.demo import recorded_choices
 from tests.conftest import demo_database
+from warehouse.conversions import Cell
 from warehouse.events import encode_rows, insert_lines
 from warehouse.visits import store_events
 
@@ -81,6 +84,16 @@ def store(warehouse, rows: list, token: str) -> None:
     """Store events, and the choice each visitor recorded on the banner before them, as their consent says."""
     insert_lines(warehouse.client, "consent", encode_rows(recorded_choices(rows)), token=f"{token}-consent")
     store_events(warehouse.client, encode_rows(rows), token=token)
+
+
+def attacker_accuracy(privacy: Privacy, fakes: Cell, padded: Cell, trials: int) -> float:
+    """How often an attacker who scripted the visitors of `fakes` guesses right whether one patient is in the cell
+    too (`padded`: the fakes and her): present if it is released with more visitors than the fakes."""
+    right = 0
+    for cell in (fakes, padded) * trials:
+        (decision,) = release([cell], lambda signal: privacy)
+        right += (decision.released and decision.visitors > fakes.visitors) == (cell is padded)
+    return right / (2 * trials)
 
 
 def settings(**changes) -> ForwarderSettings:

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import math
 import uuid
 from datetime import timedelta
 from urllib.parse import quote
@@ -15,7 +16,7 @@ from collector.enrich import Consent, Visit, enrich
 from collector.wire import WireEvent
 from forwarder.release import laplace
 from forwarder.runner import Forwarder
-from tests.forwarder.conftest import ENV, NOW, POLICY, YESTERDAY, Platforms, settings, store
+from tests.forwarder.conftest import ENV, NOW, POLICY, YESTERDAY, Platforms, attacker_accuracy, settings, store
 from warehouse.events import ConsentRow, encode_rows, insert_lines
 from warehouse.visits import store_events
 
@@ -85,6 +86,24 @@ def test_every_released_cell_has_at_least_k_visitors_and_each_visitor_one_cell(w
     assert sum(d.cell.visitors for d in decisions) == len(visitors)
     assert sum(d.cell.conversions for d in decisions) == sum(min(c, 3) for _, c in visitors)
 
+
+
+def test_a_declared_campaign_padded_with_scripted_visitors_tells_the_attacker_no_more_than_epsilon(warehouse, tmp_path):
+    """Forty scripted visitors (each with a recorded grant and a page view) in each of two declared campaigns; a
+    patient converted in one of them. Over repeated releases the attacker tells which no better than e^1 allows."""
+    events = [e for n in range(40) for e in _journey(n, "alpha")]
+    events += [e for n in range(40, 81) for e in _journey(n, "beta")]  # 40 scripted, and the patient
+    store(warehouse, events, "padded-declared")
+    policy = settings(signals=[{"event": "appointment_request", "name": "Lead"}], epsilon=1.0, allow_exact=False)
+    forwarder = Forwarder(warehouse, policy, tmp_path, env=ENV, clock=lambda: NOW)
+    fakes, padded = sorted((d.cell for d in forwarder.decide(YESTERDAY)
+                            if d.cell.dimensions["utm_campaign"] in ("alpha", "beta")), key=lambda c: c.visitors)
+    assert (fakes.visitors, padded.visitors) == (40, 41)
+    trials = 2000
+    bound = math.e / (1 + math.e) + 3 * math.sqrt(0.25 / (2 * trials))
+    assert attacker_accuracy(policy.privacy("Lead"), fakes, padded, trials) <= bound
+    exact = settings(signals=[{"event": "appointment_request", "name": "Lead"}])  # the tests' exact policy
+    assert attacker_accuracy(exact.privacy("Lead"), fakes, padded, 50) == 1.0  # exact counts give her away
 
 
 _CHOICES = ["granted", "never recorded", "withdrawn before dispatch", "granted again", "refused", "gpc"]

@@ -11,7 +11,7 @@ import pytest
 from forwarder.budget import Privacy, selection_threshold
 from forwarder.release import laplace, release
 from forwarder.settings import ForwarderSettings
-from tests.forwarder.conftest import YESTERDAY, settings
+from tests.forwarder.conftest import YESTERDAY, attacker_accuracy, settings
 from warehouse.conversions import Cell
 from warehouse.outbox import Outbox, State
 
@@ -84,15 +84,9 @@ def test_opendp_noise_is_whole_for_counts_and_centred():
 
 
 def _guesses(privacy: Privacy, fakes: int, trials: int) -> float:
-    """How often an attacker who scripted `fakes` visitors into a cell guesses right whether one patient is in it
-    too: present if the cell is released with more visitors than the fakes, over `trials` releases each way."""
-    right = 0
-    for patient in (0, 1) * trials:
-        cell = Cell(signal="Lead", dimensions={"utm_campaign": "knee"}, visitors=fakes + patient,
-                    conversions=fakes + patient, value=0.0)
-        (decision,) = release([cell], lambda signal: privacy)
-        right += (decision.released and decision.visitors > fakes) == bool(patient)
-    return right / (2 * trials)
+    cells = [Cell(signal="Lead", dimensions={"utm_campaign": "knee"}, visitors=fakes + patient,
+                  conversions=fakes + patient, value=0.0) for patient in (0, 1)]
+    return attacker_accuracy(privacy, *cells, trials=trials)
 
 
 def test_scripted_visitors_in_exact_mode_reveal_whether_the_patient_converted():
