@@ -33,6 +33,9 @@ class Privacy(msgspec.Struct, frozen=True, kw_only=True):
 
 def selection_threshold(scale: float, delta: float) -> int:
     """The smallest tau such that a cell of one visitor, with discrete Laplace noise of `scale` on its count,
-    reaches tau with probability at most `delta`: P[Z >= tau - 1] = r^(tau - 1) / (1 + r), r = e^(-1/scale)."""
+    reaches tau with probability at most `delta`: P[Z >= tau - 1] = r^(tau - 1) / (1 + r), r = e^(-1/scale).
+
+    Computed here, not with OpenDP's threshold measurements: their privacy map takes the tail above the threshold
+    while keeping counts equal to it, so it reports a delta below the true one (OpenDP issue 2922)."""
     r = math.exp(-1 / scale)
     return 1 + math.ceil(scale * math.log(1 / (delta * (1 + r))))

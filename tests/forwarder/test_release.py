@@ -3,15 +3,16 @@
 import json
 import math
 import statistics
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import msgspec
 import pytest
 
 from forwarder.budget import Privacy, selection_threshold
 from forwarder.release import laplace, release
 from forwarder.settings import ForwarderSettings
-from tests.forwarder.conftest import YESTERDAY, attacker_accuracy, settings
+from tests.forwarder.conftest import NOW, POLICY, YESTERDAY, attacker_accuracy, settings
 from warehouse.conversions import Cell
 from warehouse.outbox import Outbox, State
 
@@ -118,3 +119,23 @@ def test_a_window_over_the_months_cap_is_not_measured_and_an_empty_window_spends
     assert json.loads(prepared.detail)["over_monthly_budget"] == ["Contact", "Lead"]
     assert all(r.state != State.MEASURED for r in outbox.current())  # spending is bookkeeping, not cells
 
+
+
+def test_noise_is_drawn_once_so_every_destination_and_every_retry_sends_the_same_numbers(make_forwarder, platforms,
+                                                                                       clean):
+    destinations = [d | {"dimensions": []} for d in POLICY["destinations"] if d["id"] in ("hook", "mmm")]
+    private = settings(epsilon=1.0, allow_exact=False, destinations=destinations)
+    platforms.answers = [httpx.Response(503)] * 2  # the webhook is down for the first try of each signal
+    make_forwarder(private).run(window=YESTERDAY)
+    make_forwarder(private, clock=lambda: NOW + timedelta(hours=2)).run(window=YESTERDAY)  # the retry
+    sent: dict[str, list] = {}
+    for request in platforms.requests:
+        payload = json.loads(request.content)
+        sent.setdefault(payload["signal"], []).append(payload["cells"])
+    assert sorted(sent) == ["Contact", "Lead"]
+    assert all(len(tries) == 2 and tries[0] == tries[1] for tries in sent.values())  # the retry's numbers are the same
+    by_cell: dict[tuple, set] = {}
+    for record in Outbox(clean.client).current():
+        by_cell.setdefault((record.signal, str(record.cell)), set()).add(
+            (record.visitors, record.conversions, record.value))
+    assert by_cell and all(len(numbers) == 1 for numbers in by_cell.values())  # hook and the csv files agree
