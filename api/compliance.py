@@ -96,7 +96,10 @@ class OutboxController(Controller):
 def forward_status(request: Request, warehouse: Warehouse) -> ForwardStatus:
     """The outbox by destination, window and state, and this month's privacy budget against the policy's cap."""
     forwarder = request.app.state.forwarder
-    return Outbox(warehouse.client).status(forwarder.settings.monthly_epsilon if forwarder else 0.0)
+    if forwarder is None:
+        return Outbox(warehouse.client).status()
+    policy = forwarder.settings
+    return Outbox(warehouse.client).status(policy.monthly_epsilon, exact=policy.epsilon == 0)
 
 
 class TrackersController(Controller):

@@ -127,16 +127,23 @@ async def record_consent(request: Request) -> ASGIResponse:
         return refused
     try:
         choice = decode_consent(await request.body())
-        _check_site(collector, choice.site, request.headers.get("origin"), "site")
+        known = _check_site(collector, choice.site, request.headers.get("origin"), "site")
     except _Forbidden as exc:
         return _reject("origin", 403, {"error": "origin not allowed", "field": exc.field}, request)
     except InvalidInput as exc:
         return _reject("invalid", 400, {"error": "invalid consent", "field": exc.field, "rule": exc.rule}, request)
+    policy_version = choice.policy_version or known.banner.policy_version
+    body = _consent_body(choice.site, choice.analytics, choice.ads, policy_version, "recorded")
     visitor_id, new_visitor = _visitor(request)
+    in_force, policy, source = _consent_in_force(request, known, None if new_visitor else visitor_id)
+    if source == "recorded" and (in_force.analytics, in_force.ads, policy) == (choice.analytics, choice.ads,
+                                                                             policy_version):
+        # The same choice again (a consent platform repeats it on every page): on record already, nothing new.
+        return _answer(body, HTTP_202_ACCEPTED, _cors(request))
     if new_visitor and not choice.analytics:
         visitor_id = ANONYMOUS  # a browser that refuses analytics gets no id; one it had keeps its refusal on record
     row = ConsentRow(site=choice.site, visitor_id=visitor_id, recorded_at=datetime.now(UTC), analytics=choice.analytics,
-                     ads=choice.ads, policy_version=choice.policy_version, source=choice.source)
+                     ads=choice.ads, policy_version=policy_version, source=choice.source)
     try:
         await collector.spools.consent.append([row])
     except (SpoolFull, OSError):
@@ -144,13 +151,12 @@ async def record_consent(request: Request) -> ASGIResponse:
     # Without analytics consent the choice is bound to no visitor, and the visitor cookie goes.
     bound_to = visitor_id if choice.analytics else ANONYMOUS
     consent = collector.consent.mint(choice.site, bound_to, Consent(analytics=choice.analytics, ads=choice.ads),
-                                     choice.policy_version)
+                                     policy_version)
     cookies = [_cookie(CONSENT_COOKIE, consent, request, collector)]
     if choice.analytics and new_visitor:
         cookies.append(_visitor_cookie(visitor_id, request, collector))
     elif not choice.analytics:
         cookies += _forget_visitor(request, collector)
-    body = _consent_body(choice.site, choice.analytics, choice.ads, choice.policy_version, "recorded")
     return _answer(body, HTTP_202_ACCEPTED, _with_cookies(_cors(request), cookies))
 
 

@@ -34,7 +34,8 @@ class WireConsent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     site: SiteId
     analytics: bool
     ads: bool
-    policy_version: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")] = "1"
+    policy_version: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,32}$")] | None = None
+    """None: the site's current policy version (its banner's)."""
     source: Literal["banner", "api", "consent-mode", "tcf"] = "banner"
     """Where the choice was made: Sluice's banner, the page's own call, Google Consent Mode or an IAB TCF platform."""
 

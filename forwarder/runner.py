@@ -1,11 +1,13 @@
 """Running the forwarder: close windows into outbox records, then deliver them, guarded and recorded.
 
 A window is prepared once for every destination (one aggregation query, one noise draw per
-cell), so destinations agree and a re-run finds the same cells. Delivery sends each destination's
+cell), so destinations agree and a re-run finds the same cells. A dry run draws noise of its own each time
+and records nothing: its numbers stay with the operator who asked. Delivery sends each destination's
 pending records in batches; each request is checked by the guard and written to the audit log,
 byte for byte, before it leaves, and its answer after.
 """
 
+import hashlib
 import logging
 import os
 import random
@@ -106,13 +108,20 @@ class Forwarder:
             start -= length
         return sorted(starts)
 
+    def version(self) -> str:
+        """The policy's version, with the sites whose visitors consent until they refuse: those decide who counts."""
+        if not self._opt_out_sites:
+            return self._settings.version()
+        sites = ",".join(sorted(self._opt_out_sites))
+        return hashlib.sha256(f"{self._settings.version()}:{sites}".encode()).hexdigest()[:16]
+
     def record_policy(self) -> None:
         """Audit the policy when its version is new: every change is on record."""
-        version = self._settings.version()
+        version = self.version()
         latest, _ = self._warehouse.audit.search(action="forward.policy", limit=1)
         if not latest or version not in latest[0].resource:
-            self._warehouse.audit.record(ACTOR, "forward.policy", f"policy {version}",
-                                         detail={"policy": msgspec.to_builtins(self._settings)})
+            self._warehouse.audit.record(ACTOR, "forward.policy", f"policy {version}", detail={
+                "policy": msgspec.to_builtins(self._settings), "opt_out_sites": sorted(self._opt_out_sites)})
 
     def decide(self, start: datetime, signals: set[str] | None = None) -> list[Decision]:
         """The window's cells (of `signals`, default all) and whether each may be released (noisy with epsilon,
@@ -127,7 +136,7 @@ class Forwarder:
 
     def prepare(self, start: datetime) -> None:
         """Record the window's cells for every destination, once; never a second grouping of the same time."""
-        version, end = self._settings.version(), start + self.window_length()
+        version, end = self.version(), start + self.window_length()
         if earlier := self._earlier(start, end):
             if not any(r.state == State.COVERED for r in self._outbox.current(windows=[start])):
                 self._cover(start, end, earlier, version)
@@ -146,11 +155,14 @@ class Forwarder:
             for decision in self.decide(start, measured)
             for d in self._settings.destinations if self._settings.sends(d, decision.cell.signal)
         ]
-        # What each measured signal spent, cells or none: the month's budget counts every measurement.
+        # What each signal spent, cells or none: the month's budget counts every measurement. A signal over its
+        # budget spends nothing and is not measured again: the window is prepared once either way.
+        over = sorted({x.name for x in self._settings.signals} - measured)
         records += [OutboxRecord(key=cell_key("", signal, start, {}), destination="", signal=signal,
                                  window_start=start, window_end=end, cell={}, visitors=0, conversions=0, value=0.0,
-                                 state=State.MEASURED, policy=version, epsilon=epsilon) for signal in sorted(measured)]
-        over = sorted({x.name for x in self._settings.signals} - measured)
+                                 state=State.MEASURED, policy=version, epsilon=epsilon if signal in measured else 0.0,
+                                 reason="" if signal in measured else "over the monthly privacy budget")
+                    for signal in sorted({x.name for x in self._settings.signals})]
         if records:
             self._outbox.append(records, token=f"prepare:{start.isoformat()}:{version}")
         self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}", detail={

@@ -4,6 +4,7 @@ Its content hash is its version; each new version is recorded in the audit log.
 """
 
 import hashlib
+import math
 import re
 from typing import Annotated, Literal
 
@@ -22,6 +23,11 @@ EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
                                       description="an environment variable name like SLUICE_META_TOKEN")]
 MIN_K = 11
 _WINDOWS_A_MONTH = {"day": 31, "hour": 31 * 24}
+
+
+def _floor(value: float) -> str:
+    """`value` rounded down to five decimals: a suggestion that is itself within the cap."""
+    return f"{math.floor(value * 10**5) / 10**5:g}"
 
 
 class Signal(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -122,7 +128,8 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     delta: Annotated[float, msgspec.Meta(gt=0, le=1e-4)] = 1e-6
     """The chance per signal and window that a cell of one visitor is released regardless."""
     monthly_epsilon: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 31.0
-    """The most a signal's windows of one calendar month may spend: what one visitor can lose in a month."""
+    """The most one signal's windows of a calendar month may spend: what one visitor can lose in a month through
+    that signal (through each signal they convert on)."""
     allow_exact: bool = False
     """Let `epsilon = 0` release true counts: k scripted visitors then reveal whether one patient converted."""
     values: dict[Dimension, list[Annotated[str, msgspec.Meta(min_length=1, max_length=200)]]] = {}
@@ -144,7 +151,7 @@ class ForwarderSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
         if most > self.monthly_epsilon:
             raise ValueError(f"a signal's {_WINDOWS_A_MONTH[self.window]} {self.window} windows of a month can spend "
                              f"epsilon {most:g}, over monthly_epsilon ({self.monthly_epsilon:g}): lower epsilon to "
-                             f"{self.monthly_epsilon / _WINDOWS_A_MONTH[self.window]:.4g} or raise monthly_epsilon")
+                             f"{_floor(self.monthly_epsilon / _WINDOWS_A_MONTH[self.window])} or raise monthly_epsilon")
         if self.lateness_minutes / 60 + window_hours > self.backfill_days * 24:
             raise ValueError(f"a {self.window} window closes {self.lateness_minutes} minutes after it ends, later than "
                              f"backfill_days ({self.backfill_days}) lets it be sent: lower the lateness or raise the "

@@ -3,8 +3,8 @@
 Only non-bot conversions of visitors with ads consent, and no GPC or DNT signal, count: consent as stamped
 on the event when it was collected and, if the visitor has recorded a choice since, as that latest choice
 says when the cells are computed (a withdrawal before dispatch wins). Except on opt-out sites, that latest
-recorded choice must grant ads. A conversion counts only after a page view earlier in its session (within
-a day), as a person's visit has.
+recorded choice must grant ads. A conversion counts only after a page view of the same visitor earlier in
+its session (looked up from a day before the window starts), as a person's visit has.
 Each conversion goes to the visitor's last non-direct visit that started within the lookback;
 each visitor then counts in one cell per signal (that of their last conversion in the window),
 with conversions and value clamped, so one person moves a cell by a bounded amount.
@@ -43,10 +43,10 @@ _CONVERSIONS = f"""
     FROM (SELECT visitor_id, session_id, timestamp, name, site, device_type, props FROM events
           WHERE timestamp >= {{start:DateTime}} AND timestamp < {{end:DateTime}} AND name IN {{events:Array(String)}}
             AND {_COUNTED} AND {_NOT_WITHDRAWN} AND (site IN {{opt_out:Array(String)}} OR {_GRANTED})) AS e
-    INNER JOIN (SELECT site, session_id, min(timestamp) AS first_view FROM events
+    INNER JOIN (SELECT site, session_id, visitor_id, min(timestamp) AS first_view FROM events
                 WHERE timestamp >= {{start:DateTime}} - INTERVAL 1 DAY AND timestamp < {{end:DateTime}}
-                  AND name = 'pageview' AND {IDENTIFIED} GROUP BY site, session_id) AS v
-    ON e.site = v.site AND e.session_id = v.session_id
+                  AND name = 'pageview' AND {IDENTIFIED} GROUP BY site, session_id, visitor_id) AS v
+    ON e.site = v.site AND e.session_id = v.session_id AND e.visitor_id = v.visitor_id
     WHERE v.first_view <= e.timestamp"""
 _LIMITS = {"max_execution_time": 60, "max_memory_usage": 4 * 2**30}
 

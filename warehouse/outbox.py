@@ -73,6 +73,8 @@ class ForwardStatus(msgspec.Struct, frozen=True, kw_only=True):
     """Per signal: the privacy budget its windows of this calendar month spent."""
     monthly_epsilon: float = 0.0
     """The most a signal's windows of one month may spend (0: no forwarder policy here)."""
+    exact: bool = False
+    """Exact mode: counts leave as they are and no budget bounds what they reveal."""
 
 
 class Outbox:
@@ -104,7 +106,7 @@ class Outbox:
         records = [OutboxRecord(**dict(zip(result.column_names, row, strict=True))) for row in result.result_rows]
         return sorted(records, key=lambda r: (r.window_start, r.destination, r.signal, sorted(r.cell.items())))
 
-    def status(self, monthly_epsilon: float = 0.0) -> ForwardStatus:
+    def status(self, monthly_epsilon: float = 0.0, exact: bool = False) -> ForwardStatus:
         """Cells per destination, window and current state; and the month's spent privacy budget."""
         counts = self._client.query("""
             SELECT destination, window_start, state, count() FROM (
@@ -114,7 +116,8 @@ class Outbox:
             WHERE state != 'measured'
             GROUP BY destination, window_start, state ORDER BY window_start DESC, destination, state LIMIT 1000""")
         return ForwardStatus(counts=[OutboxCount(*row) for row in counts.result_rows],
-                             epsilon_this_month=self.spent(datetime.now(UTC)), monthly_epsilon=monthly_epsilon)
+                             epsilon_this_month=self.spent(datetime.now(UTC)), monthly_epsilon=monthly_epsilon,
+                             exact=exact)
 
     def spent(self, month: datetime) -> dict[str, float]:
         """Per signal, the epsilon its windows of `month`'s calendar month spent: measuring a window spends it,

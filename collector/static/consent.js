@@ -49,12 +49,21 @@
     var ads = choice("sluice-consent-ads", "Campaign totals for advertising platforms");
     box.appendChild(analytics.row);
     box.appendChild(ads.row);
-    if (gpc) box.appendChild(element("p", {}, "Your browser asks sites not to share your data (Global Privacy " +
-      "Control), so the advertising choice starts off."));
+    if (gpc) {
+      box.appendChild(element("p", { id: "sluice-consent-gpc" }, "Your browser asks sites not to share your data " +
+        "(Global Privacy Control), so accepting leaves advertising off unless you tick it."));
+      box.setAttribute("aria-describedby", "sluice-consent-text sluice-consent-gpc");
+    }
+    var status = element("p", { role: "status" });
     function record(withAnalytics, withAds) {
-      if (!w.sluice || !w.sluice.consent) return;  // without the snippet there is nowhere to record a choice
+      if (!w.sluice || !w.sluice.consent) {  // without the snippet there is nowhere to record a choice
+        status.textContent = "Your choice could not be saved: this page does not load t.js.";
+        return;
+      }
       w.sluice.consent({ analytics: withAnalytics, ads: withAds, policy_version: banner.policy_version,
-        source: "banner" }).then(function () { box.remove(); style.remove(); });
+        source: "banner" }).then(function () { box.remove(); style.remove(); }, function () {
+        status.textContent = "Your choice could not be saved. Please try again.";  // the banner stays
+      });
     }
     var buttons = [
       ["Accept all", "primary", function () { record(true, !gpc || ads.box.checked); }],
@@ -66,6 +75,7 @@
       button.addEventListener("click", spec[2]);
       box.appendChild(button);
     });
+    box.appendChild(status);
     d.head.appendChild(style);
     d.body.appendChild(box);
     box.querySelector("button").focus();

@@ -6,7 +6,7 @@
   var nav = w.navigator;
   var site = script.getAttribute("data-site") || "default";
   var endpoint = script.getAttribute("data-api") || new URL(script.src).origin + "/collect";
-  var consentEndpoint = endpoint.replace(/\/collect$/, "/consent");
+  var consentEndpoint = new URL("consent", endpoint.replace(/\/collect$/, "/")).href;
   var last = null, chosen = null;
 
   function id() {
@@ -34,14 +34,19 @@
     last = href;
   }
 
-  // A choice goes to the collector, which records it and answers with the cookie that remembers it.
+  // A choice goes to the collector, which records it and answers with the cookie that remembers it. Without a
+  // policy version the collector files it under the site's current one.
   function consent(choice) {
     var body = JSON.stringify({ site: site, analytics: choice.analytics === true, ads: choice.ads === true,
-      policy_version: String(choice.policy_version || "1"), source: choice.source || "api" });
+      policy_version: choice.policy_version ? String(choice.policy_version) : undefined,
+      source: choice.source || "api" });
     if (body === chosen) return w.Promise.resolve(null);
-    chosen = body;
     return w.fetch(consentEndpoint, { method: "POST", body: body, credentials: "include",
-      headers: { "Content-Type": "text/plain" } }).then(function (r) { return r.json(); });
+      headers: { "Content-Type": "text/plain" } }).then(function (r) {
+      if (!r.ok) throw new Error("the choice was not recorded (" + r.status + ")");
+      chosen = body;
+      return r.json();
+    });
   }
 
   // Google Consent Mode v2: gtag("consent", "update", {...}) lands in the dataLayer.
@@ -49,13 +54,14 @@
   function consentMode(entry) {
     if (!entry || entry[0] !== "consent" || entry[1] !== "update" || !entry[2]) return;
     for (var key in entry[2]) mode[key] = entry[2][key] === "granted";
-    consent({ analytics: mode.analytics_storage, ads: mode.ad_storage && mode.ad_user_data, source: "consent-mode" });
+    consent({ analytics: mode.analytics_storage, ads: mode.ad_storage && mode.ad_user_data, source: "consent-mode" })
+      ["catch"](function () {});
   }
   var layer = w.dataLayer = w.dataLayer || [];
   for (var i = 0; i < layer.length; i++) consentMode(layer[i]);
   var pushed = layer.push;
   layer.push = function (entry) {
-    consentMode(entry);
+    try { consentMode(entry); } catch (e) { /* never in the way of the page's own tags */ }
     return pushed.apply(layer, arguments);
   };
 
@@ -63,9 +69,11 @@
   function tcf() {
     if (typeof w.__tcfapi !== "function") return;
     w.__tcfapi("addEventListener", 2, function (data, ok) {
-      if (!ok || !data || !/^(tcloaded|useractioncomplete)$/.test(data.eventStatus)) return;
+      // Where the GDPR does not apply, a platform reports no purposes: that is no one's refusal.
+      if (!ok || !data || data.gdprApplies === false || !/^(tcloaded|useractioncomplete)$/.test(data.eventStatus)) return;
       var given = (data.purpose && data.purpose.consents) || {};
-      consent({ analytics: !!(given[1] && given[8]), ads: !!(given[1] && given[2] && given[7]), source: "tcf" });
+      consent({ analytics: !!(given[1] && given[8]), ads: !!(given[1] && given[2] && given[7]), source: "tcf" })
+        ["catch"](function () {});
     });
   }
 

@@ -17,6 +17,8 @@ st.header("Forwarder outbox")
 st.caption("Every cell the forwarder released, suppressed, sent or held back. The exact payloads are "
            "the audit log's forward.request entries.")
 outbox = fetch("/api/outbox", days=30)
+if outbox["status"]["exact"]:
+    st.warning("Exact mode (allow_exact): counts leave as they are, and no privacy budget bounds what they reveal.")
 for signal, spent in outbox["status"]["epsilon_this_month"].items():
     st.caption(f"Privacy budget spent this month by {signal}: epsilon {spent:g} of its monthly "
                f"{outbox['status']['monthly_epsilon']:g}")

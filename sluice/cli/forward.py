@@ -50,6 +50,9 @@ def forward_status_command() -> None:
     rows = [[c["window_start"], c["destination"], c["state"], str(c["cells"])] for c in status["counts"]]
     click.echo(columns(["window", "destination", "state", "cells"], rows) if rows else "the outbox is empty")
     cap = status["monthly_epsilon"]
+    if status["exact"]:
+        click.echo("exact mode (allow_exact): counts leave as they are, and no privacy budget bounds what they reveal")
+        return
     for signal, spent in status["epsilon_this_month"].items():
         click.echo(f"privacy budget spent this month by {signal}: epsilon {spent:g} of its monthly {cap:g}")
     if cap and not status["epsilon_this_month"]:

@@ -27,8 +27,14 @@ PAGES = {
     # An IAB TCF v2 platform's API, answering as one does once the user saved their choice.
     "/tcf": "<script>window.__tcfapi = function (command, version, callback) {{"
             "  if (command === 'addEventListener') setTimeout(function () {{ callback({{eventStatus: "
-            "  'useractioncomplete', purpose: {{consents: {{1: true, 8: true, 2: false, 7: true}}}}}}, true); }}, 50);"
+            "  'useractioncomplete', gdprApplies: true, purpose: {{consents: {{1: true, 8: true, 2: false, 7: true}}}}}},"
+            "  true); }}, 50);"
             "}};</script>" + SNIPPET,
+    # The same platform for a visitor the GDPR does not cover: it reports no purposes, which is no refusal.
+    "/tcf-outside-gdpr": "<script>window.__tcfapi = function (command, version, callback) {{"
+                         "  if (command === 'addEventListener') setTimeout(function () {{ callback({{eventStatus: "
+                         "  'tcloaded', gdprApplies: false, purpose: {{consents: {{}}}}}}, true); }}, 50);"
+                         "}};</script>" + SNIPPET,
 }
 BANNER = Banner(title="Your choices at Example Hospital", text="We keep analytics on our own servers.",
                 policy_version="7", policy_url="https://www.example-hospital.org/privacy")
@@ -141,15 +147,30 @@ def test_a_consent_mode_update_records_the_choice_it_gives(browser, collector, w
     page.wait_for_function("window.sluice !== undefined")
     page.evaluate("gtag('consent', 'update', {analytics_storage: 'granted', ad_storage: 'granted', "
                   "ad_user_data: 'granted', ad_personalization: 'denied'})")
-    assert _choice(collector[1]) == (True, True, "1", "consent-mode")  # the default alone recorded nothing
+    assert _choice(collector[1]) == (True, True, "7", "consent-mode")  # the default alone recorded nothing
     page.close()
 
 
-def test_a_tcf_signal_records_the_purposes_it_grants(browser, collector, website):
+def test_a_tcf_signal_records_the_purposes_it_grants_once(browser, collector, website):
     page = browser.new_page()
     page.goto(f"{website}/tcf")
     # Purposes 1 and 8 allow analytics; ads need 1, 2 and 7, and purpose 2 was refused.
-    assert _choice(collector[1]) == (True, False, "1", "tcf")
+    assert _choice(collector[1]) == (True, False, "7", "tcf")  # under the site's current policy version
+    page.goto(f"{website}/tcf")  # the platform says it again on the next page: nothing new is recorded
+    page.wait_for_load_state("networkidle")
+    _rows(collector[1].events, EventRow, 2)
+    time.sleep(0.5)  # what the second page posted has reached the spool
+    assert _choice(collector[1]) == (True, False, "7", "tcf")
+    page.close()
+
+
+def test_a_tcf_platform_outside_the_gdpr_records_no_refusal(browser, collector, website):
+    page = browser.new_page()
+    page.goto(f"{website}/tcf-outside-gdpr")
+    page.wait_for_load_state("networkidle")
+    _rows(collector[1].events, EventRow, 1)
+    time.sleep(0.5)
+    assert not list(collector[1].consent.segments())
     page.close()
 
 

@@ -5,7 +5,7 @@ import json
 from litestar.testing import TestClient
 
 from collector.app import public_app
-from collector.settings import CollectorSettings, Site
+from collector.settings import Banner, CollectorSettings, Site
 from collector.spool import Spools
 from collector.spool import read_segment
 from tests.collector.test_collect import CHROME, EVENT, _post, _stored
@@ -155,3 +155,28 @@ def test_a_consent_cookie_that_is_not_ascii_reads_as_no_choice(make_public):
     with TestClient(make_public()) as client:
         assert client.get("/consent", params={"site": "default"}, headers=cookie).json()["source"] == "default"
         assert _post(client, EVENT, **cookie).status_code == 202
+
+
+def _rows(client: TestClient) -> list[ConsentRow]:
+    spool = client.app.state.collector.spools.consent
+    return [row for segment in spool.segments() for row in read_segment(segment, ConsentRow)]
+
+
+def test_the_same_choice_again_is_not_recorded_twice_and_a_changed_one_is(make_public):
+    with TestClient(make_public()) as client:
+        _record(client)
+        _record(client)  # a consent platform repeats the choice on every page
+        _record(client, ads=False)
+        _record(client, ads=False, policy_version="2026-06")  # a new policy version is a new choice
+    assert [(row.ads, row.policy_version) for row in _rows(client)] == [
+        (True, "2026-01"), (False, "2026-01"), (False, "2026-06")]
+
+
+def test_a_choice_without_a_policy_version_is_filed_under_the_sites_current_one(make_public):
+    site = Site(id="default", origins=["*"], banner=Banner(policy_version="2026-09"))
+    with TestClient(make_public([site])) as client:
+        client.post("/consent", content=b'{"site": "default", "analytics": true, "ads": false, "source": "tcf"}',
+                    headers={"content-type": "text/plain"})
+        assert _in_force(client)["policy_version"] == "2026-09"
+    (row,) = _rows(client)
+    assert (row.policy_version, row.source) == ("2026-09", "tcf")

@@ -86,14 +86,19 @@ def store(warehouse, rows: list, token: str) -> None:
     store_events(warehouse.client, encode_rows(rows), token=token)
 
 
-def attacker_accuracy(privacy: Privacy, fakes: Cell, padded: Cell, trials: int) -> float:
+def attacker_accuracy(privacy: Privacy, fakes: Cell, padded: Cell, trials: int) -> dict[str, float]:
     """How often an attacker who scripted the visitors of `fakes` guesses right whether one patient is in the cell
-    too (`padded`: the fakes and her): present if it is released with more visitors than the fakes."""
-    right = 0
+    too (`padded`: the fakes and her), by three tests: the cell is released with more visitors than the fakes,
+    with more conversions, or with more of both together."""
+    tests = {"visitors": lambda d: d.visitors > fakes.visitors,
+             "conversions": lambda d: d.conversions > fakes.conversions,
+             "both": lambda d: d.visitors + d.conversions > fakes.visitors + fakes.conversions}
+    right = dict.fromkeys(tests, 0)
     for cell in (fakes, padded) * trials:
         (decision,) = release([cell], lambda signal: privacy)
-        right += (decision.released and decision.visitors > fakes.visitors) == (cell is padded)
-    return right / (2 * trials)
+        for name, test in tests.items():
+            right[name] += (decision.released and test(decision)) == (cell is padded)
+    return {name: count / (2 * trials) for name, count in right.items()}
 
 
 def settings(**changes) -> ForwarderSettings:

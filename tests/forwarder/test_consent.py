@@ -127,5 +127,8 @@ def test_a_conversion_without_a_page_view_before_it_in_its_session_does_not_coun
     late = _journey(PATIENTS + 3)  # a page view after the conversion does not make it a person's
     _choose(warehouse, PATIENTS + 3, ads=True, after=timedelta(0))
     late[0] = msgspec.structs.replace(late[0], timestamp=late[1].timestamp + timedelta(seconds=5))
-    store_events(warehouse.client, encode_rows(bare + late), token="bare")
+    borrowed = _journey(PATIENTS + 4)  # another visitor's page view in the same session does not count either
+    _choose(warehouse, PATIENTS + 4, ads=True, after=timedelta(0))
+    borrowed[0] = msgspec.structs.replace(borrowed[0], visitor_id=uuid.UUID(int=999))
+    store_events(warehouse.client, encode_rows(bare + late + borrowed), token="bare")
     assert _knee_cell(warehouse, tmp_path) == (12, True)

@@ -38,7 +38,7 @@ def test_the_policy_is_private_by_default_and_exact_mode_must_be_asked_for_by_na
 
 
 def test_a_month_of_windows_may_not_spend_more_than_the_monthly_cap():
-    with pytest.raises(msgspec.ValidationError, match=r"744 hour windows .* epsilon 744.*lower epsilon to 0\.04167"):
+    with pytest.raises(msgspec.ValidationError, match=r"744 hour windows .* epsilon 744.*lower epsilon to 0\.04166"):
         msgspec.convert({"window": "hour", "lateness_minutes": 30}, ForwarderSettings)
     assert msgspec.convert({"window": "hour", "lateness_minutes": 30, "epsilon": 0.04}, ForwarderSettings)
 
@@ -84,27 +84,38 @@ def test_opendp_noise_is_whole_for_counts_and_centred():
     assert abs(statistics.mean(draws) - 100) < 1 and 1.5 < statistics.stdev(draws) < 4.5
 
 
-def _guesses(privacy: Privacy, fakes: int, trials: int) -> float:
+def _guesses(privacy: Privacy, fakes: int, trials: int) -> dict[str, float]:
     cells = [Cell(signal="Lead", dimensions={"utm_campaign": "knee"}, visitors=fakes + patient,
                   conversions=fakes + patient, value=0.0) for patient in (0, 1)]
     return attacker_accuracy(privacy, *cells, trials=trials)
 
 
+def _best(epsilon: float) -> float:
+    """The best test's accuracy against an epsilon-DP number: e^epsilon / (1 + e^epsilon)."""
+    return math.exp(epsilon) / (1 + math.exp(epsilon))
+
+
 def test_scripted_visitors_in_exact_mode_reveal_whether_the_patient_converted():
-    assert _guesses(EXACT, fakes=10, trials=50) == 1.0  # the documented leak: why exact mode must be asked for
+    assert _guesses(EXACT, fakes=10, trials=50)["visitors"] == 1.0  # the documented leak: why exact mode is asked for
 
 
 def test_scripted_visitors_in_private_mode_learn_no_more_than_epsilon_allows():
-    trials, bound = 2000, math.e / (1 + math.e)  # epsilon 1: the best test is right 73 % of the time
+    trials = 2000
     tolerance = 3 * math.sqrt(0.25 / (2 * trials))
     for fakes in (10, 40, 60):  # under the pre-threshold, near the release threshold, well over it
-        assert _guesses(PRIVATE, fakes, trials) <= bound + tolerance
+        accuracy = _guesses(PRIVATE, fakes, trials)
+        # Each number spends its share (epsilon / 2), so a test on one of them does no better than that allows;
+        # on both together, no better than epsilon allows: 73 %.
+        assert accuracy["visitors"] <= _best(0.5) + tolerance and accuracy["conversions"] <= _best(0.5) + tolerance
+        assert accuracy["both"] <= _best(1.0) + tolerance
 
 
 def test_the_months_privacy_budget_counts_every_window_each_signal_was_measured_in(make_forwarder, clean):
     make_forwarder(settings(epsilon=0.5)).run(window=YESTERDAY, destination="mmm")
-    this_month = YESTERDAY.month == datetime.now(UTC).month
-    assert Outbox(clean.client).status().epsilon_this_month == ({"Lead": 0.5, "Contact": 0.5} if this_month else {})
+    outbox = Outbox(clean.client)
+    assert outbox.spent(YESTERDAY) == {"Lead": 0.5, "Contact": 0.5}
+    if YESTERDAY.month == datetime.now(UTC).month:
+        assert outbox.status(31.0).epsilon_this_month == {"Lead": 0.5, "Contact": 0.5}
 
 
 def test_a_window_over_the_months_cap_is_not_measured_and_an_empty_window_spends_too(make_forwarder, clean):
@@ -114,6 +125,7 @@ def test_a_window_over_the_months_cap_is_not_measured_and_an_empty_window_spends
     assert outbox.spent(first) == {"Lead": 1.0, "Contact": 1.0}  # measured, though there was nothing to count
     stricter = settings(epsilon=0.03, monthly_epsilon=1.0)  # a later policy under a cap the month has spent
     make_forwarder(stricter).run(window=second)
+    make_forwarder(stricter).run(window=second)  # over the budget, the window is not tried again
     assert outbox.spent(second) == {"Lead": 1.0, "Contact": 1.0}
     (prepared,) = [e for e in clean.audit.search(action="forward.prepare", limit=5)[0] if "10-06" in e.resource]
     assert json.loads(prepared.detail)["over_monthly_budget"] == ["Contact", "Lead"]

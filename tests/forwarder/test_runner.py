@@ -241,3 +241,12 @@ def test_switching_from_days_to_hours_sends_no_second_grouping_of_a_day_already_
     assert len(due) >= 20 and covered == due
     counts = {(c.window_start, c.state) for c in Outbox(clean.client).status().counts}
     assert (YESTERDAY + timedelta(hours=9), "covered") in counts
+
+
+def test_which_sites_count_consent_until_refused_is_part_of_the_recorded_policy(make_forwarder, clean):
+    make_forwarder().record_policy()
+    opt_out = make_forwarder(opt_out_sites=frozenset({"main"}))
+    opt_out.record_policy()
+    recorded, _ = clean.audit.search(action="forward.policy", limit=5)
+    assert recorded[0].resource == f"policy {opt_out.version()}" != recorded[1].resource
+    assert json.loads(recorded[0].detail)["opt_out_sites"] == ["main"]
