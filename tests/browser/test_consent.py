@@ -182,3 +182,39 @@ def test_a_page_can_record_a_choice_it_collected_itself(browser, collector, webs
     assert answer["source"] == "recorded" and answer["ads"] is True
     assert _choice(collector[1]) == (True, True, "3", "api")
     page.close()
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3]]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_banners_text_and_buttons_have_at_least_aa_contrast(browser, collector, website):
+    page = browser.new_page()
+    page.goto(f"{website}/banner")
+    page.get_by_role("dialog").wait_for()
+    colours = page.evaluate("""() => [...document.querySelectorAll('#sluice-consent, #sluice-consent button')]
+        .map(node => [getComputedStyle(node).color, getComputedStyle(node).backgroundColor])""")
+    assert len(colours) == 4 and all(_contrast(fg, bg) >= 4.5 for fg, bg in colours), colours
+    page.close()
+
+
+def test_a_choice_the_collector_refuses_leaves_the_banner_open_and_says_so(browser, collector, website):
+    page = browser.new_page()
+    # The collector is at its spool's disk cap: it answers 503 to the choice.
+    page.route("**/consent", lambda route: route.fulfill(status=503, body="{}") if route.request.method == "POST"
+               else route.continue_())
+    page.goto(f"{website}/banner")
+    page.get_by_role("button", name="Reject all").click()
+    page.get_by_role("status").filter(has_text="could not be saved").wait_for()
+    assert page.get_by_role("dialog").is_visible()
+    page.unroute("**/consent")
+    page.get_by_role("button", name="Reject all").click()  # the same choice again, once the collector is back
+    page.get_by_role("dialog").wait_for(state="detached")
+    assert _choice(collector[1]) == (False, False, "7", "banner")
+    page.close()
