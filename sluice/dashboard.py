@@ -16,7 +16,7 @@ _HARDENING = [
 
 def command(port: int, address: str) -> list[str]:
     script = str(files("dashboard").joinpath("app.py"))
-    return [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+    return [sys.executable, "-m", "dashboard.offline", "run", script, "--server.port", str(port),
             "--server.address", address, *_HARDENING]
 
 
