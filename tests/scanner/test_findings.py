@@ -71,6 +71,20 @@ def test_a_new_host_not_allowed_is_alerted_once_by_a_signed_webhook(site, wareho
     assert len(received) == 6  # once per host and site
 
 
+def test_an_alert_webhook_without_a_secret_is_refused_and_one_whose_secret_is_unset_sends_nothing(
+        site, warehouse, receiver, monkeypatch):
+    url, received = receiver
+    with pytest.raises(msgspec.ValidationError, match="alert_webhook_url needs alert_secret_env"):
+        settings(site, alert_webhook_url=url)
+    monkeypatch.delenv("SLUICE_TEST_ALERT_SECRET", raising=False)
+    policy = settings(site, alert_webhook_url=url, alert_secret_env="SLUICE_TEST_ALERT_SECRET")
+    record(_scan(site, policy), policy, warehouse)
+    assert received == []  # never signed with an empty key
+    monkeypatch.setenv("SLUICE_TEST_ALERT_SECRET", "alert-secret")
+    record(_scan(site, policy), policy, warehouse)
+    assert len(received) == 6  # the alerts were kept for when the secret is there
+
+
 def test_compliance_sees_each_host_with_vendor_allowance_and_baa(site, warehouse):
     policy = settings(site)
     record(_scan(site, policy), policy, warehouse)
