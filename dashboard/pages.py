@@ -1,5 +1,6 @@
 """Which pages each role sees, and what every page shares: access checks, filters, tables."""
 
+import html
 from datetime import date, timedelta
 
 import pandas as pd
@@ -64,6 +65,12 @@ def period() -> dict:
     if compare:
         params["compare"] = "1"
     return params
+
+
+def as_labels(rows: list[dict], *columns: str) -> list[dict]:
+    """`rows` with `columns` escaped for plotly, which renders links and styled text in labels: a campaign link
+    must not put a clickable link of its own into a logged-in page."""
+    return [row | {column: html.escape(str(row[column]), quote=False) for column in columns} for row in rows]
 
 
 def table(rows: list[dict], download: str | None = None, params: dict | None = None) -> None:

@@ -1,7 +1,7 @@
 import plotly.express as px
 import streamlit as st
 
-from dashboard.pages import fetch, period, table
+from dashboard.pages import as_labels, fetch, period, table
 
 st.title("Conversions and funnels")
 params = period()
@@ -11,4 +11,4 @@ steps = st.text_input("Steps (event names or /paths, comma separated)", "/servic
 chosen = [step.strip() for step in steps.split(",") if step.strip()]
 if len(chosen) >= 2:
     funnel = fetch("/api/reports/funnel", step=chosen, **params)["data"]
-    st.plotly_chart(px.funnel(funnel, x="sessions", y="step"), width="stretch")
+    st.plotly_chart(px.funnel(as_labels(funnel, "step"), x="sessions", y="step"), width="stretch")
