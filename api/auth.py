@@ -86,10 +86,10 @@ class SessionController(Controller):
         """Exchange a username and password for a session token."""
         state = request.app.state
         client = _login_client(request)
-        was_locked = state.throttle.locked(data.username)
-        wait = state.login_limiter.retry_after(client) or state.throttle.attempt(data.username)
+        was_locked = state.throttle.locked(data.username, client)
+        wait = state.login_limiter.retry_after(client) or state.throttle.attempt(data.username, client)
         if wait:
-            locks_now = not was_locked and state.throttle.locked(data.username)
+            locks_now = not was_locked and state.throttle.locked(data.username, client)
             warehouse.audit.record(f"user:{data.username}", "session.lockout" if locks_now else "session.login",
                                    client, outcome="denied", detail={"reason": "throttled"})
             return Response({"detail": "too many attempts; try again later"}, status_code=429,
@@ -98,7 +98,7 @@ class SessionController(Controller):
         if account is None:
             warehouse.audit.record(f"user:{data.username}", "session.login", client, outcome="failure")
             return Response({"detail": "wrong username or password"}, status_code=401)
-        state.throttle.succeeded(data.username)
+        state.throttle.succeeded(data.username, client)
         token = state.login_sessions.open(account.username, account.role)
         warehouse.audit.record(f"user:{account.username}", "session.login", client)
         return Response(Opened(token=token, username=account.username, role=account.role,

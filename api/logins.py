@@ -17,6 +17,7 @@ IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 12 * 3600
 MAX_FAILURES = 5
 LOCK_SECONDS = 15 * 60
+MAX_LOCK_SECONDS = 24 * 3600
 
 
 class LoginSession(msgspec.Struct, kw_only=True):
@@ -69,42 +70,48 @@ class LoginSessions:
 
 
 class Throttle:
-    """Five failed logins for a name lock it for 15 minutes, whether the name exists or not.
+    """Five failed logins for a name from one client address lock that name for that address: for 15 minutes,
+    twice as long at each lock after, up to a day; whether the name exists or not.
 
-    An attempt counts before its password is checked, so parallel guesses cannot slip past the limit.
+    Keyed by name and address, so that someone elsewhere who guesses at `admin` locks out only themselves. An
+    attempt counts before its password is checked, so parallel guesses cannot slip past the limit.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, max_names: int = 100_000) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
         self._clock = clock
-        self._max_names = max_names
-        self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, float] = {}
+        self._max_keys = max_keys
+        self._failures: dict[tuple[str, str], int] = {}
+        self._locks: dict[tuple[str, str], int] = {}
+        self._locked_until: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def attempt(self, username: str) -> int:
-        """Count an attempt for `username`; 0 if it may go ahead, else the seconds it must wait."""
-        now = self._clock()
+    def attempt(self, username: str, client: str) -> int:
+        """Count an attempt at `username` from `client`; 0 if it may go ahead, else the seconds it must wait."""
+        key, now = (username, client), self._clock()
         with self._lock:
-            until = self._locked_until.get(username, 0.0)
+            until = self._locked_until.get(key, 0.0)
             if until > now:
                 return max(1, int(until - now) + 1)
-            if len(self._failures) > self._max_names:  # a flood of names: forget the counts, keep the locks
+            if len(self._failures) > self._max_keys:  # a flood of names: forget the counts, keep the locks
                 self._failures.clear()
-                self._locked_until = {n: t for n, t in self._locked_until.items() if t > now}
-            self._failures[username] = self._failures.get(username, 0) + 1
-            if self._failures[username] > MAX_FAILURES:
-                self._locked_until[username] = now + LOCK_SECONDS
-                self._failures.pop(username)
-                return LOCK_SECONDS
+                self._locked_until = {k: t for k, t in self._locked_until.items() if t > now}
+            self._failures[key] = self._failures.get(key, 0) + 1
+            if self._failures[key] > MAX_FAILURES:
+                self._locks[key] = self._locks.get(key, 0) + 1
+                seconds = min(LOCK_SECONDS * 2 ** (self._locks[key] - 1), MAX_LOCK_SECONDS)
+                self._locked_until[key] = now + seconds
+                self._failures.pop(key)
+                return seconds
             return 0
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, client: str) -> None:
         with self._lock:
-            self._failures.pop(username, None)
+            self._failures.pop((username, client), None)
+            self._locks.pop((username, client), None)
 
-    def locked(self, username: str) -> bool:
+    def locked(self, username: str, client: str) -> bool:
         with self._lock:
-            return self._locked_until.get(username, 0.0) > self._clock()
+            return self._locked_until.get((username, client), 0.0) > self._clock()
 
 
 def _expired(session: LoginSession, now: float) -> bool:

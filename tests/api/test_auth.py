@@ -10,6 +10,7 @@ from api.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, LoginSessions, Throttle
 
 OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
 PASSWORD = "violet-Harbor-93-kite"
+OUTSIDER, ADMINS_DESK = "203.0.113.9", "10.20.30.40"
 
 
 @pytest.fixture
@@ -59,8 +60,32 @@ def test_five_failures_lock_the_name_and_the_lock_is_audited(api, warehouse):
 
 def test_parallel_guesses_cannot_pass_the_limit():
     throttle = Throttle()
-    answers = [throttle.attempt("alice") for _ in range(20)]
+    answers = [throttle.attempt("alice", OUTSIDER) for _ in range(20)]
     assert answers[:5] == [0] * 5 and all(wait > 0 for wait in answers[5:])
+
+
+def test_guesses_from_one_address_do_not_lock_the_name_for_another():
+    throttle = Throttle()
+    for _ in range(6):
+        throttle.attempt("admin", OUTSIDER)
+    assert throttle.locked("admin", OUTSIDER)
+    assert not throttle.locked("admin", ADMINS_DESK) and throttle.attempt("admin", ADMINS_DESK) == 0
+
+
+def test_each_lock_of_a_name_and_address_lasts_twice_as_long_as_the_one_before_up_to_a_day():
+    now = [0.0]
+    throttle = Throttle(clock=lambda: now[0])
+    locks = []
+    for _ in range(9):
+        for _ in range(5):
+            throttle.attempt("alice", OUTSIDER)
+        locks.append(throttle.attempt("alice", OUTSIDER))
+        now[0] += locks[-1] + 1
+    assert locks[:4] == [15 * 60, 30 * 60, 60 * 60, 120 * 60] and locks[-1] == 24 * 3600
+    throttle.succeeded("alice", OUTSIDER)  # the right password: the next lock is a short one again
+    for _ in range(6):
+        wait = throttle.attempt("alice", OUTSIDER)
+    assert wait == 15 * 60
 
 
 def test_logging_out_revokes_the_token(api, warehouse):
@@ -175,12 +200,12 @@ def test_a_lock_lasts_15_minutes_from_when_it_began():
     throttle = Throttle(clock=lambda: now[0])
     for minute in range(6):  # five failures spread over five minutes, then the sixth attempt
         now[0] = minute * 60.0
-        throttle.attempt("alice")
-    assert throttle.locked("alice")
+        throttle.attempt("alice", OUTSIDER)
+    assert throttle.locked("alice", OUTSIDER)
     now[0] = 5 * 60 + 15 * 60 - 1
-    assert throttle.locked("alice")
+    assert throttle.locked("alice", OUTSIDER)
     now[0] = 5 * 60 + 15 * 60 + 1
-    assert throttle.attempt("alice") == 0
+    assert throttle.attempt("alice", OUTSIDER) == 0
 
 
 def test_compliance_reads_the_audit_log_filtered_and_paged(api):
