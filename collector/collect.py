@@ -20,7 +20,7 @@ from collector.ratelimit import Rate, RateLimiter
 from collector.settings import CollectorSettings, Site
 from collector.spool import SpoolFull, Spools
 from collector.csp import MEDIA_TYPES as CSP_MEDIA_TYPES
-from collector.csp import decode_reports
+from collector.csp import HostQuota, Violation, decode_reports
 from collector.wire import InvalidInput, decode_consent, decode_events
 from warehouse.events import ANONYMOUS, ConsentRow
 from warehouse.trackers import Finding
@@ -45,6 +45,7 @@ class Collector:
         self.consent = ConsentCookies(consent_key)
         self.clients = ClientResolver(settings.trusted_proxies)
         self.limiter = RateLimiter(Rate.parse(settings.rate_limit))
+        self.csp_hosts = HostQuota(settings.csp_hosts_per_hour)
 
 
 @asgi("/collect", copy_scope=False)
@@ -202,10 +203,15 @@ async def csp_report(request: Request) -> ASGIResponse:
     except InvalidInput as exc:
         return _answer({"error": "invalid report", "field": exc.field, "rule": exc.rule}, 400, {})
     now = datetime.now(UTC)
-    rows = [Finding(scan_id="", site=site.id, page=v.page, host=v.host, vendor="", kind="csp", source="csp",
-                    seen_at=now) for v in violations if (site := _site_of_page(collector, v.page))]
-    if violations and not rows:
+    by_site: dict[str, list[Violation]] = {}
+    for violation in violations:
+        if site := _site_of_page(collector, violation.page):
+            by_site.setdefault(site.id, []).append(violation)
+    if violations and not by_site:
         return _answer({"error": "the report is about a page of no configured site"}, 400, {})
+    rows = [Finding(scan_id="", site=site, page=v.page, host=v.host, vendor="", kind="csp", source="csp", seen_at=now)
+            for site, named in by_site.items() for v in collector.csp_hosts.admit(site, named)]
+    metrics.CSP_HOSTS_DROPPED.inc(len(violations) - len(rows))
     try:
         await collector.spools.tracker_findings.append(rows)
     except (SpoolFull, OSError):

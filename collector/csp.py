@@ -1,5 +1,7 @@
 """Content-Security-Policy violation reports, in both forms browsers send them."""
 
+import time
+from collections.abc import Callable
 from typing import Annotated
 
 import msgspec
@@ -67,3 +69,28 @@ def decode_reports(body: bytes) -> list[Violation]:
         if page and host:
             violations.append(Violation(page=page, host=host, directive=directive[:64]))
     return violations
+
+
+class HostQuota:
+    """At most `per_hour` hosts a site's CSP reports may name in an hour (per worker process): anyone can send a
+    report, and a flood of made-up hosts must not bury the real trackers in the compliance view."""
+
+    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_hour = per_hour
+        self._clock = clock
+        self._hour = -1
+        self._hosts: dict[str, set[str]] = {}
+
+    def admit(self, site: str, violations: list[Violation]) -> list[Violation]:
+        """The violations whose host this site's hour still has room for; a host admitted before always is."""
+        hour = int(self._clock() // 3600)
+        if hour != self._hour:
+            self._hour, self._hosts = hour, {}
+        seen = self._hosts.setdefault(site, set())
+        admitted = []
+        for violation in violations:
+            if violation.host not in seen and len(seen) < self._per_hour:
+                seen.add(violation.host)
+            if violation.host in seen:
+                admitted.append(violation)
+        return admitted

@@ -14,10 +14,12 @@ SPOOL_SEGMENTS = Gauge("sluice_spool_segments", "Closed spool segments waiting f
 SPOOL_BYTES = Gauge("sluice_spool_bytes", "Bytes held in the spool.")
 BATCH_SECONDS = Histogram("sluice_batch_insert_seconds", "Time to insert one spool segment into the warehouse.")
 WAREHOUSE_ERRORS = Counter("sluice_warehouse_errors_total", "Warehouse inserts that failed and will be retried.")
+CSP_HOSTS_DROPPED = Counter("sluice_csp_hosts_dropped_total",
+                            "CSP report violations not filed: their site had named its hosts' quota this hour.")
 
 
 # Counters that request workers keep in their own processes; the main process adds them up.
-WORKER_COUNTERS = (EVENTS_ACCEPTED, EVENTS_REJECTED)
+WORKER_COUNTERS = (EVENTS_ACCEPTED, EVENTS_REJECTED, CSP_HOSTS_DROPPED)
 
 
 def write_snapshot(path: Path) -> None:

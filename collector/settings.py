@@ -63,3 +63,6 @@ class CollectorSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     """Disk the spool may use while the warehouse is away; beyond it /collect answers 503."""
     batch_max_events: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 50_000
     batch_max_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    csp_hosts_per_hour: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    """The most hosts one site's CSP reports may name in an hour, per worker process; violations of other hosts are
+    dropped (and counted in `sluice_csp_hosts_dropped_total`) until the next hour."""

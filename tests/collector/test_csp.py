@@ -97,3 +97,21 @@ def test_a_page_is_kept_without_credentials_or_ids_in_its_path(client, spools):
                              "blocked-uri": "https://bat.bing.com/bat.js"}}
     client.post("/csp-report", content=json.dumps(report), headers={"content-type": "application/csp-report"})
     assert [f.page for f in _filed(spools)] == ["https://www.example-hospital.org/patients/*/results"]
+
+
+def test_a_flood_of_made_up_hosts_files_only_the_hours_quota_and_known_hosts_still_go_in(spools):
+    app = public_app(CollectorSettings(csp_hosts_per_hour=3), SITES, spools, CONSENT_KEY)
+
+    def report(host: str) -> dict:
+        return {"type": "csp-violation", "body": {"documentURL": "https://www.example-hospital.org/portal",
+                                                  "blockedURL": f"https://{host}/x.js"}}
+
+    with TestClient(app) as client:
+        flood = [report(f"fake{n}.example") for n in range(50)]
+        answer = client.post("/csp-report", content=json.dumps(flood), headers={"content-type": "application/reports+json"})
+        again = client.post("/csp-report", content=json.dumps([report("fake1.example"), report("bat.bing.com")]),
+                            headers={"content-type": "application/reports+json"})
+    assert answer.status_code == again.status_code == 202 and answer.json() == {"accepted": 3}
+    hosts = [finding.host for finding in _filed(spools)]
+    assert sorted(set(hosts)) == ["fake0.example", "fake1.example", "fake2.example"]  # the real one waits an hour
+    assert hosts.count("fake1.example") == 2  # a host within the quota is filed each time it is seen
