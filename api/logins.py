@@ -70,8 +70,8 @@ class LoginSessions:
 
 
 class Throttle:
-    """Five failed logins for a name from one client address lock that name for that address: for 15 minutes,
-    twice as long at each lock after, up to a day; whether the name exists or not.
+    """Five failed logins for a name from one client address (IPv6: one /64) lock that name for that address: for
+    15 minutes, twice as long at each lock after, up to a day; whether the name exists or not.
 
     Keyed by name and address, so that someone elsewhere who guesses at `admin` locks out only themselves. An
     attempt counts before its password is checked, so parallel guesses cannot slip past the limit.
@@ -87,14 +87,15 @@ class Throttle:
 
     def attempt(self, username: str, client: str) -> int:
         """Count an attempt at `username` from `client`; 0 if it may go ahead, else the seconds it must wait."""
-        key, now = (username, client), self._clock()
+        key, now = (username, _network(client)), self._clock()
         with self._lock:
             until = self._locked_until.get(key, 0.0)
             if until > now:
                 return max(1, int(until - now) + 1)
-            if len(self._failures) > self._max_keys:  # a flood of names: forget the counts, keep the locks
+            if len(self._failures) + len(self._locks) > self._max_keys:  # a flood: forget counts, keep the locks
                 self._failures.clear()
                 self._locked_until = {k: t for k, t in self._locked_until.items() if t > now}
+                self._locks = {k: n for k, n in self._locks.items() if k in self._locked_until}
             self._failures[key] = self._failures.get(key, 0) + 1
             if self._failures[key] > MAX_FAILURES:
                 self._locks[key] = self._locks.get(key, 0) + 1
@@ -105,13 +106,14 @@ class Throttle:
             return 0
 
     def succeeded(self, username: str, client: str) -> None:
+        key = (username, _network(client))
         with self._lock:
-            self._failures.pop((username, client), None)
-            self._locks.pop((username, client), None)
+            self._failures.pop(key, None)
+            self._locks.pop(key, None)
 
     def locked(self, username: str, client: str) -> bool:
         with self._lock:
-            return self._locked_until.get((username, client), 0.0) > self._clock()
+            return self._locked_until.get((username, _network(client)), 0.0) > self._clock()
 
 
 def _expired(session: LoginSession, now: float) -> bool:

@@ -211,7 +211,7 @@ async def csp_report(request: Request) -> ASGIResponse:
         return _answer({"error": "the report is about a page of no configured site"}, 400, {})
     rows = [Finding(scan_id="", site=site, page=v.page, host=v.host, vendor="", kind="csp", source="csp", seen_at=now)
             for site, named in by_site.items() for v in collector.csp_hosts.admit(site, named)]
-    metrics.CSP_HOSTS_DROPPED.inc(len(violations) - len(rows))
+    metrics.CSP_HOSTS_DROPPED.inc(sum(map(len, by_site.values())) - len(rows))
     try:
         await collector.spools.tracker_findings.append(rows)
     except (SpoolFull, OSError):

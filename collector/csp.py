@@ -75,7 +75,7 @@ class HostQuota:
     """At most `per_hour` hosts a site's CSP reports may name in an hour (per worker process): anyone can send a
     report, and a flood of made-up hosts must not bury the real trackers in the compliance view."""
 
-    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_hour: int, clock: Callable[[], float] = time.time) -> None:
         self._per_hour = per_hour
         self._clock = clock
         self._hour = -1
@@ -83,7 +83,7 @@ class HostQuota:
 
     def admit(self, site: str, violations: list[Violation]) -> list[Violation]:
         """The violations whose host this site's hour still has room for; a host admitted before always is."""
-        hour = int(self._clock() // 3600)
+        hour = int(self._clock() // 3600)  # clock hours
         if hour != self._hour:
             self._hour, self._hosts = hour, {}
         seen = self._hosts.setdefault(site, set())

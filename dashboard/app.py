@@ -1,4 +1,4 @@
-"""The Sluice dashboard: `streamlit run dashboard/app.py` (or `sluice dashboard`).
+"""The Sluice dashboard: `sluice dashboard` (which runs Streamlit through `dashboard.offline`).
 
 The session token lives only in Streamlit's server-side session state; the browser never sees it.
 """

@@ -49,7 +49,7 @@ def alert_new_hosts(trackers: Trackers, settings: ScannerSettings, http: httpx.C
 def _post(alert: Alert, settings: ScannerSettings, http: httpx.Client, env: Mapping[str, str]) -> bool:
     body = msgspec.json.encode(alert)
     timestamp = str(int(time.time()))
-    secret = env.get(settings.alert_secret_env or "", "")
+    secret = env.get(settings.alert_secret_env, "") if settings.alert_secret_env else ""
     if not secret:  # an alert signed with an empty key is one anybody could have sent
         log.error("alert webhook not called: its secret is not set", extra={"variable": settings.alert_secret_env})
         return False

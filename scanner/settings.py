@@ -8,7 +8,7 @@ import msgspec
 from warehouse.settings import SiteId
 
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", description="an http(s) URL")]
-EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$",
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^([A-Za-z_][A-Za-z0-9_]{0,127})?$",
                                       description="an environment variable name like SLUICE_ALERT_SECRET")]
 Host = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.-]{1,253}$", description="a host name like cdn.example.com")]
 
@@ -40,7 +40,7 @@ class ScannerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     schedule_hours: Annotated[int, msgspec.Meta(ge=0, le=24 * 7)] = 24
     """How often `sluice serve` scans (0: never; `sluice scan` any time)."""
     alert_webhook_url: Url | None = None
-    alert_secret_env: EnvName | None = None
+    alert_secret_env: EnvName = ""
     """The environment variable with the secret that signs alert webhooks; required with a webhook."""
 
     def __post_init__(self) -> None:

@@ -70,6 +70,9 @@ def test_guesses_from_one_address_do_not_lock_the_name_for_another():
         throttle.attempt("admin", OUTSIDER)
     assert throttle.locked("admin", OUTSIDER)
     assert not throttle.locked("admin", ADMINS_DESK) and throttle.attempt("admin", ADMINS_DESK) == 0
+    for host in range(6):  # IPv6 addresses of one subscriber's /64 are one client
+        throttle.attempt("admin", f"2001:db8:1:2::{host + 1}")
+    assert throttle.locked("admin", "2001:db8:1:2::ffff")
 
 
 def test_each_lock_of_a_name_and_address_lasts_twice_as_long_as_the_one_before_up_to_a_day():
