@@ -43,8 +43,11 @@ def laplace(value: float, scale: float) -> float:
 
 def release(cells: list[Cell], privacy: Callable[[str], Privacy], noise: Noise = laplace) -> list[Decision]:
     """Decide every cell, given each signal's privacy; released numbers are never below zero."""
-    return [_exact(cell, privacy(cell.signal)) if privacy(cell.signal).epsilon == 0
-            else _private(cell, privacy(cell.signal), noise) for cell in cells]
+    decisions = []
+    for cell in cells:
+        spec = privacy(cell.signal)
+        decisions.append(_exact(cell, spec) if spec.epsilon == 0 else _private(cell, spec, noise))
+    return decisions
 
 
 def _exact(cell: Cell, privacy: Privacy) -> Decision:

@@ -157,12 +157,13 @@ class Forwarder:
         ]
         # What each signal spent, cells or none: the month's budget counts every measurement. A signal over its
         # budget spends nothing and is not measured again: the window is prepared once either way.
-        over = sorted({x.name for x in self._settings.signals} - measured)
-        records += [OutboxRecord(key=cell_key("", signal, start, {}), destination="", signal=signal,
+        names = sorted(x.name for x in self._settings.signals)
+        over = [name for name in names if name not in measured]
+        records += [OutboxRecord(key=cell_key("", name, start, {}), destination="", signal=name,
                                  window_start=start, window_end=end, cell={}, visitors=0, conversions=0, value=0.0,
-                                 state=State.MEASURED, policy=version, epsilon=epsilon if signal in measured else 0.0,
-                                 reason="" if signal in measured else "over the monthly privacy budget")
-                    for signal in sorted({x.name for x in self._settings.signals})]
+                                 state=State.MEASURED, policy=version, epsilon=0.0 if name in over else epsilon,
+                                 reason="over the monthly privacy budget" if name in over else "")
+                    for name in names]
         if records:
             self._outbox.append(records, token=f"prepare:{start.isoformat()}:{version}")
         self._warehouse.audit.record(ACTOR, "forward.prepare", f"window {start.isoformat()}", detail={
@@ -173,10 +174,13 @@ class Forwarder:
     def _affordable(self, start: datetime) -> set[str]:
         """The signals whose month of `start` leaves room for one more window's epsilon."""
         spent, cap = self._outbox.spent(start), self._settings.monthly_epsilon
-        affordable = {x.name for x in self._settings.signals if spent.get(x.name, 0.0) + self._settings.epsilon <= cap}
-        for name in sorted({x.name for x in self._settings.signals} - affordable):
-            log.warning("signal %s has spent epsilon %g of its monthly %g: window %s is not measured", name,
-                        spent.get(name, 0.0), cap, start.isoformat())
+        affordable = set()
+        for name in sorted(x.name for x in self._settings.signals):
+            if spent.get(name, 0.0) + self._settings.epsilon <= cap:
+                affordable.add(name)
+            else:
+                log.warning("signal %s has spent epsilon %g of its monthly %g: window %s is not measured", name,
+                            spent.get(name, 0.0), cap, start.isoformat())
         return affordable
 
     def _earlier(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

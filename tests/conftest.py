@@ -86,6 +86,14 @@ def api_url(engine_path) -> Iterator[str]:
         for role in Role:
             setup.post("/api/ops/users", json={"username": role.value, "role": role.value, "password": PASSWORD},
                        headers={"authorization": "Bearer ops"}).raise_for_status()
+    with serving(app) as url:
+        yield url
+    warehouse.close()
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """An ASGI app on a real loopback port, in a thread of this process; yields its URL."""
     port = unused_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -95,4 +103,3 @@ def api_url(engine_path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
-    warehouse.close()

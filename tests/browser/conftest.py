@@ -1,9 +1,18 @@
 """A real headless Chromium, driven by Playwright; skipped with the reason where it is missing."""
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from collector import public_app
+from collector.settings import CollectorSettings, Site
+from collector.spool import Spool, Spools, read_segment
+from tests.conftest import CONSENT_KEY, serving, unused_port
 
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -22,3 +31,44 @@ def browser() -> Iterator:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@contextmanager
+def public_listener(sites: list[Site], spools: Spools) -> Iterator[str]:
+    """The public app on a real loopback port, as browsers meet it; yields its URL."""
+    with serving(public_app(CollectorSettings(), sites, spools, CONSENT_KEY)) as url:
+        yield url
+
+
+class _Pages(BaseHTTPRequestHandler):
+    pages: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:
+        page = self.pages.get(self.path)
+        self.send_response(200 if page else 404)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(page or b"")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def website_serving(pages: dict[str, bytes]) -> Iterator[str]:
+    """The organisation's own pages (by path), on another origin than the collector; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", unused_port()), type("Site", (_Pages,), {"pages": pages}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def spooled(spool: Spool, kind: type, count: int) -> list:
+    """The records of `spool` once there are at least `count`, waiting up to ten seconds."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        records = [r for segment in spool.segments() for r in read_segment(segment, kind)]
+        if len(records) >= count:
+            return records
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} records, got {len(records)}")

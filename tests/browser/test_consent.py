@@ -1,19 +1,15 @@
 """Consent captured where it is given, in a real browser: Sluice's banner, the page's own call, Google Consent
 Mode and an IAB TCF platform each end in a choice the collector recorded."""
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from collector import public_app
-from collector.settings import Banner, CollectorSettings, Site
-from collector.spool import Spool, Spools, read_segment
-from tests.conftest import CONSENT_KEY, unused_port
+from collector.settings import Banner, Site
+from collector.spool import Spools
+from tests.browser.conftest import public_listener, spooled, website_serving
 from warehouse.events import ANONYMOUS, ConsentRow, EventRow
 
 SNIPPET = '<script defer src="{collector}/t.js" data-site="main"></script>'
@@ -40,57 +36,24 @@ BANNER = Banner(title="Your choices at Example Hospital", text="We keep analytic
                 policy_version="7", policy_url="https://www.example-hospital.org/privacy")
 
 
-class _Pages(BaseHTTPRequestHandler):
-    pages: dict[str, bytes] = {}
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/html; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(self.pages[self.path])
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[tuple[str, Spools]]:
     """The public app on a loopback port, for an opt-in site with its banner text."""
-    port = unused_port()
     spools = Spools.open(tmp_path / "spool", max_bytes=2**20, segment_records=1, segment_seconds=0.2)
-    app = public_app(CollectorSettings(), [Site(id="main", origins=["*"], banner=BANNER)], spools, CONSENT_KEY)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", spools
-    server.should_exit = True
-    thread.join(10)
+    with public_listener([Site(id="main", origins=["*"], banner=BANNER)], spools) as url:
+        yield url, spools
 
 
 @pytest.fixture
 def website(collector) -> Iterator[str]:
     pages = {path: f"<!doctype html><html><head><title>Clinic</title>{html.format(collector=collector[0])}"
                    "</head><body><h1>Clinic</h1></body></html>".encode() for path, html in PAGES.items()}
-    server = ThreadingHTTPServer(("127.0.0.1", unused_port()), type("Site", (_Pages,), {"pages": pages}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def _rows(spool: Spool, kind: type, count: int) -> list:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        rows = [r for segment in spool.segments() for r in read_segment(segment, kind)]
-        if len(rows) >= count:
-            return rows
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} records, got {len(rows)}")
+    with website_serving(pages) as url:
+        yield url
 
 
 def _choice(spools: Spools) -> tuple[bool, bool, str, str]:
-    (row,) = _rows(spools.consent, ConsentRow, 1)
+    (row,) = spooled(spools.consent, ConsentRow, 1)
     return row.analytics, row.ads, row.policy_version, row.source
 
 
@@ -111,7 +74,7 @@ def test_the_banner_records_a_choice_that_binds_and_is_not_asked_again(browser, 
     page.reload()
     page.wait_for_load_state("networkidle")
     assert page.get_by_role("dialog").count() == 0  # a choice under this policy version is on record
-    before, after = _rows(spools.events, EventRow, 2)[:2]
+    before, after = spooled(spools.events, EventRow, 2)[:2]
     assert before.visitor_id == ANONYMOUS and not before.consent_analytics  # opt-in: nothing linkable before
     assert after.visitor_id != ANONYMOUS and after.consent_analytics and not after.consent_ads
     page.close()
@@ -158,7 +121,7 @@ def test_a_tcf_signal_records_the_purposes_it_grants_once(browser, collector, we
     assert _choice(collector[1]) == (True, False, "7", "tcf")  # under the site's current policy version
     page.goto(f"{website}/tcf")  # the platform says it again on the next page: nothing new is recorded
     page.wait_for_load_state("networkidle")
-    _rows(collector[1].events, EventRow, 2)
+    spooled(collector[1].events, EventRow, 2)
     time.sleep(0.5)  # what the second page posted has reached the spool
     assert _choice(collector[1]) == (True, False, "7", "tcf")
     page.close()
@@ -168,7 +131,7 @@ def test_a_tcf_platform_outside_the_gdpr_records_no_refusal(browser, collector, 
     page = browser.new_page()
     page.goto(f"{website}/tcf-outside-gdpr")
     page.wait_for_load_state("networkidle")
-    _rows(collector[1].events, EventRow, 1)
+    spooled(collector[1].events, EventRow, 1)
     time.sleep(0.5)
     assert not list(collector[1].consent.segments())
     page.close()

@@ -1,20 +1,14 @@
 """A page with the snippet, in a real browser: page views, a history navigation, a conversion."""
 
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from collector import public_app
-from collector.settings import CollectorSettings, Site
-from collector.spool import Spool, Spools, read_segment
+from collector.settings import Site
+from collector.spool import Spool, Spools
+from tests.browser.conftest import public_listener, spooled, website_serving
 from warehouse.events import EventRow
-from tests.conftest import unused_port
-from tests.conftest import CONSENT_KEY
 
 PAGE = """<!doctype html>
 <html><head><title>Cardiology</title>
@@ -25,54 +19,24 @@ PAGE = """<!doctype html>
 </body></html>"""
 
 
-class _Site(BaseHTTPRequestHandler):
-    page = b""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/html; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(self.page)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def collector(tmp_path: Path) -> Iterator[tuple[str, Spool]]:
     """The public app on a real loopback port, as browsers meet it."""
-    port = unused_port()
     spools = Spools.open(tmp_path / "spool", max_bytes=2**20, segment_records=1, segment_seconds=0.2)
     sites = [Site(id="main", origins=["*"], consent="opt-out")]  # visitors count until they refuse
-    app = public_app(CollectorSettings(), sites, spools, CONSENT_KEY)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", spools.events
-    server.should_exit = True
-    thread.join(10)
+    with public_listener(sites, spools) as url:
+        yield url, spools.events
 
 
 @pytest.fixture
 def website(collector) -> Iterator[str]:
     """The organisation's own pages, on another origin than the collector."""
-    handler = type("Page", (_Site,), {"page": PAGE.format(collector=collector[0]).encode()})
-    server = ThreadingHTTPServer(("127.0.0.1", unused_port()), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with website_serving({"/services/cardiology": PAGE.format(collector=collector[0]).encode()}) as url:
+        yield url
 
 
 def _records(spool: Spool, count: int) -> list:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        records = [r for segment in spool.segments() for r in read_segment(segment, EventRow)]
-        if len(records) >= count:
-            return sorted(records, key=lambda r: r.received_at)
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} events, got {len(records)}")
+    return sorted(spooled(spool, EventRow, count), key=lambda r: r.received_at)
 
 
 def test_the_snippet_reports_views_navigation_and_conversions_to_the_collector_only(browser, collector, website):
