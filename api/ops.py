@@ -25,7 +25,7 @@ from forwarder.errors import ForwarderBusy, ForwarderError
 from forwarder.report import RunReport, run_report
 from scanner.scan import ScanResult
 from scanner.store import RecordedScan, record
-from warehouse import BrokenLink, Warehouse
+from warehouse import Finding, Warehouse
 from warehouse.events import count_events
 from warehouse.migrations import applied_versions
 from warehouse.outbox import ForwardStatus
@@ -77,7 +77,9 @@ class ForwardRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class VerifyResult(msgspec.Struct, frozen=True):
     intact: bool
     checked: int
-    broken: BrokenLink | None = None
+    findings: list[Finding]
+    anchors: int | None
+    """How many anchors the chains were checked against; none when this process keeps no anchor file."""
 
 
 def require_ops_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -159,15 +161,15 @@ class OpsController(Controller):
 
     @post("/audit/verify", sync_to_thread=True, status_code=200)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:
-        """Re-walk the audit chain and report its first broken link."""
+        """Re-walk every audit chain, check it against the anchors, and report each thing found wrong."""
         report = warehouse.audit.verify()
-        broken = report.broken
         warehouse.audit.record(
             _actor(request),
             "audit.verify",
             "audit_log",
             outcome="success" if report.intact else "failure",
-            detail={"checked": report.checked, "broken_seq": broken.seq if broken else None,
-                    "broken_chain": broken.chain if broken else None},
+            detail={"checked": report.checked, "anchors": report.anchors,
+                    "findings": [msgspec.to_builtins(finding) for finding in report.findings[:20]]},
         )
-        return VerifyResult(intact=report.intact, checked=report.checked, broken=broken)
+        return VerifyResult(intact=report.intact, checked=report.checked, findings=report.findings,
+                            anchors=report.anchors)

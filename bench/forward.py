@@ -8,6 +8,7 @@ destination (a dry run: nothing is sent), next to a bare `count()` of the day in
 """
 
 import argparse
+import secrets
 import statistics
 import tempfile
 import time
@@ -50,7 +51,7 @@ def main() -> None:
 
 
 def run(tmp: Path, events: int, repeat: int) -> None:
-    warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(tmp)), migrate_as="bench")
+    warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(tmp)), migrate_as="bench", audit_key=secrets.token_bytes(32))
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
     # The generator spreads visits over whole days ending at `now`: one day, ending at midnight.
     started = time.perf_counter()

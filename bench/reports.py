@@ -9,6 +9,7 @@ table alone (the baseline, no rollups) in the same run, and the ratio of their m
 """
 
 import argparse
+import secrets
 import socket
 import statistics
 import tempfile
@@ -94,7 +95,7 @@ def main() -> None:
 
 
 def run(tmp: Path, events: int, days: int, repeat: int) -> None:
-    warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(tmp)), migrate_as="bench")
+    warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(tmp)), migrate_as="bench", audit_key=secrets.token_bytes(32))
     started = time.perf_counter()
     # Traffic up to the end of today: today, which reports fold from its visits, is as full as it gets.
     end = datetime.combine(datetime.now(UTC).date(), datetime.max.time(), UTC)

@@ -19,6 +19,7 @@ from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
 from sluice.errors import SluiceError
 from warehouse import WarehouseSettings
+from warehouse.settings import AuditSettings
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
@@ -53,6 +54,7 @@ def _default_sites() -> list[Site]:
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     warehouse: WarehouseSettings = WarehouseSettings()
+    audit: AuditSettings = AuditSettings()
     server: ServerSettings = ServerSettings()
     collector: CollectorSettings = CollectorSettings()
     forwarder: ForwarderSettings = ForwarderSettings()

@@ -11,6 +11,8 @@ from pathlib import Path
 import msgspec
 
 from sluice.errors import SluiceError
+from warehouse import Warehouse, WarehouseSettings, open_warehouse
+from warehouse.settings import AuditSettings
 
 _LOCK = "sluice.lock"
 _TOKEN = "ops-token"
@@ -18,6 +20,10 @@ _SERVER = "server.json"
 _CONSENT_KEY = "consent-key"
 CONSENT_KEY_ENV = "SLUICE_CONSENT_KEY"
 """Where collector hosts share one consent key (base64 of at least 32 bytes); else the data dir keeps it."""
+_AUDIT_KEY = "audit-key"
+AUDIT_KEY_ENV = "SLUICE_AUDIT_KEY"
+"""Where the audit key is kept in server mode (base64 of at least 32 bytes), away from the warehouse's hosts."""
+_AUDIT_ANCHORS = "audit-anchors.jsonl"
 _KEY_BYTES = 32
 
 
@@ -91,20 +97,34 @@ class DataDir:
 
     def consent_key(self, env: Mapping[str, str] = os.environ) -> bytes:
         """The key that signs consent cookies: from the environment if set, else made once and kept here."""
-        if env.get(CONSENT_KEY_ENV):
+        return self._key(CONSENT_KEY_ENV, _CONSENT_KEY, "every consent recorded so far must then be given again", env)
+
+    def audit_key(self, env: Mapping[str, str] = os.environ) -> bytes:
+        """The key that signs the audit log's entries and anchors: from the environment if set, else kept here."""
+        return self._key(AUDIT_KEY_ENV, _AUDIT_KEY, "the audit log written so far then no longer verifies", env)
+
+    def open_warehouse(self, settings: WarehouseSettings, audit: AuditSettings, *, chain: str,
+                       migrate_as: str | None = None) -> Warehouse:
+        """The warehouse, with audit entries on `chain` signed with the audit key and anchored as configured."""
+        anchors = Path(audit.anchors) if audit.anchors else self.path / _AUDIT_ANCHORS
+        return open_warehouse(settings, audit_key=self.audit_key(), audit_chain=chain, anchors=anchors,
+                              migrate_as=migrate_as)
+
+    def _key(self, env_name: str, file_name: str, loss: str, env: Mapping[str, str]) -> bytes:
+        if env.get(env_name):
             try:
-                key = base64.b64decode(env[CONSENT_KEY_ENV], validate=True)
+                key = base64.b64decode(env[env_name], validate=True)
             except binascii.Error:
-                raise DataDirError(f"{CONSENT_KEY_ENV} is not base64") from None
+                raise DataDirError(f"{env_name} is not base64") from None
             if len(key) < _KEY_BYTES:
-                raise DataDirError(f"{CONSENT_KEY_ENV} holds {len(key)} bytes; make one of {_KEY_BYTES} with "
+                raise DataDirError(f"{env_name} holds {len(key)} bytes; make one of {_KEY_BYTES} with "
                                    "`openssl rand -base64 32`")
             return key
         self._create()
-        path = self.path / _CONSENT_KEY
+        path = self.path / file_name
         if not path.exists():
             # Written aside and linked into place: a crash leaves no half key, two processes keep one key.
-            made = self.path / f".{_CONSENT_KEY}.{os.getpid()}"
+            made = self.path / f".{file_name}.{os.getpid()}"
             fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as file:
                 file.write(secrets.token_bytes(_KEY_BYTES))
@@ -115,16 +135,18 @@ class DataDir:
                 pass
             finally:
                 made.unlink()
-        return self._read_key(path)
+        return self._read_key(path, loss)
 
-    def _read_key(self, path: Path) -> bytes:
+    def _read_key(self, path: Path, loss: str) -> bytes:
         try:
             key = path.read_bytes()
         except PermissionError:
             raise DataDirError(f"cannot read {path}: run sluice as the account that owns the data dir") from None
         if len(key) < _KEY_BYTES:
             raise DataDirError(f"{path} is damaged ({len(key)} bytes): restore it from a backup, or delete it to "
-                               "make a new key (every consent recorded so far must then be given again)")
+                               f"make a new key ({loss})")
+        if path.stat().st_mode & 0o077:
+            raise DataDirError(f"{path} is readable by other accounts: `chmod 600 {path}` (and consider it known)")
         return key
 
     def publish_server(self, internal_url: str) -> None:

@@ -13,7 +13,9 @@ from forwarder.schedule import schedule
 from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
-from warehouse import Warehouse, WarehouseSettings, open_warehouse, parse_dsn
+from sluice.upkeep import schedule_anchoring
+from warehouse import Warehouse, WarehouseSettings, parse_dsn
+from warehouse.settings import AuditSettings
 
 log = logging.getLogger("sluice.forwarder")
 
@@ -36,8 +38,8 @@ class ForwardingError(SluiceError):
     """The forwarder cannot run as asked."""
 
 
-def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSettings, data_dir: DataDir,
-                  instance: str, opt_out_sites: frozenset[str]) -> None:
+def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSettings, audit: AuditSettings,
+                  data_dir: DataDir, instance: str, opt_out_sites: frozenset[str]) -> None:
     """`sluice forwarder`: only the schedule, until SIGTERM or SIGINT; it audits on a chain of its own."""
     service = f"{instance}-forwarder"  # its audit chain and lease owner, apart from a `serve` of this instance
     embedded = parse_dsn(warehouse_settings.dsn).embedded
@@ -47,7 +49,7 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
         raise ForwardingError(f"another sluice process holds {data_dir.path}: with the embedded warehouse, set "
                               "forwarder.enabled = true and `sluice serve` runs the forwarder itself") from None
     with hold:
-        warehouse = open_warehouse(warehouse_settings, migrate_as="sluice forwarder", audit_chain=service)
+        warehouse = data_dir.open_warehouse(warehouse_settings, audit, chain=service, migrate_as="sluice forwarder")
         try:
             forwarder = forwarder_for(settings, warehouse, data_dir, service, opt_out_sites)
             if forwarder is None:
@@ -55,6 +57,7 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
             forwarder.record_policy()
             scheduler = BlockingScheduler(timezone=UTC)
             schedule(scheduler, forwarder)
+            schedule_anchoring(scheduler, warehouse, audit.anchor_minutes)
             # A run in flight finishes (and records what it sent) before the warehouse closes.
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: scheduler.shutdown(wait=True))

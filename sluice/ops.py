@@ -19,7 +19,8 @@ from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
 from sluice.internal import internal_api
-from warehouse import WarehouseSettings, open_warehouse, parse_dsn
+from warehouse import WarehouseSettings, parse_dsn
+from warehouse.settings import AuditSettings
 
 _SERVER_WAIT = 60.0
 
@@ -32,7 +33,7 @@ class OpsError(SluiceError):
 async def ops_client(
     data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False,
     forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
-    instance: str = "sluice", sites: Sequence[Site] = (),
+    instance: str = "sluice", sites: Sequence[Site] = (), audit: AuditSettings = AuditSettings(),
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
@@ -51,7 +52,8 @@ async def ops_client(
         dsn = parse_dsn(warehouse.dsn)
         if existing and dsn.embedded and not Path(dsn.path).is_dir():
             raise OpsError(f"there is no warehouse at {dsn.path}; check --data-dir")
-        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner, instance, sites) as client:
+        async with _in_process_client(warehouse, migrate, data_dir, forwarder, scanner, instance, sites,
+                                      audit) as client:
             yield client
 
 
@@ -80,10 +82,10 @@ async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
 @asynccontextmanager
 async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_dir: DataDir,
                              forwarder: ForwarderSettings, scanner: ScannerSettings, instance: str,
-                             sites: Sequence[Site]) -> AsyncIterator[httpx.AsyncClient]:
+                             sites: Sequence[Site], audit: AuditSettings) -> AsyncIterator[httpx.AsyncClient]:
     user = getpass.getuser()
-    warehouse = await asyncio.to_thread(open_warehouse, settings, migrate_as=f"ops:{user}" if migrate else None,
-                                        audit_chain=instance)
+    warehouse = await asyncio.to_thread(data_dir.open_warehouse, settings, audit, chain=instance,
+                                        migrate_as=f"ops:{user}" if migrate else None)
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
     app, _ = internal_api(warehouse, token, data_dir, sites=sites, forwarder=forwarder, scanner=scanner,

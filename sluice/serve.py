@@ -27,9 +27,10 @@ from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
 from sluice.internal import internal_api
-from sluice.upkeep import schedule_upkeep
+from sluice.upkeep import schedule_anchoring, schedule_upkeep
 from sluice.workers import WorkerPlan, Workers
-from warehouse import WarehouseSettings, open_warehouse
+from warehouse import WarehouseSettings
+from warehouse.settings import AuditSettings
 
 log = logging.getLogger("sluice.serve")
 _DRAIN_SECONDS = 20.0
@@ -72,6 +73,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
 
     data_dir: DataDir
     warehouse: WarehouseSettings
+    audit: AuditSettings
     collector: CollectorSettings
     sites: list[Site]
     public: Listener
@@ -101,7 +103,7 @@ def serve(plan: Plan) -> None:
             cleanup.callback(sock.close)
         token = data_dir.create_ops_token()
         consent_key = data_dir.consent_key()
-        warehouse = open_warehouse(plan.warehouse, migrate_as="sluice serve", audit_chain=plan.instance)
+        warehouse = data_dir.open_warehouse(plan.warehouse, plan.audit, chain=plan.instance, migrate_as="sluice serve")
         cleanup.callback(warehouse.close)
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
@@ -115,6 +117,7 @@ def serve(plan: Plan) -> None:
         schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse,
                        instance=plan.instance)
         schedule_upkeep(scheduler, warehouse, [site.id for site in plan.sites], plan.instance)
+        schedule_anchoring(scheduler, warehouse, plan.audit.anchor_minutes)
         scheduler.start()
         cleanup.callback(scheduler.shutdown)
         if plan.public_workers:

@@ -1,4 +1,4 @@
-"""The warehouse's upkeep on a schedule: the visit reports' cells of closed days, kept current by one instance."""
+"""The warehouse's upkeep on a schedule: cells of closed days kept current by one instance, and audit anchors."""
 
 import uuid
 from collections.abc import Sequence
@@ -28,3 +28,9 @@ def schedule_upkeep(scheduler: BaseScheduler, warehouse: Warehouse, sites: Seque
                       args=["cells", owner, _CELLS_MINUTES * 60 * _HELD, refresh_all], id="cells",
                       name="report cells of closed days", coalesce=True, max_instances=1, replace_existing=True,
                       next_run_time=datetime.now(UTC) + timedelta(seconds=10))
+
+
+def schedule_anchoring(scheduler: BaseScheduler, warehouse: Warehouse, minutes: int) -> None:
+    """Anchor this process's audit chain head every few minutes (and so within minutes of any entry)."""
+    scheduler.add_job(warehouse.audit.anchor, IntervalTrigger(minutes=minutes), id="audit-anchor",
+                      name="audit chain anchor", coalesce=True, max_instances=1, replace_existing=True)

@@ -24,7 +24,7 @@ from warehouse.reports import refresh_cells
 def demo_database(engine_path: Path, events: int, days: int, site: str, seed: int) -> Iterator[Warehouse]:
     """A database of its own in the shared engine, holding demo traffic; dropped afterwards."""
     database = f"demo_{uuid.uuid4().hex[:8]}"
-    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test", audit_key=AUDIT_KEY)
     demo.load(warehouse, events, days=days, site=site, seed=seed)
     refresh_cells(warehouse.client, site)
     try:
@@ -36,6 +36,8 @@ def demo_database(engine_path: Path, events: int, days: int, site: str, seed: in
 
 CONSENT_KEY = bytes(range(32))
 """The key public apps in tests sign consent cookies with."""
+AUDIT_KEY = b"the audit key of the tests, 32 b"
+"""The key that signs the audit entries of every warehouse the tests open."""
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +57,7 @@ def warehouse_settings(engine_path: Path, database: str) -> WarehouseSettings:
 
 @pytest.fixture
 def warehouse(warehouse_settings: WarehouseSettings, database: str) -> Iterator[Warehouse]:
-    opened = open_warehouse(warehouse_settings, migrate_as="test")
+    opened = open_warehouse(warehouse_settings, migrate_as="test", audit_key=AUDIT_KEY)
     yield opened
     opened.client.command(f"DROP DATABASE IF EXISTS `{database}`")
     opened.close()
@@ -79,7 +81,7 @@ PASSWORD = "violet-Harbor-93-kite"
 def api_url(engine_path) -> Iterator[str]:
     """The internal API on a real loopback port, over demo data, with one user per role."""
     database = f"dash_{uuid.uuid4().hex[:8]}"
-    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test", audit_key=AUDIT_KEY)
     demo.load(warehouse, 5_000, days=30, site="default", seed=2)
     app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
     with TestClient(app) as setup:

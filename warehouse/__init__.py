@@ -1,6 +1,7 @@
 """The ClickHouse warehouse: client factory, schema and migrations, and the audit log."""
 
-from warehouse.audit import AuditEntry, AuditLog, BrokenLink, ChainReport
+from warehouse.anchors import AnchorError, AnchorFile
+from warehouse.audit import AuditEntry, AuditLog, ChainReport, Finding
 from warehouse.client import Warehouse, connect, open_warehouse
 from warehouse.dsn import Dsn, embedded_dsn, parse_dsn
 from warehouse.errors import DsnError, MigrationError, WarehouseError, WarehouseUnavailable
@@ -9,12 +10,14 @@ from warehouse.settings import WarehouseSettings
 
 __all__ = [
     "MIGRATIONS",
+    "AnchorError",
+    "AnchorFile",
     "AuditEntry",
     "AuditLog",
-    "BrokenLink",
     "ChainReport",
     "Dsn",
     "DsnError",
+    "Finding",
     "Migration",
     "MigrationError",
     "Warehouse",

@@ -1,11 +1,13 @@
 """Opening the warehouse: one shared client per process, embedded chDB or a ClickHouse server."""
 
 import os
+from pathlib import Path
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from warehouse.anchors import AnchorFile
 from warehouse.audit import MAIN, AuditLog
 from warehouse.dsn import Dsn, parse_dsn
 from warehouse.errors import WarehouseUnavailable, first_line
@@ -17,7 +19,7 @@ from warehouse.settings import WarehouseSettings
 class Warehouse:
     """An open warehouse: its client, the DDL for its database, and the audit log."""
 
-    def __init__(self, client: Client, dsn: Dsn, settings: WarehouseSettings, audit_chain: str = MAIN) -> None:
+    def __init__(self, client: Client, dsn: Dsn, settings: WarehouseSettings, audit: AuditLog) -> None:
         self.client = client
         self.dsn = dsn
         self.ddl = Ddl(
@@ -26,7 +28,7 @@ class Warehouse:
             retention_months=settings.retention_months,
             ip_retention_days=settings.ip_retention_days,
         )
-        self.audit = AuditLog(client, audit_chain)
+        self.audit = audit
 
     def migrate(self, actor: str) -> list[Migration]:
         """Apply pending migrations and record in the audit log who ran them and what changed."""
@@ -46,20 +48,30 @@ class Warehouse:
             return False
 
     def close(self) -> None:
-        self.client.close()
+        try:
+            self.audit.close()
+        finally:
+            self.client.close()
 
 
-def open_warehouse(settings: WarehouseSettings, *, migrate_as: str | None = None, audit_chain: str = MAIN) -> Warehouse:
+def open_warehouse(settings: WarehouseSettings, *, audit_key: bytes, migrate_as: str | None = None,
+                   audit_chain: str = MAIN, anchors: Path | None = None) -> Warehouse:
     """Connect to the configured warehouse; with `migrate_as`, bring its schema up to date as that actor.
 
     Without it the database must exist already, except for a caller about to migrate (`Warehouse.migrate`).
-    A service that runs beside `sluice serve` writes the audit log on a chain of its own (`audit_chain`).
+    Audit entries are signed with `audit_key`; a service that runs beside `sluice serve` writes them on a
+    chain of its own (`audit_chain`). With `anchors`, the chain's head is anchored in that file now, at
+    close, and whenever `warehouse.audit.anchor()` is called.
     """
-    warehouse = Warehouse(connect(settings), parse_dsn(settings.dsn), settings, audit_chain)
+    client = connect(settings)
+    audit = AuditLog(client, audit_key, audit_chain, AnchorFile(anchors, audit_key) if anchors else None)
+    warehouse = Warehouse(client, parse_dsn(settings.dsn), settings, audit)
     if migrate_as:
         warehouse.migrate(migrate_as)
     elif warehouse.has_database():
         warehouse.client.database = warehouse.dsn.database
+    if warehouse.has_database():
+        audit.anchor()
     return warehouse
 
 

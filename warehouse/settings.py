@@ -38,3 +38,11 @@ class WarehouseSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
         if self.dsn:
             if parse_dsn(self.dsn).password:
                 raise ValueError("dsn must not contain a password: name an environment variable in password_env")
+
+
+class AuditSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Where the audit chains' heads are anchored, and how often."""
+
+    anchors: str = ""
+    """Path of the append-only anchor file; empty: audit-anchors.jsonl in the data dir."""
+    anchor_minutes: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5

@@ -99,7 +99,8 @@ def call(method: str, path: str, *, json: Any = None, migrate: bool = True, exis
     async def request() -> Any:
         async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing,
                               forwarder=ctx.config.forwarder, scanner=ctx.config.scanner,
-                              instance=ctx.config.server.instance_id, sites=ctx.config.sites) as client:
+                              instance=ctx.config.server.instance_id, sites=ctx.config.sites,
+                              audit=ctx.config.audit) as client:
             return checked(await client.request(method, path, json=json)).json()
 
     return asyncio.run(request())

@@ -48,7 +48,8 @@ def seed_demo(ctx: Context, *, events: int, days: int, site: str, only_if_empty:
                 bar.update(result["inserted"])
 
     async def run() -> str | None:
-        async with ops_client(ctx.data_dir, ctx.warehouse, instance=ctx.config.server.instance_id) as client:
+        async with ops_client(ctx.data_dir, ctx.warehouse, instance=ctx.config.server.instance_id,
+                              audit=ctx.config.audit) as client:
             await seed(client)
             return await _demo_admin(client) if admin else None
 

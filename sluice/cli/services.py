@@ -30,6 +30,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
     return Plan(
         data_dir=ctx.data_dir,
         warehouse=ctx.warehouse,
+        audit=ctx.config.audit,
         collector=ctx.config.collector,
         sites=ctx.config.sites,
         public=Listener("public", host or server.host, public_port or server.public_port),
@@ -107,5 +108,5 @@ def forwarder_command() -> None:
     """Run the forwarder's schedule as its own service (server mode) until SIGTERM."""
     ctx = context()
     configure_logging(ctx.config.server.log_level)
-    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.data_dir, ctx.config.server.instance_id,
+    run_forwarder(ctx.config.forwarder, ctx.warehouse, ctx.config.audit, ctx.data_dir, ctx.config.server.instance_id,
                   opt_out_sites(ctx.config.sites))

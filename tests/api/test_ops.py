@@ -5,13 +5,14 @@ from litestar.testing import TestClient
 from api import internal_app
 from collector import demo
 from warehouse import MIGRATIONS, open_warehouse
+from tests.conftest import AUDIT_KEY
 
 TOKEN = "test-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
 def test_internal_health_reports_an_unreachable_warehouse_as_503(warehouse, warehouse_settings):
-    lost = open_warehouse(warehouse_settings)
+    lost = open_warehouse(warehouse_settings, audit_key=AUDIT_KEY)
     with TestClient(internal_app(lost, TOKEN)) as client:
         assert client.get("/healthz").status_code == 200
         lost.close()
@@ -34,7 +35,7 @@ def test_a_broken_chain_is_reported_and_its_verification_audited_as_a_failure(wa
     warehouse.client.command("ALTER TABLE audit_log UPDATE resource = 'x' WHERE seq = 2", settings={"mutations_sync": 1})
     with TestClient(internal_app(warehouse, TOKEN)) as client:
         result = client.post("/api/ops/audit/verify", headers=AUTH).json()
-    assert result["intact"] is False and result["broken"]["seq"] == 2
+    assert result["intact"] is False and [f["seq"] for f in result["findings"]] == [2]
     assert list(warehouse.audit.entries())[-1].outcome == "failure"
 
 

@@ -101,7 +101,7 @@ def test_replaying_a_segment_after_a_crash_stores_nothing_twice(make_spool, ware
 
 def test_a_warehouse_outage_keeps_segments_until_it_returns(make_spool, warehouse_settings, warehouse):
     spool = _spooled(make_spool, [3])
-    away = open_warehouse(warehouse_settings)
+    away = open_warehouse(warehouse_settings, audit_key=AUDIT_KEY)
     away.close()
     assert not asyncio.run(Writer(_spools(spool), away).load_ready())
     assert len(spool.segments()) == 1
@@ -118,6 +118,7 @@ def test_an_unreadable_segment_is_set_aside_not_dropped(make_spool, warehouse, s
 
 HOLD_OPEN = """
 import fcntl, os, sys, time
+from tests.conftest import AUDIT_KEY
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("locked", flush=True)

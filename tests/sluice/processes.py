@@ -11,11 +11,19 @@ import httpx
 
 SLUICE = [sys.executable, "-m", "sluice"]
 
-_COUNT_EVENTS = """
+_RUN_SQL = """
 import json, pathlib, sys
 import warehouse as w
-wh = w.open_warehouse(w.WarehouseSettings(dsn=w.embedded_dsn(pathlib.Path(sys.argv[1]))))
-print(json.dumps(dict(wh.client.query("SELECT client_event_id, count() FROM events GROUP BY client_event_id").result_rows)))
+# A client of the engine alone, as someone with access to the warehouse but not the keys would hold.
+dsn = w.embedded_dsn(pathlib.Path(sys.argv[1]))
+client = w.connect(w.WarehouseSettings(dsn=dsn))
+client.database = w.parse_dsn(dsn).database
+statement = sys.argv[2]
+if statement.startswith("SELECT"):
+    print(json.dumps(client.query(statement).result_rows, default=str))
+else:
+    client.command(statement, settings={"mutations_sync": 1})
+    print("[]")
 """
 
 
@@ -43,6 +51,11 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 120) -> 
 
 def stored_event_ids(data_dir: Path) -> dict[str, int]:
     """Client event id -> times stored, read by a separate process (the engine allows one path per process)."""
-    done = subprocess.run([*SLUICE[:1], "-c", _COUNT_EVENTS, str(data_dir)], capture_output=True, text=True,
+    return dict(run_sql(data_dir, "SELECT client_event_id, count() FROM events GROUP BY client_event_id"))
+
+
+def run_sql(data_dir: Path, statement: str) -> list[list]:
+    """One statement on the embedded warehouse in `data_dir`, from a separate process, with no key in hand."""
+    done = subprocess.run([*SLUICE[:1], "-c", _RUN_SQL, str(data_dir), statement], capture_output=True, text=True,
                           check=True, env=env())
     return json.loads(done.stdout)

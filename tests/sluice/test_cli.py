@@ -1,18 +1,21 @@
 """The `sluice` command, run in-process against the test engine."""
 
+import base64
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from sluice.cli import cli
-from tests.conftest import unused_port
+from sluice.datadir import AUDIT_KEY_ENV
+from tests.conftest import AUDIT_KEY, unused_port
 from warehouse import MIGRATIONS
 
 
 @pytest.fixture
 def runner() -> CliRunner:
-    return CliRunner()
+    """The command line, signing audit entries with the key the tests' warehouses are opened with."""
+    return CliRunner(env={AUDIT_KEY_ENV: base64.b64encode(AUDIT_KEY).decode()})
 
 
 @pytest.fixture
@@ -82,10 +85,12 @@ def test_migrate_applies_the_schema_once(sluice):
 def test_audit_verify_exits_0_while_intact_and_1_after_tampering(sluice, warehouse):
     intact = sluice("audit", "verify")
     assert intact.exit_code == 0 and "audit log intact" in intact.output
-    warehouse.client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE seq = 1", settings={"mutations_sync": 1})
+    warehouse.client.command("ALTER TABLE audit_log UPDATE actor = 'mallory' WHERE chain = 'main' AND seq = 1",
+                             settings={"mutations_sync": 1})
     broken = sluice("audit", "verify")
     assert broken.exit_code == 1
-    assert "audit log broken at entry 1" in broken.output and "altered" in broken.output
+    assert "chain 'main', entry 1: contents do not match its signature (the row was altered" in broken.output
+    assert "audit log not intact: 1 findings" in broken.output
 
 
 def test_commands_refuse_an_invalid_config_with_exit_2(runner, tmp_path):

@@ -13,6 +13,7 @@ from collector.spool import Spools
 from collector.writer import Writer
 from warehouse import WarehouseSettings, open_warehouse, reports
 from warehouse.reports import ReportQuery
+from tests.conftest import AUDIT_KEY
 
 NOW = datetime.now(UTC)
 QUERY = ReportQuery(site="main", start=(NOW - timedelta(days=3)).date(), end=NOW.date())
@@ -39,8 +40,8 @@ def test_two_writers_interleaving_batches_of_the_same_visits_report_as_one(engin
     batches = [rows[i:i + 7] for i in range(0, len(rows), 7)]  # a visit's events end up with both instances
     database = f"shared_{uuid.uuid4().hex[:8]}"
     settings = WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}")
-    alone = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database=alone_{database}"), migrate_as="t")
-    instances = [open_warehouse(settings, migrate_as=name, audit_chain=name) for name in ("serve-a", "serve-b")]
+    alone = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database=alone_{database}"), migrate_as="t", audit_key=AUDIT_KEY)
+    instances = [open_warehouse(settings, migrate_as=name, audit_chain=name, audit_key=AUDIT_KEY) for name in ("serve-a", "serve-b")]
     try:
         one = _spools(tmp_path / "one")
         asyncio.run(_spool_all(one, batches))

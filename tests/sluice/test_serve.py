@@ -1,5 +1,6 @@
 """`sluice serve` as a real process: two listeners on one warehouse, commands beside it, clean stop."""
 
+import json
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ import msgspec
 import pytest
 
 from tests.conftest import unused_port
-from tests.sluice.processes import SLUICE, env, sluice, wait_until_up
+from tests.sluice.processes import SLUICE, env, run_sql, sluice, wait_until_up
 
 
 class Server(msgspec.Struct):
@@ -138,3 +139,16 @@ def test_sigterm_stops_the_server_cleanly(server):
     # The data dir is free again: a command opens the warehouse itself.
     verify = sluice("audit", "verify", "--data-dir", str(server.data_dir))
     assert verify.returncode == 0, verify.stderr
+
+
+def test_the_head_anchored_at_stop_shows_entries_cut_from_the_warehouse_afterwards(server):
+    # After the stop above: someone with the warehouse files but not the keys deletes the newest entries.
+    anchors = [json.loads(line) for line in (server.data_dir / "audit-anchors.jsonl").read_text().splitlines()]
+    heads = dict(run_sql(server.data_dir, "SELECT chain, max(seq) FROM audit_log GROUP BY chain"))
+    assert {chain: max(a["seq"] for a in anchors if a["chain"] == chain) for chain in heads} == heads
+    chain, newest = next((chain, seq) for chain, seq in heads.items() if seq > 2)
+    run_sql(server.data_dir, f"ALTER TABLE audit_log DELETE WHERE chain = '{chain}' AND seq >= {newest - 1}")
+    verify = sluice("audit", "verify", "--data-dir", str(server.data_dir))
+    # The command itself writes on past the cut (the cut links' numbers stay spent), so the cut shows as a gap.
+    assert verify.returncode == 1
+    assert f"chain '{chain}', entry {newest - 1}: entry {newest - 1} is missing" in verify.stderr

@@ -14,6 +14,7 @@ from warehouse import WarehouseSettings, cells, open_warehouse, reports
 from warehouse.events import encode_rows
 from warehouse.reports import ReportQuery, refresh_cells
 from warehouse.visits import store_events
+from tests.conftest import AUDIT_KEY
 
 TODAY = datetime.now(UTC).date()
 VISIT_REPORTS = (reports.overview, reports.sources, reports.campaigns, reports.entry_pages, reports.conversions,
@@ -30,7 +31,7 @@ PERIODS = {
 def traffic(engine_path):
     """Demo traffic of 12 days in a database of its own, with no cells computed yet."""
     database = f"cells_{uuid.uuid4().hex[:8]}"
-    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test")
+    warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test", audit_key=AUDIT_KEY)
     demo.load(warehouse, 3_000, days=12, site="main", seed=11)
     yield warehouse
     warehouse.client.command(f"DROP DATABASE `{database}`")
@@ -131,7 +132,7 @@ def test_a_refresh_that_dies_before_recording_its_days_leaves_every_answer_as_it
 def test_two_refreshers_at_once_give_the_answers_of_one(traffic, engine_path):
     """Two instances refresh at the same moment, each with its own client: both write, readers see one."""
     folded = _answers(traffic)
-    other = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={traffic.client.database}"))
+    other = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={traffic.client.database}"), audit_key=AUDIT_KEY)
     with ThreadPoolExecutor(2) as pool:
         computed = list(pool.map(lambda w: refresh_cells(w.client, "main"), [traffic, other]))
     other.close()

@@ -6,6 +6,7 @@ import msgspec
 
 from warehouse import MIGRATIONS, Warehouse, open_warehouse
 from warehouse.migrations import applied_versions
+from tests.conftest import AUDIT_KEY
 
 EVENT_COLUMNS = {
     "event_id", "client_event_id", "site", "name", "timestamp", "received_at", "url", "host", "path",
@@ -83,7 +84,7 @@ def test_two_migrations_at_once_take_turns_and_record_each_version_once(warehous
     results: list[list[int]] = []
 
     def run() -> None:
-        opened = open_warehouse(warehouse_settings)
+        opened = open_warehouse(warehouse_settings, audit_key=AUDIT_KEY)
         barrier.wait()
         results.append([m.version for m in opened.migrate("test")])
 
@@ -93,7 +94,7 @@ def test_two_migrations_at_once_take_turns_and_record_each_version_once(warehous
     for thread in threads:
         thread.join(60)
     assert sorted(results) == [[], [m.version for m in MIGRATIONS]]
-    checker = open_warehouse(warehouse_settings)
+    checker = open_warehouse(warehouse_settings, audit_key=AUDIT_KEY)
     assert checker.client.query(
         "SELECT version, count() FROM schema_migrations GROUP BY version ORDER BY version").result_rows == [
         (m.version, 1) for m in MIGRATIONS]
@@ -138,7 +139,7 @@ def test_changing_retention_settings_alters_the_ttls_in_place(warehouse, warehou
     _insert_event(warehouse, timestamp=now - timedelta(days=100), received_at=now - timedelta(days=10), ip="192.0.2.1")
     shorter = msgspec.structs.replace(warehouse_settings, retention_months=3, ip_retention_days=7)
     assert warehouse.client.command("SELECT count() FROM daily_events") == 1
-    reopened = open_warehouse(shorter, migrate_as="test")
+    reopened = open_warehouse(shorter, migrate_as="test", audit_key=AUDIT_KEY)
     for table in ("events", "daily_events"):
         reopened.client.command(f"OPTIMIZE TABLE {table} FINAL")
         assert reopened.client.command(f"SELECT count() FROM {table}") == 0, table

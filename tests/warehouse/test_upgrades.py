@@ -15,6 +15,7 @@ from warehouse.conversions import SignalSpec, window_cells, window_identifiers
 from warehouse.migrations import render
 from warehouse.reports import ReportQuery
 from warehouse.schema import TABLES, VIEWS, Ddl
+from tests.conftest import AUDIT_KEY
 
 HEAD = MIGRATIONS[-1].version
 DAY = datetime.now(UTC).date() - timedelta(days=3)
@@ -35,7 +36,7 @@ def _settings(engine_path: Path, database: str) -> WarehouseSettings:
 def _install(engine_path: Path, latest: int, changed: dict[int, tuple[str, ...]]):
     """A database as an earlier build left it: its migrations up to `latest`, each recorded."""
     database = f"up_{uuid.uuid4().hex[:10]}"
-    opened = open_warehouse(_settings(engine_path, database))
+    opened = open_warehouse(_settings(engine_path, database), audit_key=AUDIT_KEY)
     ddl = Ddl(database=database)
     client = opened.client
     for statement in render(migration_sql.BOOTSTRAP_SINGLE[:2], ddl):  # released builds had no leases table
@@ -117,7 +118,7 @@ def _schema(client, database: str) -> tuple[list, list]:
 
 @pytest.fixture(scope="module")
 def fresh(engine_path):
-    opened = open_warehouse(_settings(engine_path, f"fresh_{uuid.uuid4().hex[:10]}"), migrate_as="test")
+    opened = open_warehouse(_settings(engine_path, f"fresh_{uuid.uuid4().hex[:10]}"), migrate_as="test", audit_key=AUDIT_KEY)
     yield _schema(opened.client, opened.dsn.database)
     opened.client.command(f"DROP DATABASE `{opened.dsn.database}`")
     opened.close()
@@ -125,7 +126,7 @@ def fresh(engine_path):
 
 def test_the_schema_module_describes_what_the_migrations_make(engine_path, fresh):
     database = f"described_{uuid.uuid4().hex[:10]}"
-    opened = open_warehouse(_settings(engine_path, database))
+    opened = open_warehouse(_settings(engine_path, database), audit_key=AUDIT_KEY)
     ddl = Ddl(database=database)
     try:
         for statement in [ddl.create_database(), *(s for table in TABLES for s in ddl.create(table))]:
@@ -143,7 +144,7 @@ def test_an_upgraded_warehouse_is_a_fresh_one_with_its_data_kept(engine_path, fr
     old = _install(engine_path, latest, changed)
     counts = _add_data(old.client, latest)
     try:
-        upgraded = open_warehouse(_settings(engine_path, old.dsn.database), migrate_as="test")
+        upgraded = open_warehouse(_settings(engine_path, old.dsn.database), migrate_as="test", audit_key=AUDIT_KEY)
         assert _schema(upgraded.client, old.dsn.database) == fresh
         for table, count in counts.items():
             assert upgraded.client.command(f"SELECT count() FROM {table}") == count, table

@@ -12,6 +12,7 @@ from warehouse import WarehouseSettings, open_warehouse, reports
 from warehouse.events import UnreadableRows, encode_rows
 from warehouse.reports import ReportQuery
 from warehouse.visits import store_events
+from tests.conftest import AUDIT_KEY
 
 START = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=2)
 VISIT = visit_id(START, 12345)
@@ -59,9 +60,9 @@ def test_a_visit_stored_in_two_batches_is_one_visit_with_everything_it_did(wareh
 def test_two_writers_storing_one_visit_in_either_order_give_the_answers_of_one_batch(engine_path, order):
     """Two collectors, each with its own client, write parts of one visit: no read, no coordination."""
     opened = [open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database=w_{uuid.uuid4().hex[:8]}"),
-                             migrate_as="test") for _ in range(2)]
+                             migrate_as="test", audit_key=AUDIT_KEY) for _ in range(2)]
     together, apart = opened
-    second = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={apart.dsn.database}"))
+    second = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={apart.dsn.database}"), audit_key=AUDIT_KEY)
     try:
         store_events(together.client, encode_rows([LANDING, SECOND, BOOKED]), token="all")
         batches = [([LANDING], apart), ([SECOND, BOOKED], second)]
