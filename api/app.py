@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from api.accounts import Accounts
+from api.audit import AuditHook
 from api.auth import SessionController, UsersController
 from api.compliance import ComplianceController, DimensionValuesController, OutboxController, TrackersController
 from api.errors import ApiError
@@ -54,7 +55,7 @@ def internal_app(
                         TrackersController, DimensionValuesController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
-        middleware=[request_metrics("internal").middleware],
+        middleware=[request_metrics("internal").middleware, AuditHook()],
         exception_handlers={WarehouseError: _warehouse_failed, ClickHouseError: _warehouse_failed, ApiError: _refused},
         logging_config=None,
         openapi_config=OpenAPIConfig(

@@ -5,16 +5,16 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from api.accounts import Account, AccountError, Accounts, Role
+from api.audit import act_as, audited, note
 from api.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, LoginSessions
-from warehouse import Warehouse
 
 ALL_ROLES = frozenset(Role)
+PUBLIC = "public"
 
 
 class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -48,15 +48,19 @@ def bearer_token(connection: ASGIConnection) -> str:
     return token if scheme.lower() == "bearer" else ""
 
 
+def public(reason: str) -> dict[str, str]:
+    """Route options of a route anyone who reaches the listener may call, and why that is safe."""
+    return {PUBLIC: reason}
+
+
 def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: a live session whose role the route allows (`opt["roles"]`)."""
     token = bearer_token(connection)
     session = connection.app.state.login_sessions.find(token) if token else None
     if session is None:
         raise NotAuthorizedException(detail="log in first")
+    act_as(connection, f"user:{session.username}")
     if session.role not in handler.opt.get("roles", ()):
-        connection.app.state.warehouse.audit.record(f"user:{session.username}", "access.denied",
-                                                    connection.url.path, outcome="denied")
         raise PermissionDeniedException(detail=f"the {session.role} role cannot use this")
     connection.state.session = session
 
@@ -81,40 +85,40 @@ class SessionController(Controller):
     path = "/api/session"
     tags = ["session"]
 
-    @post(status_code=201, sync_to_thread=True)
-    def log_in(self, request: Request, data: JSONBody[Credentials], warehouse: NamedDependency[Warehouse]) -> Response:
+    @post(status_code=201, sync_to_thread=True,
+          opt=audited("session.login") | public("logging in; lockouts per name and address slow guessing"))
+    def log_in(self, request: Request, data: JSONBody[Credentials]) -> Response:
         """Exchange a username and password for a session token."""
         state = request.app.state
         client = _login_client(request)
+        note(request, actor=f"user:{data.username}", resource=client)
         was_locked = state.throttle.locked(data.username, client)
         wait = state.login_limiter.retry_after(client) or state.throttle.attempt(data.username, client)
         if wait:
             locks_now = not was_locked and state.throttle.locked(data.username, client)
-            warehouse.audit.record(f"user:{data.username}", "session.lockout" if locks_now else "session.login",
-                                   client, outcome="denied", detail={"reason": "throttled"})
+            note(request, action="session.lockout" if locks_now else None, detail={"reason": "throttled"})
             return Response({"detail": "too many attempts; try again later"}, status_code=429,
                             headers={"retry-after": str(wait)})
         account = state.accounts.authenticate(data.username, data.password)
         if account is None:
-            warehouse.audit.record(f"user:{data.username}", "session.login", client, outcome="failure")
+            note(request, outcome="failure")
             return Response({"detail": "wrong username or password"}, status_code=401)
         state.throttle.succeeded(data.username, client)
         token = state.login_sessions.open(account.username, account.role)
-        warehouse.audit.record(f"user:{account.username}", "session.login", client)
         return Response(Opened(token=token, username=account.username, role=account.role,
                                idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
 
-    @get(guards=[authorized], opt={"roles": ALL_ROLES}, sync_to_thread=False)
+    @get(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.read"), sync_to_thread=False)
     def whoami(self, request: Request) -> dict:
         """The session's user and role."""
         session = request.state.session
         return {"username": session.username, "role": session.role}
 
-    @delete(guards=[authorized], opt={"roles": ALL_ROLES}, status_code=204, sync_to_thread=True)
-    def log_out(self, request: Request, warehouse: NamedDependency[Warehouse]) -> None:
+    @delete(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.logout"), status_code=204,
+            sync_to_thread=True)
+    def log_out(self, request: Request) -> None:
         """Revoke this session's token."""
         request.app.state.login_sessions.close(bearer_token(request))
-        warehouse.audit.record(actor(request), "session.logout", "session")
 
 
 class UsersController(Controller):
@@ -123,17 +127,17 @@ class UsersController(Controller):
     guards = [authorized]
     opt = {"roles": {Role.ADMIN}}
 
-    @get(sync_to_thread=True)
-    def list_users(self, request: Request, warehouse: NamedDependency[Warehouse]) -> list[Account]:
+    @get(sync_to_thread=True, opt=audited("users.read"))
+    def list_users(self, request: Request) -> list[Account]:
         users = request.app.state.accounts.list()
-        warehouse.audit.record(actor(request), "users.read", "users", detail={"rows": len(users)})
+        note(request, detail={"rows": len(users)})
         return users
 
-    @post(sync_to_thread=True)
+    @post(sync_to_thread=True, opt=audited("users.add"))
     def add_user(self, request: Request, data: JSONBody[NewUser]) -> Account:
         return request.app.state.accounts.add(data.username, data.role, data.password, actor(request))
 
-    @patch("/{username:str}", sync_to_thread=True)
+    @patch("/{username:str}", sync_to_thread=True, opt=audited("users.change"))
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         if username == request.state.session.username:
             raise AccountError("another admin (or `sluice user` on the server) changes your own account")

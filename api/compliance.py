@@ -11,7 +11,8 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, QueryParameter
 
 from api.accounts import Role
-from api.auth import actor, authorized
+from api.audit import audited, note
+from api.auth import authorized
 from api.reports import report_query
 from scanner.report import TrackerHost, tracker_hosts
 from warehouse import AuditEntry, Warehouse
@@ -43,7 +44,7 @@ class ComplianceController(Controller):
     guards = [authorized]
     opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
 
-    @get(sync_to_thread=True)
+    @get(sync_to_thread=True, opt=audited("audit.read"))
     def audit_log(
         self,
         request: Request,
@@ -62,7 +63,7 @@ class ComplianceController(Controller):
             raise ValidationException("'since' must be before 'until'")
         entries, total = warehouse.audit.search(actor=actor_name, action=action, outcome=outcome, since=since,
                                                 until=until, offset=(page - 1) * page_size, limit=page_size)
-        warehouse.audit.record(actor(request), "audit.read", "/api/audit", detail={
+        note(request, detail={
             "parameters": {"actor": actor_name, "action": action, "outcome": outcome, "since": str(since or ""),
                            "until": str(until or ""), "page": page, "page_size": page_size},
             "rows": len(entries)})
@@ -75,7 +76,7 @@ class OutboxController(Controller):
     guards = [authorized]
     opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
 
-    @get(sync_to_thread=True)
+    @get(sync_to_thread=True, opt=audited("outbox.read"))
     def outbox(
         self,
         request: Request,
@@ -88,8 +89,8 @@ class OutboxController(Controller):
         outbox = Outbox(warehouse.client)
         since = datetime.now(UTC) - timedelta(days=days)
         records = [r for r in outbox.current(destination or None, since=since) if not state_name or r.state == state_name]
-        warehouse.audit.record(actor(request), "outbox.read", "/api/outbox", detail={
-            "parameters": {"destination": destination, "state": state_name, "days": days}, "rows": len(records)})
+        note(request, detail={"parameters": {"destination": destination, "state": state_name, "days": days},
+                              "rows": len(records)})
         return ForwardOutbox(records=records[-1000:], status=forward_status(request, warehouse))
 
 
@@ -108,13 +109,12 @@ class TrackersController(Controller):
     guards = [authorized]
     opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
 
-    @get(sync_to_thread=True)
+    @get(sync_to_thread=True, opt=audited("trackers.read"))
     def trackers(self, request: Request, warehouse: NamedDependency[Warehouse],
                  site: Annotated[str, QueryParameter(max_length=64)] = "") -> list[TrackerHost]:
         """Third-party hosts on the website, by site: vendor, allowed or not, BAA date, new since the last scan."""
         found = tracker_hosts(Trackers(warehouse.client), request.app.state.scanner, site or None)
-        warehouse.audit.record(actor(request), "trackers.read", "/api/trackers",
-                               detail={"parameters": {"site": site}, "rows": len(found)})
+        note(request, detail={"parameters": {"site": site}, "rows": len(found)})
         return found
 
 
@@ -130,15 +130,15 @@ class DimensionValuesController(Controller):
     guards = [authorized]
     opt = {"roles": {Role.ADMIN}}
 
-    @get(sync_to_thread=True)
+    @get(sync_to_thread=True, opt=audited("dimension_values.read"))
     def dimension_values(self, request: Request,
                          warehouse: NamedDependency[Warehouse]) -> dict[str, list[DimensionValue]]:
         """The values of each free-text dimension seen in a period, to declare those the forwarder may send."""
         query = report_query(request)
         seen = {d: [DimensionValue(**v) for v in values]
                 for d, values in dimension_values(warehouse.client, query).items()}
-        warehouse.audit.record(actor(request), "dimension_values.read", "/api/dimension-values", detail={
-            "parameters": msgspec.to_builtins(query), "rows": sum(len(values) for values in seen.values())})
+        note(request, detail={"parameters": msgspec.to_builtins(query),
+                              "rows": sum(len(values) for values in seen.values())})
         return seen
 
 

@@ -8,7 +8,8 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from api.accounts import Role
-from api.auth import actor, authorized
+from api.audit import audited, note
+from api.auth import authorized
 from api.reports import report_query
 from warehouse import Warehouse
 from warehouse.reports import MaskedEvent, masked_events
@@ -29,7 +30,7 @@ class ExploreController(Controller):
     guards = [authorized]
     opt = {"roles": {Role.ANALYST, Role.ADMIN}}
 
-    @get(sync_to_thread=True)
+    @get(sync_to_thread=True, opt=audited("events.read"))
     def events(
         self,
         request: Request,
@@ -42,6 +43,6 @@ class ExploreController(Controller):
         # Pseudonyms hold while this API runs: a restart makes them unlinkable to earlier answers.
         events, total = masked_events(warehouse.client, query, request.app.state.pseudonym_key,
                                       offset=(page - 1) * page_size, limit=page_size)
-        warehouse.audit.record(actor(request), "events.read", "/api/events", detail={
-            "parameters": msgspec.to_builtins(query) | {"page": page, "page_size": page_size}, "rows": len(events)})
+        note(request, detail={"parameters": msgspec.to_builtins(query) | {"page": page, "page_size": page_size},
+                              "rows": len(events)})
         return EventPage(events=events, page=page, page_size=page_size, total=total)

@@ -2,6 +2,11 @@
 
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from api.audit import not_audited
+from api.auth import public
+
+_COUNTERS = "counters and latencies of this process, for monitoring on this host; no data of the warehouse"
+
 
 def request_metrics(listener: str) -> PrometheusConfig:
     """Per-route request counts and latencies, labelled with the listener they arrived on."""
@@ -11,3 +16,4 @@ def request_metrics(listener: str) -> PrometheusConfig:
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+    opt = not_audited(_COUNTERS) | public(_COUNTERS)

@@ -18,6 +18,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from api.accounts import Account
+from api.audit import act_as, audited, note
 from api.auth import NewUser, UserChange, apply_change, bearer_token
 from api.compliance import forward_status
 from api.errors import Unavailable
@@ -28,6 +29,7 @@ from scanner.store import RecordedScan, record
 from warehouse import Finding, Warehouse
 from warehouse.events import count_events
 from warehouse.migrations import applied_versions
+from warehouse.migrations import migrate as migrate_schema
 from warehouse.outbox import ForwardStatus
 from warehouse.reports import refresh_cells
 from warehouse.settings import SiteId
@@ -88,10 +90,11 @@ def require_ops_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     token = bearer_token(connection)
     if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         raise NotAuthorizedException(detail="an ops token is required")
+    act_as(connection, _actor(connection))
 
 
-def _actor(request: Request) -> str:
-    return "ops:" + request.headers.get(ACTOR_HEADER, "unknown")[:64]
+def _actor(connection: ASGIConnection) -> str:
+    return "ops:" + connection.headers.get(ACTOR_HEADER, "unknown")[:64]
 
 
 class OpsController(Controller):
@@ -99,40 +102,44 @@ class OpsController(Controller):
     guards = [require_ops_token]
     tags = ["operations"]
 
-    @post("/migrate", sync_to_thread=True, status_code=200)
+    @post("/migrate", sync_to_thread=True, status_code=200, opt=audited("warehouse.migrate"))
     def migrate(self, request: Request, warehouse: NamedDependency[Warehouse]) -> MigrateResult:
         """Apply pending schema migrations."""
-        applied = [AppliedMigration(m.version, m.name) for m in warehouse.migrate(_actor(request))]
+        applied = [AppliedMigration(m.version, m.name) for m in migrate_schema(warehouse.client, warehouse.ddl)]
+        note(request, resource=warehouse.dsn.redacted(), detail={"applied": [m.version for m in applied]})
         return MigrateResult(applied=applied, current=max(applied_versions(warehouse.client), default=0))
 
-    @post("/demo/seed", sync_to_thread=True, status_code=200)
+    @post("/demo/seed", sync_to_thread=True, status_code=200, opt=audited("demo.seed"))
     def seed_demo(self, request: Request, data: JSONBody[DemoSeed], warehouse: NamedDependency[Warehouse]) -> DemoSeeded:
         """Load generated hospital traffic, enriched like live events; call in chunks to show progress."""
         load = request.app.state.demo
         if load is None:
             raise Unavailable("this process has no demo loader")
         if data.only_if_empty and count_events(warehouse.client):
+            note(request, resource=data.site, detail={"events": 0, "skipped": True})
             return DemoSeeded(inserted=0, skipped=True)
         inserted = load(warehouse, data.events, data.days, data.site, data.seed)
         if data.compute_cells:
             refresh_cells(warehouse.client, data.site)  # the demo's past days read fast from the first report
-        warehouse.audit.record(_actor(request), "demo.seed", data.site, detail={"events": inserted, "days": data.days})
+        note(request, resource=data.site, detail={"events": inserted, "days": data.days})
         return DemoSeeded(inserted=inserted)
 
-    @get("/users", sync_to_thread=True)
+    @get("/users", sync_to_thread=True, opt=audited("users.read"))
     def list_users(self, request: Request) -> list[Account]:
-        return request.app.state.accounts.list()
+        users = request.app.state.accounts.list()
+        note(request, detail={"rows": len(users)})
+        return users
 
-    @post("/users", sync_to_thread=True)
+    @post("/users", sync_to_thread=True, opt=audited("users.add"))
     def add_user(self, request: Request, data: JSONBody[NewUser]) -> Account:
         return request.app.state.accounts.add(data.username, data.role, data.password, _actor(request))
 
-    @patch("/users/{username:str}", sync_to_thread=True)
+    @patch("/users/{username:str}", sync_to_thread=True, opt=audited("users.change"))
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         state = request.app.state
         return apply_change(state.accounts, state.login_sessions, username, data, _actor(request))
 
-    @post("/forward/run", sync_to_thread=True, status_code=200)
+    @post("/forward/run", sync_to_thread=True, status_code=200, opt=audited("forward.run"))
     def forward_run(self, request: Request, data: JSONBody[ForwardRun]) -> RunReport:
         """Prepare and send due windows (or one), or with `dry_run` show what would go and send nothing."""
         forwarder = request.app.state.forwarder
@@ -148,28 +155,23 @@ class OpsController(Controller):
             raise ClientException(str(exc)) from None
         return run_report(forwarder, run, data.dry_run)
 
-    @post("/scans", sync_to_thread=True, status_code=200)
+    @post("/scans", sync_to_thread=True, status_code=200, opt=audited("scan.submit"))
     def record_scan(self, request: Request, data: JSONBody[ScanResult],
                     warehouse: NamedDependency[Warehouse]) -> RecordedScan:
         """Store a website scan made by `sluice scan`; answers what is new and gone, and the alerts raised."""
         return record(data, request.app.state.scanner, warehouse)
 
-    @get("/forward/status", sync_to_thread=True)
+    @get("/forward/status", sync_to_thread=True, opt=audited("forward.status.read"))
     def forward_status(self, request: Request, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:
         """The outbox by destination, window and state, and this month's privacy budget spent against its cap."""
         return forward_status(request, warehouse)
 
-    @post("/audit/verify", sync_to_thread=True, status_code=200)
+    @post("/audit/verify", sync_to_thread=True, status_code=200, opt=audited("audit.verify"))
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:
         """Re-walk every audit chain, check it against the anchors, and report each thing found wrong."""
         report = warehouse.audit.verify()
-        warehouse.audit.record(
-            _actor(request),
-            "audit.verify",
-            "audit_log",
-            outcome="success" if report.intact else "failure",
-            detail={"checked": report.checked, "anchors": report.anchors,
-                    "findings": [msgspec.to_builtins(finding) for finding in report.findings[:20]]},
-        )
+        note(request, resource="audit_log", outcome="success" if report.intact else "failure",
+             detail={"checked": report.checked, "anchors": report.anchors,
+                     "findings": [msgspec.to_builtins(finding) for finding in report.findings[:20]]})
         return VerifyResult(intact=report.intact, checked=report.checked, findings=report.findings,
                             anchors=report.anchors)

@@ -13,7 +13,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
 
-from api.auth import ALL_ROLES, actor, authorized
+from api.audit import audited, note
+from api.auth import ALL_ROLES, authorized
 from warehouse import Warehouse
 from warehouse import reports as queries
 from warehouse.privacy import spreadsheet_cell
@@ -51,15 +52,15 @@ class ReportsController(Controller):
     guards = [authorized]
     opt = {"roles": ALL_ROLES}
 
-    @get("/realtime", sync_to_thread=True)
+    @get("/realtime", sync_to_thread=True, opt=audited("report.read"))
     def realtime(self, request: Request, warehouse: NamedDependency[Warehouse]) -> dict:
         """The last 30 minutes."""
         site = _site(request)
         data = queries.realtime(warehouse.client, site)
-        _audit(warehouse, request, "realtime", {"site": site}, len(data["pages"]))
+        note(request, detail={"parameters": {"site": site}, "rows": len(data["pages"])})
         return data
 
-    @get("/funnel", sync_to_thread=True)
+    @get("/funnel", sync_to_thread=True, opt=audited("report.read"))
     def funnel(self, request: Request, warehouse: NamedDependency[Warehouse]) -> Report:
         """Sessions reaching each step in order; `step` repeated, event names or page paths."""
         query = report_query(request)
@@ -67,10 +68,9 @@ class ReportsController(Controller):
         valid = [re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps]
         if not 2 <= len(steps) <= 6 or not all(valid):
             raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
-        return _answer(warehouse, request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps),
-                       {"steps": steps})
+        return _answer(request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps), {"steps": steps})
 
-    @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv")
+    @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv", opt=audited("report.export"))
     def export(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Response:
         """A table report as CSV; the export is audited as such."""
         if name not in REPORTS or name == "overview":
@@ -80,27 +80,25 @@ class ReportsController(Controller):
         writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
         writer.writeheader()
         writer.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in data)
-        warehouse.audit.record(actor(request), "report.export", f"/api/reports/{name}/csv",
-                               detail={"parameters": msgspec.to_builtins(query), "rows": len(data)})
+        note(request, detail={"parameters": msgspec.to_builtins(query), "rows": len(data)})
         return Response(out.getvalue(), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
-    @get("/{name:str}", sync_to_thread=True)
+    @get("/{name:str}", sync_to_thread=True, opt=audited("report.read"))
     def report(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Report:
         """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
         run = REPORTS.get(name)
         if run is None:
             raise NotFoundException(f"no report {name!r}; there are {', '.join([*REPORTS, 'funnel', 'realtime'])}")
-        return _answer(warehouse, request, name, report_query(request), lambda q: run(warehouse.client, q))
+        return _answer(request, name, report_query(request), lambda q: run(warehouse.client, q))
 
 
-def _answer(warehouse: Warehouse, request: Request, name: str, query: ReportQuery, run: Callable,
-            extra: dict | None = None) -> Report:
+def _answer(request: Request, name: str, query: ReportQuery, run: Callable, extra: dict | None = None) -> Report:
     data = run(query)
     previous = run(query.previous()) if request.query_params.get("compare") in ("1", "true") else None
     rows = len(data) if isinstance(data, list) else 1
-    _audit(warehouse, request, name, msgspec.to_builtins(query) | {"compare": previous is not None} | (extra or {}),
-           rows)
+    note(request, detail={"parameters": msgspec.to_builtins(query) | {"compare": previous is not None} | (extra or {}),
+                          "rows": rows})
     return Report(report=name, site=query.site, start=query.start, end=query.end, filters=query.filters,
                   data=data, previous=previous)
 
@@ -144,7 +142,3 @@ def _date(text: str | None, name: str) -> date | None:
     except ValueError:
         raise ValidationException(f"'{name}' must be a date like 2026-11-01") from None
 
-
-def _audit(warehouse: Warehouse, request: Request, name: str, parameters: dict, rows: int) -> None:
-    warehouse.audit.record(actor(request), "report.read", f"/api/reports/{name}",
-                           detail={"parameters": parameters, "rows": rows})

@@ -121,8 +121,9 @@ def test_logins_through_the_dashboard_are_limited_and_audited_per_browser(wareho
 def test_a_refusal_by_role_is_audited(api, warehouse):
     assert api.get("/api/audit", headers=_bearer(api, "marketer")).status_code == 403
     last = list(warehouse.audit.entries())[-1]
-    assert (last.actor, last.action, last.resource, last.outcome) == ("user:marketer", "access.denied", "/api/audit",
+    assert (last.actor, last.action, last.resource, last.outcome) == ("user:marketer", "audit.read", "/api/audit",
                                                                       "denied")
+    assert last.detail == '{"status":403}'
 
 
 def test_a_weak_password_is_refused_with_the_rule(api):

@@ -1,11 +1,13 @@
 """Operations through the internal API: health, migrations, audit verification, demo seeding, its schema."""
 
+import json
+
 from litestar.testing import TestClient
 
 from api import internal_app
 from collector import demo
-from warehouse import MIGRATIONS, open_warehouse
 from tests.conftest import AUDIT_KEY
+from warehouse import MIGRATIONS, open_warehouse
 
 TOKEN = "test-token"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -62,7 +64,9 @@ def test_seeding_through_the_api_loads_events_once_when_asked(warehouse):
     assert again.json() == {"inserted": 0, "skipped": True}
     assert more.json()["inserted"] == 1000 and refused.status_code == 400
     assert warehouse.client.command("SELECT count() FROM events") == 4000
-    assert [e.action for e in warehouse.audit.entries()].count("demo.seed") == 2
+    seeds = [(e.outcome, json.loads(e.detail)) for e in warehouse.audit.entries() if e.action == "demo.seed"]
+    assert seeds == [("success", {"events": 3000, "days": 30}), ("success", {"events": 0, "skipped": True}),
+                     ("success", {"events": 1000, "days": 90}), ("failure", {"status": 400})]
 
 
 def test_seeding_is_refused_where_no_demo_loader_is_plugged_in(warehouse):

@@ -12,6 +12,7 @@ from collector.enrich import Consent, Visit, enrich
 from collector.spool import Spools, read_segment
 from collector.wire import WireEvent
 from collector.writer import Writer
+from tests.conftest import AUDIT_KEY
 from warehouse import open_warehouse
 from warehouse.events import EventRow
 
@@ -118,7 +119,6 @@ def test_an_unreadable_segment_is_set_aside_not_dropped(make_spool, warehouse, s
 
 HOLD_OPEN = """
 import fcntl, os, sys, time
-from tests.conftest import AUDIT_KEY
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("locked", flush=True)

@@ -11,9 +11,9 @@ import msgspec
 from collector.demo import generate
 from collector.spool import Spools
 from collector.writer import Writer
+from tests.conftest import AUDIT_KEY
 from warehouse import WarehouseSettings, open_warehouse, reports
 from warehouse.reports import ReportQuery
-from tests.conftest import AUDIT_KEY
 
 NOW = datetime.now(UTC)
 QUERY = ReportQuery(site="main", start=(NOW - timedelta(days=3)).date(), end=NOW.date())

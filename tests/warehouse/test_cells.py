@@ -10,11 +10,11 @@ import pytest
 from collector import demo
 from collector.enrich import Consent, Visit, enrich, visit_id
 from collector.wire import WireEvent
+from tests.conftest import AUDIT_KEY
 from warehouse import WarehouseSettings, cells, open_warehouse, reports
 from warehouse.events import encode_rows
 from warehouse.reports import ReportQuery, refresh_cells
 from warehouse.visits import store_events
-from tests.conftest import AUDIT_KEY
 
 TODAY = datetime.now(UTC).date()
 VISIT_REPORTS = (reports.overview, reports.sources, reports.campaigns, reports.entry_pages, reports.conversions,

@@ -4,9 +4,9 @@ from ipaddress import IPv6Address
 
 import msgspec
 
+from tests.conftest import AUDIT_KEY
 from warehouse import MIGRATIONS, Warehouse, open_warehouse
 from warehouse.migrations import applied_versions
-from tests.conftest import AUDIT_KEY
 
 EVENT_COLUMNS = {
     "event_id", "client_event_id", "site", "name", "timestamp", "received_at", "url", "host", "path",

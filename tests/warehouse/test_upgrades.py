@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 import warehouse as warehouse_package
+from tests.conftest import AUDIT_KEY
 from tests.warehouse.installs import INSTALLS, LATEST
 from warehouse import MIGRATIONS, WarehouseSettings, migration_sql, open_warehouse, reports
 from warehouse.conversions import SignalSpec, window_cells, window_identifiers
 from warehouse.migrations import render
 from warehouse.reports import ReportQuery
 from warehouse.schema import TABLES, VIEWS, Ddl
-from tests.conftest import AUDIT_KEY
 
 HEAD = MIGRATIONS[-1].version
 DAY = datetime.now(UTC).date() - timedelta(days=3)

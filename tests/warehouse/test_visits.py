@@ -8,11 +8,11 @@ import pytest
 
 from collector.enrich import Consent, Visit, enrich, visit_id
 from collector.wire import WireEvent
+from tests.conftest import AUDIT_KEY
 from warehouse import WarehouseSettings, open_warehouse, reports
 from warehouse.events import UnreadableRows, encode_rows
 from warehouse.reports import ReportQuery
 from warehouse.visits import store_events
-from tests.conftest import AUDIT_KEY
 
 START = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=2)
 VISIT = visit_id(START, 12345)
