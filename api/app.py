@@ -34,8 +34,12 @@ log = logging.getLogger("sluice.api")
 def internal_app(
     warehouse: Warehouse, ops_token: str, sites: Sequence[str] = (), *, hasher: PasswordHasher | None = None,
     forwarder: Forwarder | None = None, scanner: ScannerSettings = ScannerSettings(), demo: DemoLoader | None = None,
+    dashboard_key: bytes = b"",
 ) -> Litestar:
-    """The internal API over `warehouse`; `forwarder` and `demo` only where this process has them."""
+    """The internal API over `warehouse`; `forwarder` and `demo` only where this process has them.
+
+    A login that shows `dashboard_key` may name the browser's address; without one, no forwarded address counts.
+    """
     state = {
         "warehouse": warehouse,
         "ops_token": ops_token,
@@ -48,6 +52,7 @@ def internal_app(
         "forwarder": forwarder,
         "scanner": scanner,
         "demo": demo,
+        "dashboard_key": dashboard_key,
     }
     return Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,

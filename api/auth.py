@@ -1,5 +1,7 @@
 """Logging in to the internal API, the role check every route makes, and account administration."""
 
+import base64
+import hmac
 from typing import Annotated
 
 import msgspec
@@ -66,13 +68,17 @@ def authorized(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
 
 
 FORWARDED_CLIENT = "sluice-client-ip"
+DASHBOARD_KEY = "sluice-dashboard-key"
+"""Beside a forwarded address: the dashboard key (base64), without which the address is not believed."""
 
 
 def _login_client(request: Request) -> str:
-    """Who is logging in: the address the dashboard forwards, believed from this machine only."""
+    """Who is logging in: the address the dashboard forwards, if it proves it is the dashboard; else the peer."""
     peer = request.client.host if request.client else ""
     forwarded = request.headers.get(FORWARDED_CLIENT, "")[:64]
-    if forwarded and (peer.startswith("127.") or peer == "::1"):
+    expected = request.app.state.dashboard_key
+    shown = request.headers.get(DASHBOARD_KEY, "").encode()
+    if forwarded and expected and hmac.compare_digest(shown, base64.b64encode(expected)):
         return forwarded
     return peer
 

@@ -5,6 +5,8 @@ import os
 import httpx
 
 DEFAULT_API = "http://127.0.0.1:8401"
+DASHBOARD_KEY_ENV = "SLUICE_DASHBOARD_KEY"
+"""The key (base64) the dashboard shows the API when it forwards a browser's address; `sluice` sets it."""
 
 
 class DashboardError(Exception):
@@ -26,7 +28,8 @@ class Api:
 
     def log_in(self, username: str, password: str, client_ip: str | None = None) -> dict:
         """Open a session; `client_ip`, the browser's address, lets the API limit and audit per person."""
-        headers = {"sluice-client-ip": client_ip} if client_ip else {}
+        key = os.environ.get(DASHBOARD_KEY_ENV, "")
+        headers = {"sluice-client-ip": client_ip, "sluice-dashboard-key": key} if client_ip and key else {}
         session = self._send("POST", "/api/session", json={"username": username, "password": password},
                              headers=headers)
         self.token = session["token"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from dashboard.client import DASHBOARD_KEY_ENV
 from sluice.errors import SluiceError
 from warehouse import Warehouse, WarehouseSettings, open_warehouse
 from warehouse.settings import AuditSettings
@@ -24,6 +25,7 @@ _AUDIT_KEY = "audit-key"
 AUDIT_KEY_ENV = "SLUICE_AUDIT_KEY"
 """Where the audit key is kept in server mode (base64 of at least 32 bytes), away from the warehouse's hosts."""
 _AUDIT_ANCHORS = "audit-anchors.jsonl"
+_DASHBOARD_KEY = "dashboard-key"
 _KEY_BYTES = 32
 
 
@@ -102,6 +104,10 @@ class DataDir:
     def audit_key(self, env: Mapping[str, str] = os.environ) -> bytes:
         """The key that signs the audit log's entries and anchors: from the environment if set, else kept here."""
         return self._key(AUDIT_KEY_ENV, _AUDIT_KEY, "the audit log written so far then no longer verifies", env)
+
+    def dashboard_key(self, env: Mapping[str, str] = os.environ) -> bytes:
+        """The key the dashboard shows the internal API when it forwards a browser's address at login."""
+        return self._key(DASHBOARD_KEY_ENV, _DASHBOARD_KEY, "running dashboards must then be restarted", env)
 
     def open_warehouse(self, settings: WarehouseSettings, audit: AuditSettings, *, chain: str,
                        migrate_as: str | None = None) -> Warehouse:

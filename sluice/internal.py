@@ -21,5 +21,5 @@ def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sit
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
     runner = forwarder_for(forwarder, warehouse, data_dir, instance, opt_out_sites(sites))
     app = internal_app(warehouse, ops_token, [site.id for site in sites], forwarder=runner, scanner=scanner,
-                       demo=demo.load)
+                       demo=demo.load, dashboard_key=data_dir.dashboard_key())
     return app, runner

@@ -82,7 +82,7 @@ Stop with Ctrl+C.
 """
     )
     configure_logging(ctx.config.server.log_level)
-    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url)
+    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url, ctx.data_dir.dashboard_key())
     try:
         serve(plan)
     finally:
@@ -99,7 +99,7 @@ def dashboard_command(port: int, address: str, api_url: str | None) -> None:
     """Run the dashboard, a client of the internal API."""
     ctx = context()
     url = api_url or _plan(ctx, None, None, None).internal.local_url
-    os.execvpe(sys.executable, dashboard.command(port, address), os.environ | {"SLUICE_API_URL": url})
+    os.execvpe(sys.executable, dashboard.command(port, address), dashboard.environment(url, ctx.data_dir.dashboard_key()))
 
 
 @click.command("forwarder")

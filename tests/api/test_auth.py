@@ -1,5 +1,7 @@
 """Logging in to the internal API, sessions, lockout and the role matrix."""
 
+import base64
+
 import pytest
 from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
@@ -106,16 +108,38 @@ def test_disabling_a_user_ends_their_sessions(api):
     assert _login(api, "marketer").status_code == 401
 
 
-def test_logins_through_the_dashboard_are_limited_and_audited_per_browser(warehouse):
-    from api.auth import _login_client
+DASHBOARD_KEY = b"the dashboard key of the tests!!"
 
-    class _Request:
-        def __init__(self, peer: str, forwarded: str) -> None:
-            self.client = type("Client", (), {"host": peer})()
-            self.headers = {"sluice-client-ip": forwarded}
 
-    assert _login_client(_Request("127.0.0.1", "198.51.100.7")) == "198.51.100.7"
-    assert _login_client(_Request("203.0.113.5", "198.51.100.7")) == "203.0.113.5"  # only from this machine
+@pytest.fixture
+def behind_dashboard(warehouse):
+    """The API as `sluice up` runs it: logins that show the dashboard key may name the browser's address."""
+    app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST),
+                       dashboard_key=DASHBOARD_KEY)
+    with TestClient(app) as client:
+        client.post("/api/ops/users", json={"username": "marketer", "role": "marketer", "password": PASSWORD},
+                    headers=OPS).raise_for_status()
+        yield client
+
+
+def _from(api, browser: str, key: bytes, password: str = "wrong password!!"):
+    headers = {"sluice-client-ip": browser, "sluice-dashboard-key": base64.b64encode(key).decode()}
+    return api.post("/api/session", json={"username": "marketer", "password": password}, headers=headers)
+
+
+def test_logins_through_the_dashboard_are_limited_and_audited_per_browser(behind_dashboard, warehouse):
+    assert [_from(behind_dashboard, OUTSIDER, DASHBOARD_KEY).status_code for _ in range(6)] == [401] * 5 + [429]
+    assert _from(behind_dashboard, ADMINS_DESK, DASHBOARD_KEY, PASSWORD).status_code == 201  # another browser
+    logins = [e for e in warehouse.audit.entries() if e.action.startswith("session.")]
+    assert {e.resource for e in logins} == {OUTSIDER, ADMINS_DESK}
+
+
+@pytest.mark.parametrize("key", [b"", b"a guessed key, 32 bytes as well!"])
+def test_a_forwarded_address_without_the_dashboard_key_is_ignored(behind_dashboard, warehouse, key):
+    # Someone who reaches the API rotates the address they claim: it is their own address that locks.
+    answers = [_from(behind_dashboard, f"198.51.100.{n}", key).status_code for n in range(6)]
+    assert answers == [401] * 5 + [429]
+    assert {e.resource for e in warehouse.audit.entries() if e.action.startswith("session.")} == {"testclient"}
 
 
 def test_a_refusal_by_role_is_audited(api, warehouse):
