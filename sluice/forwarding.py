@@ -14,7 +14,8 @@ from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
 from sluice.upkeep import schedule_anchoring
-from warehouse import Warehouse, WarehouseSettings, parse_dsn
+from warehouse import MIGRATIONS, Warehouse, WarehouseSettings, parse_dsn
+from warehouse.migrations import applied_versions
 from warehouse.settings import AuditSettings
 
 log = logging.getLogger("sluice.forwarder")
@@ -38,6 +39,15 @@ class ForwardingError(SluiceError):
     """The forwarder cannot run as asked."""
 
 
+def _require_current_schema(warehouse: Warehouse) -> None:
+    """The forwarder's warehouse user may not change the schema: `sluice serve` or `sluice migrate` does."""
+    head = MIGRATIONS[-1].version
+    current = max(applied_versions(warehouse.client), default=0) if warehouse.has_database() else 0
+    if current != head:
+        raise ForwardingError(f"the warehouse schema is at version {current} and this forwarder needs {head}: "
+                              "run `sluice migrate` (or start `sluice serve`, which migrates) first")
+
+
 def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSettings, audit: AuditSettings,
                   data_dir: DataDir, instance: str, opt_out_sites: frozenset[str]) -> None:
     """`sluice forwarder`: only the schedule, until SIGTERM or SIGINT; it audits on a chain of its own."""
@@ -49,8 +59,9 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
         raise ForwardingError(f"another sluice process holds {data_dir.path}: with the embedded warehouse, set "
                               "forwarder.enabled = true and `sluice serve` runs the forwarder itself") from None
     with hold:
-        warehouse = data_dir.open_warehouse(warehouse_settings, audit, chain=service, migrate_as="sluice forwarder")
+        warehouse = data_dir.open_warehouse(warehouse_settings, audit, chain=service)
         try:
+            _require_current_schema(warehouse)
             forwarder = forwarder_for(settings, warehouse, data_dir, service, opt_out_sites)
             if forwarder is None:
                 raise ForwardingError("nothing to forward: add [[forwarder.signals]] and [[forwarder.destinations]]")

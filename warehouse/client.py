@@ -1,6 +1,7 @@
 """Opening the warehouse: one shared client per process, embedded chDB or a ClickHouse server."""
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import clickhouse_connect
@@ -85,13 +86,18 @@ def connect(settings: WarehouseSettings) -> Client:
             interface=dsn.scheme,
             host=dsn.host,
             port=dsn.port,
-            username=dsn.username or "default",
+            username=username(settings),
             password=_password(settings),
             tz_mode="aware",
             autogenerate_session_id=False,
         )
     except ClickHouseError as exc:
         raise WarehouseUnavailable(f"cannot open the warehouse at {dsn.redacted()}: {_reason(exc)}") from exc
+
+
+def username(settings: WarehouseSettings, env: Mapping[str, str] = os.environ) -> str:
+    """The server user: the one `user_env` names where it is set, else the DSN's, else ClickHouse's default."""
+    return (env.get(settings.user_env) if settings.user_env else "") or parse_dsn(settings.dsn).username or "default"
 
 
 def _password(settings: WarehouseSettings) -> str:

@@ -28,6 +28,9 @@ class WarehouseSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
     """`chdb:///path` (embedded) or `http(s)://user@host:port/db`; empty means embedded in the data dir."""
     password_env: _EnvName = ""
     """Name of the environment variable that holds the server password."""
+    user_env: _EnvName = ""
+    """Name of an environment variable that, where set, names the user instead of the DSN: services that share
+    one config file then connect as users of their own (see `warehouse.grants`)."""
     cluster: _Identifier = ""
     """A ClickHouse cluster name; switches DDL to ON CLUSTER with replicated tables."""
     retention_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 25

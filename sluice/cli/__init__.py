@@ -7,7 +7,7 @@ from sluice.cli.audit import audit_group
 from sluice.cli.config import config_group
 from sluice.cli.demo import demo_group
 from sluice.cli.forward import forward_group
-from sluice.cli.migrate import migrate_command
+from sluice.cli.migrate import grants_command, migrate_command
 from sluice.cli.scan import csp_policy_command, scan_command
 from sluice.cli.services import dashboard_command, forwarder_command, serve_command, up_command
 from sluice.cli.users import user_group
@@ -20,7 +20,7 @@ def cli() -> None:
 
 
 for command in (serve_command, up_command, dashboard_command, forwarder_command, demo_group, migrate_command,
-                config_group, user_group, audit_group, forward_group, scan_command, csp_policy_command):
+                grants_command, config_group, user_group, audit_group, forward_group, scan_command, csp_policy_command):
     cli.add_command(command)
 
 

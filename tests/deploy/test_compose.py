@@ -8,6 +8,7 @@ import yaml
 
 from sluice.config import load_config
 from warehouse import parse_dsn
+from warehouse.grants import FORWARDER, SERVE
 
 ROOT = Path(__file__).parents[2]
 
@@ -94,3 +95,24 @@ def test_the_internal_listener_is_published_on_loopback_only(compose):
     ports = compose["services"]["sluice"]["ports"]
     assert "127.0.0.1:8401:8401" in ports
     assert not any(p.endswith(":8401") and not p.startswith("127.0.0.1:") for p in ports)
+
+
+def test_each_service_connects_as_a_warehouse_user_of_its_own_made_by_the_init_script(compose):
+    services = compose["services"]
+    users = {name: services[name]["environment"]["SLUICE_WAREHOUSE_USER"] for name in ("sluice", "forwarder")}
+    assert users == {"sluice": SERVE.name, "forwarder": FORWARDER.name}
+    assert load_config(ROOT / "deploy" / "sluice.toml").warehouse.user_env == "SLUICE_WAREHOUSE_USER"
+    assert services["clickhouse"]["environment"]["CLICKHOUSE_USER"] not in users.values()
+    assert "./deploy/clickhouse-initdb:/docker-entrypoint-initdb.d:ro" in services["clickhouse"]["volumes"]
+    passwords = {name: services[name]["environment"]["SLUICE_WAREHOUSE_PASSWORD"] for name in users}
+    assert len(set(passwords.values())) == 2
+
+
+def test_both_services_sign_with_one_audit_key_and_anchor_in_one_shared_file(compose):
+    services = compose["services"]
+    assert {services[name]["environment"]["SLUICE_AUDIT_KEY"] for name in ("sluice", "forwarder")} == {
+        "${SLUICE_AUDIT_KEY:?set SLUICE_AUDIT_KEY (openssl rand -base64 32)}"}
+    anchors = load_config(ROOT / "deploy" / "sluice.toml").audit.anchors
+    for name in ("sluice", "forwarder"):
+        mounts = [v.split(":") for v in services[name]["volumes"]]
+        assert any(volume in compose["volumes"] and anchors.startswith(path + "/") for volume, path, *_ in mounts)

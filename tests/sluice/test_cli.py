@@ -159,3 +159,12 @@ def test_user_commands_manage_accounts(sluice, runner, config_file, tmp_path):
     listed = run("user", "list").output.splitlines()
     assert [line.split()[:3] for line in listed] == [["alice", "compliance", "active"], ["bob", "marketer", "active"]]
     assert run("user", "disable", "nobody").exit_code == 1
+
+
+def test_the_forwarder_service_never_migrates_and_says_what_to_run(sluice, warehouse_settings):
+    refused = sluice("forwarder")
+    assert refused.exit_code == 1
+    assert (f"the warehouse schema is at version 0 and this forwarder needs {MIGRATIONS[-1].version}: run "
+            "`sluice migrate`") in refused.output
+    assert sluice("migrate").exit_code == 0
+    assert "nothing to forward" in sluice("forwarder").output  # past the schema check, to its own config
