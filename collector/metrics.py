@@ -19,7 +19,9 @@ CSP_HOSTS_DROPPED = Counter("sluice_csp_hosts_dropped_total",
 
 
 # Counters that request workers keep in their own processes; the main process adds them up.
-WORKER_COUNTERS = (EVENTS_ACCEPTED, EVENTS_REJECTED, CSP_HOSTS_DROPPED)
+CONNECTIONS_CUT = Counter("sluice_connections_cut_total",
+                          "Connections closed because a request's headers or body came too slowly, by part.", ["part"])
+WORKER_COUNTERS = (EVENTS_ACCEPTED, EVENTS_REJECTED, CSP_HOSTS_DROPPED, CONNECTIONS_CUT)
 
 
 def write_snapshot(path: Path) -> None:

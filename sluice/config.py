@@ -17,6 +17,7 @@ import msgspec
 from collector.settings import CollectorSettings, Site
 from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
+from sluice.deadlines import Limits
 from sluice.errors import SluiceError
 from warehouse import WarehouseSettings
 from warehouse.settings import AuditSettings
@@ -37,6 +38,8 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     instance: Annotated[str, msgspec.Meta(pattern=r"^([a-z0-9][a-z0-9-]{0,47})?$",
                                           description="lowercase letters, digits and - (at most 48)")] = ""
     """This instance's name among several on one warehouse (its audit chain, its leases); empty: the host's name."""
+    limits: Limits = Limits()
+    """Deadlines and a cap for every listening process."""
 
     @property
     def instance_id(self) -> str:

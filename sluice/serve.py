@@ -24,6 +24,7 @@ from forwarder.settings import ForwarderSettings
 from scanner.schedule import schedule_scans
 from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
+from sluice.deadlines import Limits, uvicorn_config
 from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
 from sluice.internal import internal_api
@@ -84,6 +85,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     scanner: ScannerSettings = ScannerSettings()
     instance: str = "sluice"
     """This instance's name on the warehouse: its audit chain, and the owner of the leases it takes."""
+    limits: Limits = Limits()
 
 
 def serve(plan: Plan) -> None:
@@ -127,7 +129,7 @@ def serve(plan: Plan) -> None:
                                  internal], None
         data_dir.publish_server(plan.internal.local_url)
         cleanup.callback(data_dir.withdraw_server)
-        uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers))
+        uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers, plan.limits))
         log.info("stopped")
 
 
@@ -138,7 +140,7 @@ def _workers(plan: Plan, spools: Spools, listening: socket.socket, consent_key: 
     metrics.add_up_workers(metrics_dir)
     worker_plan = WorkerPlan(collector=plan.collector, sites=plan.sites, consent_key=consent_key,
                              spool_dir=str(spools.events.directory.parent), metrics_dir=str(metrics_dir),
-                             log_level=plan.log_level)
+                             log_level=plan.log_level, limits=plan.limits)
     log.info("listening", extra={"listener": plan.public.name, "address": f"{plan.public.host}:{plan.public.port}",
                                  "workers": plan.public_workers})
     return Workers(plan.public_workers, worker_plan, listening)
@@ -153,13 +155,10 @@ class _Server(uvicorn.Server):
 
 
 async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]], writer: Writer,
-                     workers: Workers | None) -> None:
+                     workers: Workers | None, limits: Limits) -> None:
     servers = []
     for app, sock, listener in bindings:
-        # X-Forwarded-For is the collector's to judge, against its own trusted proxies.
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10,
-                                proxy_headers=False)
-        servers.append(_Server(config))
+        servers.append(_Server(uvicorn_config(app, limits)))
         log.info("listening", extra={"listener": listener.name, "address": f"{listener.host}:{listener.port}"})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -24,6 +24,7 @@ import uvloop
 from collector import metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
+from sluice.deadlines import Limits, uvicorn_config
 
 log = logging.getLogger("sluice.workers")
 _PR_SET_PDEATHSIG = 1
@@ -39,6 +40,7 @@ class WorkerPlan(msgspec.Struct, frozen=True, kw_only=True):
     spool_dir: str
     metrics_dir: str
     log_level: str
+    limits: Limits
 
 
 class Workers:
@@ -95,9 +97,7 @@ def _run_worker(fd: int, parent: int) -> None:
     spools = Spools.configured(Path(plan.spool_dir), plan.collector)
     app = public_app(plan.collector, plan.sites, spools, plan.consent_key)
     _publish_metrics(Path(plan.metrics_dir) / f"{os.getpid()}.json")
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", proxy_headers=False,
-                            timeout_graceful_shutdown=10)
-    uvloop.run(uvicorn.Server(config).serve(sockets=[socket.socket(fileno=fd)]))
+    uvloop.run(uvicorn.Server(uvicorn_config(app, plan.limits)).serve(sockets=[socket.socket(fileno=fd)]))
 
 
 def _end_with_parent(parent: int) -> None:

@@ -40,6 +40,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         forwarder=ctx.config.forwarder,
         scanner=ctx.config.scanner,
         instance=server.instance_id,
+        limits=server.limits,
     )
 
 
