@@ -1,16 +1,31 @@
-"""The dynamic mode: each page loaded in headless Chromium, every request it makes recorded."""
+"""The dynamic mode: each page loaded in headless Chromium, every request it makes recorded.
 
+Chromium runs with its sandbox where the system allows it (not as root, which Chromium refuses), and
+its requests to private, loopback or link-local addresses are blocked unless the site itself is on one.
+"""
+
+import logging
 import shutil
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from scanner.crawl import Scope
 from scanner.errors import BrowserMissing
+from scanner.page import host_of
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright, Route
+
+log = logging.getLogger("sluice.scanner")
 
 
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def requests_of(urls: Sequence[str], timeout_seconds: float, args: Sequence[str] = ()) -> dict[str, list[str]]:
+def requests_of(urls: Sequence[str], timeout_seconds: float, scope: Scope,
+                args: Sequence[str] = ()) -> dict[str, list[str]]:
     """URL -> every request URL the page made while loading and shortly after (tags injected by tags too)."""
     executable = chromium()
     if executable is None:
@@ -21,10 +36,11 @@ def requests_of(urls: Sequence[str], timeout_seconds: float, args: Sequence[str]
         raise BrowserMissing("the dynamic scan needs Playwright: pip install 'sluice[browser]'") from None
     made: dict[str, list[str]] = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=list(args))
+        browser = _launch(playwright, executable, args, Error)
         try:
             for url in urls:
                 page = browser.new_page()
+                page.route("**/*", lambda route: _route(route, scope))
                 requests: list[str] = []
                 page.on("request", lambda request, seen=requests: seen.append(request.url))
                 try:
@@ -37,3 +53,21 @@ def requests_of(urls: Sequence[str], timeout_seconds: float, args: Sequence[str]
         finally:
             browser.close()
     return made
+
+
+def _launch(playwright: "Playwright", executable: str, args: Sequence[str], error: type[Exception]) -> "Browser":
+    try:
+        return playwright.chromium.launch(executable_path=executable, args=list(args), chromium_sandbox=True)
+    except error as exc:
+        log.warning("Chromium's sandbox is not available here (running as root, or no user namespaces): "
+                    "pages load without it", extra={"reason": str(exc).splitlines()[0][:200]})
+        return playwright.chromium.launch(executable_path=executable, args=list(args), chromium_sandbox=False)
+
+
+def _route(route: "Route", scope: Scope) -> None:
+    """Let a request through unless it goes to an address inside the network of a site that is not."""
+    url = route.request.url
+    if urlsplit(url).scheme in ("http", "https") and not scope.internal and not scope.public(host_of(url)):
+        route.abort("blockedbyclient")
+    else:
+        route.continue_()

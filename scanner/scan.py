@@ -9,7 +9,7 @@ import msgspec
 import tldextract
 
 from scanner.browser import requests_of
-from scanner.crawl import crawl
+from scanner.crawl import Resolver, Scope, crawl, resolve
 from scanner.page import Page, Resource, host_of
 from scanner.settings import ScannerSettings, Target
 from scanner.signatures import VENDORS, vendor_of
@@ -33,15 +33,19 @@ def scan(target: Target, settings: ScannerSettings, *, own_origins: Sequence[str
 
 
 def scan_site(target: Target, settings: ScannerSettings, http: httpx.Client, *, own_origins: Sequence[str] = (),
-              on_page: Callable[[Page], None] = lambda page: None, browser_args: Sequence[str] = ()) -> ScanResult:
+              on_page: Callable[[Page], None] = lambda page: None, browser_args: Sequence[str] = (),
+              resolver: Resolver = resolve) -> ScanResult:
     """Crawl `target` and return its third parties, page by page; nothing is stored here."""
     started, scan_id = datetime.now(UTC), uuid.uuid4().hex
     first_party = {_domain(host_of(url)) for url in [*target.start_urls, *own_origins] if url != "*"}
+    scope = Scope(target.start_urls, resolver)
     pages = list(crawl(target.start_urls, http, max_pages=settings.max_pages, max_depth=settings.max_depth,
+                       max_sitemaps=settings.max_sitemaps, max_bytes=settings.max_response_bytes, scope=scope,
                        on_page=on_page))
     resources = {page.url: list(page.resources) for page in pages}
     if settings.dynamic:
-        for url, requested in requests_of(list(resources), settings.timeout_seconds, browser_args).items():
+        loaded = requests_of(list(resources), settings.timeout_seconds, scope, browser_args)
+        for url, requested in loaded.items():
             resources[url] += [Resource("request", request) for request in requested]
     findings = {}
     for page_url, found in resources.items():

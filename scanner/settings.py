@@ -34,6 +34,9 @@ class ScannerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     allowed: list[AllowedVendor] = []
     max_pages: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200
     max_depth: Annotated[int, msgspec.Meta(ge=0, le=10)] = 3
+    max_sitemaps: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 10
+    """Sitemaps fetched per target: each host's sitemap.xml and those it indexes."""
+    max_response_bytes: Annotated[int, msgspec.Meta(ge=1024, le=100 * 2**20)] = 5 * 2**20
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 15.0
     dynamic: bool = False
     """Also load each page in headless Chromium and record every request it makes (tags that tags inject)."""

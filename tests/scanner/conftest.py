@@ -54,12 +54,24 @@ class Site:
     def __init__(self) -> None:
         self.pages = dict(PAGES)
         self.csp = ""
+        self.redirects: dict[str, str] = {}
+        self.sitemaps: dict[str, str] = {}
+        """Path -> XML served there; /sitemap.xml lists the site's pages unless given here."""
+        self.hits: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
                 path = self.path.split("?")[0]
-                if path == "/sitemap.xml":
+                outer.hits.append(path)
+                if path in outer.redirects:
+                    self.send_response(302)
+                    self.send_header("location", outer.redirects[path])
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                elif path in outer.sitemaps:
+                    self._send(200, "application/xml", outer.sitemaps[path])
+                elif path == "/sitemap.xml":
                     locs = "".join(f"<url><loc>{outer.url}{p}</loc></url>" for p in ("/", "/services", "/hidden"))
                     self._send(200, "application/xml", f"<urlset>{locs}</urlset>")
                 elif path in outer.pages:

@@ -1,0 +1,108 @@
+"""The crawl stays on its site: its hosts and ports, every redirect hop, sitemaps, and public addresses."""
+
+import os
+
+import httpx
+import pytest
+
+from scanner.browser import chromium
+from scanner.crawl import Scope, crawl
+from scanner.scan import scan_site
+from tests.scanner.conftest import Site, settings
+
+PUBLIC, PRIVATE = "93.184.215.14", "10.1.2.3"
+
+
+@pytest.fixture
+def elsewhere():
+    """Another server on this machine: an address inside the network that a crawl must not reach."""
+    other = Site()
+    yield other
+    other.close()
+
+
+def _crawl(site: Site, **caps) -> list[str]:
+    limits = {"max_pages": 20, "max_depth": 3, "max_sitemaps": 10, "max_bytes": 2**20} | caps
+    with httpx.Client(timeout=5) as http:
+        return [page.url.removeprefix(site.url) for page in crawl([site.url + "/"], http, **limits)]
+
+
+def test_a_redirect_to_another_port_is_not_followed(site, elsewhere):
+    site.redirects["/services"] = elsewhere.url + "/"
+    assert "/services" not in _crawl(site) and elsewhere.hits == []
+
+
+def test_a_redirect_on_the_site_is_followed_and_its_page_filed_under_where_it_led(site):
+    site.pages["/moved-here"] = "<html><body>moved</body></html>"
+    site.redirects["/services"] = "/moved-here"
+    crawled = _crawl(site)
+    assert "/moved-here" in crawled and "/services" not in crawled
+
+
+def test_a_redirect_loop_ends(site):
+    site.redirects["/services"] = "/services"
+    assert "/services" not in _crawl(site) and site.hits.count("/services") == 6  # the first request and 5 hops
+
+
+def test_sitemaps_name_no_page_and_no_sitemap_elsewhere_that_is_fetched(site, elsewhere):
+    site.sitemaps["/sitemap.xml"] = (f"<sitemapindex><sitemap><loc>{elsewhere.url}/sitemap.xml</loc></sitemap>"
+                                     f"<sitemap><loc>{site.url}/pages.xml</loc></sitemap></sitemapindex>")
+    site.sitemaps["/pages.xml"] = f"<urlset><url><loc>{elsewhere.url}/</loc></url>" \
+                                  f"<url><loc>{site.url}/hidden</loc></url></urlset>"
+    assert "/hidden" in _crawl(site, max_depth=0)
+    assert elsewhere.hits == []
+
+
+def test_at_most_max_sitemaps_are_fetched(site):
+    names = [f"/s{n}.xml" for n in range(20)]
+    site.sitemaps["/sitemap.xml"] = "<sitemapindex>" + "".join(
+        f"<sitemap><loc>{site.url}{name}</loc></sitemap>" for name in names) + "</sitemapindex>"
+    for name in names:
+        site.sitemaps[name] = "<urlset></urlset>"
+    _crawl(site, max_sitemaps=4)
+    assert len([hit for hit in site.hits if hit.endswith(".xml")]) == 4
+
+
+def test_a_response_larger_than_the_cap_is_dropped(site):
+    site.pages["/services"] = "<html>" + "x" * 5000 + "</html>"
+    assert "/services" not in _crawl(site, max_bytes=4096)
+
+
+def test_a_public_site_never_reaches_a_private_address_even_if_its_name_comes_to_resolve_to_one():
+    answers = iter([{PUBLIC}, {PRIVATE}])
+    scope = Scope(["https://www.hospital.example/"], resolver=lambda host: next(answers))
+    assert not scope.internal
+    assert not scope.allows("https://www.hospital.example/services")  # resolved again: now inside the network
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("https://www.hospital.example/a", True),
+    ("http://www.hospital.example/a", True),  # the same host on the other scheme's default port
+    ("https://www.hospital.example:8443/a", False),
+    ("https://intranet.hospital.example/a", False),
+    ("ftp://www.hospital.example/a", False),
+    ("http://127.0.0.1/a", False),
+])
+def test_a_scope_holds_the_start_urls_hosts_and_ports(url, allowed):
+    assert Scope(["https://www.hospital.example/"], resolver=lambda host: {PUBLIC}).allows(url) is allowed
+
+
+def test_a_site_on_an_internal_address_may_be_crawled_there():
+    scope = Scope(["http://intranet.local:8080/"], resolver=lambda host: {PRIVATE})
+    assert scope.internal and scope.allows("http://intranet.local:8080/x")
+    assert not scope.allows("http://intranet.local/x")  # its port, not another
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (Debian: apt install chromium)")
+def test_in_the_browser_a_public_sites_requests_into_the_network_are_blocked_and_still_reported(site, elsewhere,
+                                                                                               caplog):
+    site.pages["/"] = f'<html><body><img src="http://localhost:{elsewhere.url.rsplit(":", 1)[1]}/pixel"></body></html>'
+    policy = settings(site, dynamic=True, max_pages=1, max_depth=0)
+    # The site is treated as public (its own host resolves to a public address); localhost is what it is.
+    resolver = lambda host: {PUBLIC} if host == "127.0.0.1" else {"127.0.0.1"}  # noqa: E731
+    with httpx.Client() as http:
+        result = scan_site(policy.targets[0], policy, http, resolver=resolver)
+    assert any(f.host == "localhost" and f.kind == "request" for f in result.findings)
+    assert "/pixel" not in elsewhere.hits
+    if os.geteuid() == 0:  # Chromium refuses its sandbox to root: the scan says so rather than fail
+        assert "Chromium's sandbox is not available here" in caplog.text
