@@ -13,7 +13,7 @@ from forwarder.schedule import schedule
 from forwarder.settings import ForwarderSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
-from sluice.upkeep import schedule_anchoring
+from sluice.upkeep import audit_stream, schedule_anchoring, schedule_audit_stream
 from warehouse import MIGRATIONS, Warehouse, WarehouseSettings, parse_dsn
 from warehouse.migrations import applied_versions
 from warehouse.settings import AuditSettings
@@ -69,6 +69,7 @@ def run_forwarder(settings: ForwarderSettings, warehouse_settings: WarehouseSett
             scheduler = BlockingScheduler(timezone=UTC)
             schedule(scheduler, forwarder)
             schedule_anchoring(scheduler, warehouse, audit.anchor_minutes)
+            schedule_audit_stream(scheduler, audit_stream(warehouse, audit, data_dir.path), audit.stream_seconds)
             # A run in flight finishes (and records what it sent) before the warehouse closes.
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: scheduler.shutdown(wait=True))

@@ -28,7 +28,8 @@ from sluice.deadlines import Limits, uvicorn_config
 from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
 from sluice.internal import internal_api
-from sluice.upkeep import schedule_anchoring, schedule_upkeep
+from sluice.upkeep import (audit_stream, push_audit_stream, schedule_anchoring, schedule_audit_stream,
+                           schedule_upkeep)
 from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings
 from warehouse.settings import AuditSettings
@@ -120,6 +121,10 @@ def serve(plan: Plan) -> None:
                        instance=plan.instance)
         schedule_upkeep(scheduler, warehouse, [site.id for site in plan.sites], plan.instance)
         schedule_anchoring(scheduler, warehouse, plan.audit.anchor_minutes)
+        stream = audit_stream(warehouse, plan.audit, data_dir.path)
+        schedule_audit_stream(scheduler, stream, plan.audit.stream_seconds)
+        if stream:
+            cleanup.callback(push_audit_stream, stream)  # after the schedule stops: what the stop itself wrote
         scheduler.start()
         cleanup.callback(scheduler.shutdown)
         if plan.public_workers:

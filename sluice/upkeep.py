@@ -1,15 +1,22 @@
 """The warehouse's upkeep on a schedule: cells of closed days kept current by one instance, and audit anchors."""
 
+import logging
+import socket
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from warehouse import Warehouse
+from warehouse.audit_stream import AuditStream, JsonLinesSink, Sink, StreamError, SyslogSink
 from warehouse.leases import Leases
 from warehouse.reports import refresh_cells
+from warehouse.settings import AuditSettings
+
+log = logging.getLogger("sluice.audit")
 
 _CELLS_MINUTES = 10
 _HELD = 0.9
@@ -34,3 +41,28 @@ def schedule_anchoring(scheduler: BaseScheduler, warehouse: Warehouse, minutes: 
     """Anchor this process's audit chain head every few minutes (and so within minutes of any entry)."""
     scheduler.add_job(warehouse.audit.anchor, IntervalTrigger(minutes=minutes), id="audit-anchor",
                       name="audit chain anchor", coalesce=True, max_instances=1, replace_existing=True)
+
+
+def audit_stream(warehouse: Warehouse, settings: AuditSettings, data_dir: Path) -> AuditStream | None:
+    """The stream of this process's audit chain to the configured sinks; none when no sink is configured."""
+    sinks: list[Sink] = []
+    if settings.syslog:
+        sinks.append(SyslogSink(settings.syslog, socket.gethostname()))
+    if settings.jsonl:
+        sinks.append(JsonLinesSink(Path(settings.jsonl)))
+    return AuditStream(warehouse.audit, sinks, data_dir / "audit-stream.json") if sinks else None
+
+
+def schedule_audit_stream(scheduler: BaseScheduler, stream: AuditStream | None, seconds: float) -> None:
+    """Push the audit chain to the SIEM every few seconds; a failed push is logged and tried again."""
+    if stream is not None:
+        scheduler.add_job(push_audit_stream, IntervalTrigger(seconds=seconds), args=[stream], id="audit-stream",
+                          name="audit stream to the SIEM", coalesce=True, max_instances=1, replace_existing=True,
+                          next_run_time=datetime.now(UTC))
+
+
+def push_audit_stream(stream: AuditStream) -> None:
+    try:
+        stream.push()
+    except StreamError as exc:
+        log.warning("audit entries not streamed; they wait for the next push", extra={"error": str(exc)})

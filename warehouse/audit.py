@@ -154,6 +154,21 @@ class AuditLog:
         except ClickHouseError as exc:
             log.warning("audit head not anchored at close", extra={"chain": self._chain, "error": first_line(exc)})
 
+    @property
+    def chain(self) -> str:
+        return self._chain
+
+    def head(self) -> tuple[int, str]:
+        """The chain's newest entry's number and signature, as stored."""
+        return self._read_head()
+
+    def after(self, seq: int, limit: int) -> list[AuditEntry]:
+        """Up to `limit` entries of this chain after number `seq`, in order."""
+        rows = self._client.query(
+            f"SELECT {', '.join(_COLUMNS)} FROM audit_log WHERE chain = {{chain:String}} AND seq > {{seq:UInt64}} "
+            "ORDER BY seq LIMIT {limit:UInt32}", parameters={"chain": self._chain, "seq": seq, "limit": limit}).result_rows
+        return [_entry(row) for row in rows]
+
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry, chain by chain in chain order, streamed."""
         query = f"SELECT {', '.join(_COLUMNS)} FROM audit_log ORDER BY chain, seq"

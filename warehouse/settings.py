@@ -43,9 +43,24 @@ class WarehouseSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True,
                 raise ValueError("dsn must not contain a password: name an environment variable in password_env")
 
 
+class SyslogSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A syslog receiver (the SIEM's collector) that takes RFC 5424 over TCP."""
+
+    host: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 514
+    tls: bool = False
+    """TLS 1.2 or newer, the receiver's certificate checked against `ca_file` (else the system's CAs)."""
+    ca_file: str = ""
+    app_name: Annotated[str, msgspec.Meta(pattern=r"^[!-~]{1,48}$")] = "sluice"
+
+
 class AuditSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """Where the audit chains' heads are anchored, and how often."""
+    """Where the audit chains' heads are anchored, how often, and where the entries stream."""
 
     anchors: str = ""
     """Path of the append-only anchor file; empty: audit-anchors.jsonl in the data dir."""
     anchor_minutes: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
+    syslog: SyslogSettings | None = None
+    jsonl: str = ""
+    """A file every audit entry is appended to as a JSON line (for a SIEM agent to ship)."""
+    stream_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 10.0
