@@ -10,11 +10,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
-from api.errors import AccountError
+from api.errors import AccountConflict, AccountError, NoSuchAccount
 from warehouse import Warehouse
 from warehouse.users import UserRecord, append_user, current_users, find_user
 
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,63}$"
+_USERNAME = re.compile(USERNAME_PATTERN)
 MIN_PASSWORD = 12
 
 
@@ -51,7 +52,7 @@ class Accounts:
         if not _USERNAME.match(username):
             raise AccountError("a username is 2-64 lowercase letters, digits, '.', '_' or '-'")
         if find_user(self._warehouse.client, username):
-            raise AccountError(f"user {username!r} exists")
+            raise AccountConflict(f"user {username!r} exists")
         check_password(password, username)
         return self._change(username, actor, create=True, role=role, password_hash=self._hasher.hash(password),
                             disabled=False)
@@ -88,7 +89,7 @@ class Accounts:
         accounts = self.list()
         others = [a for a in accounts if a.role == Role.ADMIN and not a.disabled and a.username != username]
         if not others and any(a.username == username and a.role == Role.ADMIN for a in accounts):
-            raise AccountError("that would leave no enabled admin; make another admin first")
+            raise AccountConflict("that would leave no enabled admin; make another admin first")
 
     def authenticate(self, username: str, password: str) -> Account | None:
         """The account if the password is right and the account enabled; None otherwise, in similar time."""
@@ -107,7 +108,7 @@ class Accounts:
     def _change(self, username: str, actor: str, create: bool = False, **changes) -> Account:
         current = find_user(self._warehouse.client, username)
         if current is None and not create:
-            raise AccountError(f"there is no user {username!r}")
+            raise NoSuchAccount(f"there is no user {username!r}")
         base = current or UserRecord(username=username, role="", password_hash="", disabled=False,
                                      changed_at=datetime.now(UTC), changed_by=actor)
         record = msgspec.structs.replace(base, **changes, changed_at=datetime.now(UTC), changed_by=actor)
@@ -124,7 +125,7 @@ def check_password(password: str, username: str) -> None:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     if username.lower() in password.lower():
         raise AccountError("a password must not contain the username")
-    if zxcvbn(password[:100], user_inputs=[username])["score"] < 2:
+    if zxcvbn(password[:72], user_inputs=[username])["score"] < 2:  # zxcvbn refuses anything longer than 72
         raise AccountError("that password is common or easy to guess; choose a longer, less predictable one")
 
 

@@ -2,21 +2,24 @@
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+import msgspec
 from argon2 import PasswordHasher
 from clickhouse_connect.driver.exceptions import ClickHouseError
-from litestar import Litestar, Request, Response
+from litestar import Litestar, MediaType, Request, Response
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from api.accounts import Accounts
 from api.audit import AuditHook
-from api.auth import SessionController, UsersController
+from api.auth import BEARER, SessionController, UsersController
 from api.compliance import ComplianceController, DimensionValuesController, OutboxController, TrackersController
-from api.errors import ApiError
+from api.errors import ErrorBody
 from api.explore import ExploreController
 from api.health import internal_health
 from api.logins import AddressLimit, LoginSessions, Throttle
@@ -54,19 +57,25 @@ def internal_app(
         "demo": demo,
         "dashboard_key": dashboard_key,
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
                         ReportsController, ExploreController, ComplianceController, OutboxController,
                         TrackersController, DimensionValuesController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware, AuditHook()],
-        exception_handlers={WarehouseError: _warehouse_failed, ClickHouseError: _warehouse_failed, ApiError: _refused},
+        exception_handlers={WarehouseError: _warehouse_failed, ClickHouseError: _warehouse_failed,
+                            HTTPException: _refused},
         logging_config=None,
         openapi_config=OpenAPIConfig(
-            title="Sluice internal API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()]
+            title="Sluice internal API", version="1", path="/api/schema", render_plugins=[JsonRenderPlugin()],
+            components=Components(security_schemes={BEARER: SecurityScheme(
+                type="http", scheme="bearer",
+                description="a login session's token (POST /api/session), or the ops token for /api/ops")}),
         ),
     )
+    _document_strict_bodies(app)
+    return app
 
 
 def _warehouse_failed(request: Request, exc: Exception) -> Response:
@@ -77,5 +86,28 @@ def _warehouse_failed(request: Request, exc: Exception) -> Response:
     return Response({"status_code": 503, "detail": f"warehouse failure: {shown}"}, status_code=503)
 
 
-def _refused(request: Request, exc: ApiError) -> Response:
-    return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
+def _refused(request: Request, exc: HTTPException) -> Response:
+    """Every refusal answers JSON, whatever the route's own media type (a CSV export's too)."""
+    body = ErrorBody(status_code=exc.status_code, detail=exc.detail, extra=exc.extra or None)
+    return Response(body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
+
+
+def _document_strict_bodies(app: Litestar) -> None:
+    """Request bodies that refuse unknown fields say so: Litestar's document leaves their objects open."""
+    schemas = app.openapi_schema.components.schemas or {}
+    bodies = [handler.parsed_fn_signature.parameters["data"].annotation for route in app.routes
+              for handler in route.route_handlers if "data" in handler.parsed_fn_signature.parameters]
+    for struct in _structs(msgspec.inspect.multi_type_info(bodies)):
+        if struct.forbid_unknown_fields and struct.cls.__name__ in schemas:
+            schemas[struct.cls.__name__].additional_properties = False
+
+
+def _structs(types: Iterable[msgspec.inspect.Type]) -> Iterator[msgspec.inspect.StructType]:
+    for info in types:
+        if isinstance(info, msgspec.inspect.StructType):
+            yield info
+            yield from _structs(field.type for field in info.fields)
+        elif isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType)):
+            yield from _structs([info.item_type])
+        elif isinstance(info, msgspec.inspect.UnionType):
+            yield from _structs(info.types)

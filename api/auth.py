@@ -7,19 +7,27 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException,
+                                 TooManyRequestsException)
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
-from api.accounts import Account, AccountError, Accounts, Role
+from api.accounts import MIN_PASSWORD, USERNAME_PATTERN, Account, Accounts, Role
+from api.errors import AccountConflict, NoSuchAccount, OwnAccount
 from api.audit import act_as, audited, note
 from api.logins import ABSOLUTE_SECONDS, IDLE_SECONDS, LoginSessions
 
 ALL_ROLES = frozenset(Role)
 PUBLIC = "public"
+BEARER = "BearerToken"
+SECURED = [{BEARER: []}]
+"""The OpenAPI security requirement of a route behind a login or the ops token: `Authorization: Bearer <token>`."""
+SIGNED_IN_ERRORS = [NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException]
+"""What any route behind a login may answer besides its own errors: no session, a role it refuses, and a
+warehouse or audit log that cannot answer (documented in the OpenAPI schema by each route's `raises`)."""
 
 
-class Credentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Credentials(msgspec.Struct, frozen=True):
     username: Annotated[str, msgspec.Meta(max_length=64)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]
 
@@ -32,16 +40,20 @@ class Opened(msgspec.Struct, frozen=True):
     absolute_seconds: int
 
 
+Password = Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD, max_length=1024,
+                                       description="not the username, and not common or easy to guess")]
+
+
 class NewUser(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    username: str
+    username: Annotated[str, msgspec.Meta(pattern=USERNAME_PATTERN)]
     role: Role
-    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    password: Password
 
 
 class UserChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     role: Role | None = None
     disabled: bool | None = None
-    password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    password: Password | None = None
 
 
 def bearer_token(connection: ASGIConnection) -> str:
@@ -92,7 +104,8 @@ class SessionController(Controller):
     tags = ["session"]
 
     @post(status_code=201, sync_to_thread=True,
-          opt=audited("session.login") | public("logging in; lockouts per name and address slow guessing"))
+          opt=audited("session.login") | public("logging in; lockouts per name and address slow guessing"),
+          raises=[NotAuthorizedException, TooManyRequestsException, ServiceUnavailableException])
     def log_in(self, request: Request, data: JSONBody[Credentials]) -> Response:
         """Exchange a username and password for a session token."""
         state = request.app.state
@@ -103,25 +116,25 @@ class SessionController(Controller):
         if wait:
             locks_now = not was_locked and state.throttle.locked(data.username, client)
             note(request, action="session.lockout" if locks_now else None, detail={"reason": "throttled"})
-            return Response({"detail": "too many attempts; try again later"}, status_code=429,
-                            headers={"retry-after": str(wait)})
+            raise TooManyRequestsException("too many attempts; try again later", headers={"retry-after": str(wait)})
         account = state.accounts.authenticate(data.username, data.password)
         if account is None:
             note(request, outcome="failure")
-            return Response({"detail": "wrong username or password"}, status_code=401)
+            raise NotAuthorizedException("wrong username or password")
         state.throttle.succeeded(data.username, client)
         token = state.login_sessions.open(account.username, account.role)
         return Response(Opened(token=token, username=account.username, role=account.role,
                                idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
 
-    @get(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.read"), sync_to_thread=False)
+    @get(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.read"), sync_to_thread=False,
+         raises=SIGNED_IN_ERRORS, security=SECURED)
     def whoami(self, request: Request) -> dict:
         """The session's user and role."""
         session = request.state.session
         return {"username": session.username, "role": session.role}
 
     @delete(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.logout"), status_code=204,
-            sync_to_thread=True)
+            sync_to_thread=True, raises=SIGNED_IN_ERRORS, security=SECURED)
     def log_out(self, request: Request) -> None:
         """Revoke this session's token."""
         request.app.state.login_sessions.close(bearer_token(request))
@@ -131,22 +144,24 @@ class UsersController(Controller):
     path = "/api/users"
     tags = ["users"]
     guards = [authorized]
+    security = SECURED
     opt = {"roles": {Role.ADMIN}}
 
-    @get(sync_to_thread=True, opt=audited("users.read"))
+    @get(sync_to_thread=True, opt=audited("users.read"), raises=SIGNED_IN_ERRORS)
     def list_users(self, request: Request) -> list[Account]:
         users = request.app.state.accounts.list()
         note(request, detail={"rows": len(users)})
         return users
 
-    @post(sync_to_thread=True, opt=audited("users.add"))
+    @post(sync_to_thread=True, opt=audited("users.add"), raises=[*SIGNED_IN_ERRORS, AccountConflict])
     def add_user(self, request: Request, data: JSONBody[NewUser]) -> Account:
         return request.app.state.accounts.add(data.username, data.role, data.password, actor(request))
 
-    @patch("/{username:str}", sync_to_thread=True, opt=audited("users.change"))
+    @patch("/{username:str}", sync_to_thread=True, opt=audited("users.change"),
+           raises=[*SIGNED_IN_ERRORS, NoSuchAccount, AccountConflict])  # OwnAccount: the 403 documented already
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         if username == request.state.session.username:
-            raise AccountError("another admin (or `sluice user` on the server) changes your own account")
+            raise OwnAccount("another admin (or `sluice user` on the server) changes your own account")
         return apply_change(request.app.state.accounts, request.app.state.login_sessions, username, data, actor(request))
 
 

@@ -6,23 +6,26 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 
 from api.accounts import Role
 from api.audit import audited, note
-from api.auth import authorized
+from api.auth import SECURED, SIGNED_IN_ERRORS, authorized
 from api.reports import report_query
 from scanner.report import TrackerHost, tracker_hosts
 from warehouse import AuditEntry, Warehouse
 from warehouse.outbox import ForwardStatus, Outbox, OutboxRecord
-from warehouse.reports import dimension_values
+from warehouse.reports import ReportQuery, dimension_values
 from warehouse.trackers import Trackers
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
 PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
 Text = Annotated[str, QueryParameter(max_length=200)]
+_MOMENT = r"^(\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_MOMENT_TEXT = "an ISO 8601 date or time, from 2000 on; without a zone, UTC"
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class AuditPage(msgspec.Struct, frozen=True):
@@ -42,9 +45,10 @@ class ComplianceController(Controller):
     path = "/api/audit"
     tags = ["compliance"]
     guards = [authorized]
+    security = SECURED
     opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
 
-    @get(sync_to_thread=True, opt=audited("audit.read"))
+    @get(sync_to_thread=True, opt=audited("audit.read"), raises=SIGNED_IN_ERRORS)
     def audit_log(
         self,
         request: Request,
@@ -52,13 +56,13 @@ class ComplianceController(Controller):
         actor_name: Annotated[str, QueryParameter(name="actor", max_length=200)] = "",
         action: Text = "",
         outcome: Text = "",
-        since: FromQuery[datetime | None] = None,
-        until: FromQuery[datetime | None] = None,
+        since_text: Annotated[str, QueryParameter(name="since", pattern=_MOMENT, description=_MOMENT_TEXT)] = "",
+        until_text: Annotated[str, QueryParameter(name="until", pattern=_MOMENT, description=_MOMENT_TEXT)] = "",
         page: Page = 1,
         page_size: PageSize = 100,
     ) -> AuditPage:
         """Audit entries, newest first; filter by actor, action, outcome and time."""
-        since, until = _utc(since), _utc(until)
+        since, until = _moment(since_text, "since"), _moment(until_text, "until")
         if since and until and since >= until:
             raise ValidationException("'since' must be before 'until'")
         entries, total = warehouse.audit.search(actor=actor_name, action=action, outcome=outcome, since=since,
@@ -74,9 +78,10 @@ class OutboxController(Controller):
     path = "/api/outbox"
     tags = ["compliance"]
     guards = [authorized]
+    security = SECURED
     opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
 
-    @get(sync_to_thread=True, opt=audited("outbox.read"))
+    @get(sync_to_thread=True, opt=audited("outbox.read"), raises=SIGNED_IN_ERRORS)
     def outbox(
         self,
         request: Request,
@@ -107,9 +112,10 @@ class TrackersController(Controller):
     path = "/api/trackers"
     tags = ["compliance"]
     guards = [authorized]
+    security = SECURED
     opt = {"roles": {Role.COMPLIANCE, Role.ADMIN}}
 
-    @get(sync_to_thread=True, opt=audited("trackers.read"))
+    @get(sync_to_thread=True, opt=audited("trackers.read"), raises=SIGNED_IN_ERRORS)
     def trackers(self, request: Request, warehouse: NamedDependency[Warehouse],
                  site: Annotated[str, QueryParameter(max_length=64)] = "") -> list[TrackerHost]:
         """Third-party hosts on the website, by site: vendor, allowed or not, BAA date, new since the last scan."""
@@ -128,20 +134,32 @@ class DimensionValuesController(Controller):
     path = "/api/dimension-values"
     tags = ["compliance"]
     guards = [authorized]
+    security = SECURED
     opt = {"roles": {Role.ADMIN}}
+    dependencies = {"selection": Provide(report_query, sync_to_thread=False)}
 
-    @get(sync_to_thread=True, opt=audited("dimension_values.read"))
-    def dimension_values(self, request: Request,
-                         warehouse: NamedDependency[Warehouse]) -> dict[str, list[DimensionValue]]:
+    @get(sync_to_thread=True, opt=audited("dimension_values.read"), raises=SIGNED_IN_ERRORS)
+    def dimension_values(self, request: Request, warehouse: NamedDependency[Warehouse],
+                         selection: NamedDependency[ReportQuery]) -> dict[str, list[DimensionValue]]:
         """The values of each free-text dimension seen in a period, to declare those the forwarder may send."""
-        query = report_query(request)
         seen = {d: [DimensionValue(**v) for v in values]
-                for d, values in dimension_values(warehouse.client, query).items()}
-        note(request, detail={"parameters": msgspec.to_builtins(query),
+                for d, values in dimension_values(warehouse.client, selection).items()}
+        note(request, detail={"parameters": msgspec.to_builtins(selection),
                               "rows": sum(len(values) for values in seen.values())})
         return seen
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time given without a zone is read as UTC."""
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+def _moment(text: str, name: str) -> datetime | None:
+    """A time given without a zone is read as UTC; the audit log holds nothing before 2000."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationException(f"'{name}' must be a time like 2026-11-01T08:00:00Z") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    if not _EARLIEST <= moment < datetime(2200, 1, 1, tzinfo=UTC):
+        raise ValidationException(f"'{name}' must be between 2000 and 2200")
+    return moment

@@ -17,7 +17,7 @@ class Health(msgspec.Struct, frozen=True):
     warehouse: str
 
 
-@get("/healthz", sync_to_thread=True, opt=not_audited(_PROBE) | public(_PROBE))
+@get("/healthz", sync_to_thread=True, opt=not_audited(_PROBE) | public(_PROBE), raises=[ServiceUnavailableException])
 def internal_health(warehouse: NamedDependency[Warehouse]) -> Health:
     """The internal listener is up and can reach the warehouse."""
     if not warehouse.ping():

@@ -12,16 +12,16 @@ import msgspec
 from litestar import Controller, Request, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.exceptions import ClientException, NotAuthorizedException, ServiceUnavailableException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from api.accounts import Account
 from api.audit import act_as, audited, note
-from api.auth import NewUser, UserChange, apply_change, bearer_token
+from api.auth import SECURED, NewUser, UserChange, apply_change, bearer_token
 from api.compliance import forward_status
-from api.errors import Unavailable
+from api.errors import AccountConflict, NoSuchAccount, Unavailable
 from forwarder.errors import ForwarderBusy, ForwarderError
 from forwarder.report import RunReport, run_report
 from scanner.scan import ScanResult
@@ -35,6 +35,8 @@ from warehouse.reports import refresh_cells
 from warehouse.settings import SiteId
 
 ACTOR_HEADER = "sluice-actor"
+OPS_ERRORS = [NotAuthorizedException, ServiceUnavailableException]
+"""What any operation may answer besides its own errors: no ops token, and a warehouse or audit log that cannot."""
 
 
 class AppliedMigration(msgspec.Struct, frozen=True):
@@ -100,16 +102,19 @@ def _actor(connection: ASGIConnection) -> str:
 class OpsController(Controller):
     path = "/api/ops"
     guards = [require_ops_token]
+    security = SECURED
     tags = ["operations"]
 
-    @post("/migrate", sync_to_thread=True, status_code=200, opt=audited("warehouse.migrate"))
+    @post("/migrate", sync_to_thread=True, status_code=200, opt=audited("warehouse.migrate"),
+          raises=OPS_ERRORS)
     def migrate(self, request: Request, warehouse: NamedDependency[Warehouse]) -> MigrateResult:
         """Apply pending schema migrations."""
         applied = [AppliedMigration(m.version, m.name) for m in migrate_schema(warehouse.client, warehouse.ddl)]
         note(request, resource=warehouse.dsn.redacted(), detail={"applied": [m.version for m in applied]})
         return MigrateResult(applied=applied, current=max(applied_versions(warehouse.client), default=0))
 
-    @post("/demo/seed", sync_to_thread=True, status_code=200, opt=audited("demo.seed"))
+    @post("/demo/seed", sync_to_thread=True, status_code=200, opt=audited("demo.seed"),
+          raises=[*OPS_ERRORS, Unavailable])
     def seed_demo(self, request: Request, data: JSONBody[DemoSeed], warehouse: NamedDependency[Warehouse]) -> DemoSeeded:
         """Load generated hospital traffic, enriched like live events; call in chunks to show progress."""
         load = request.app.state.demo
@@ -124,22 +129,24 @@ class OpsController(Controller):
         note(request, resource=data.site, detail={"events": inserted, "days": data.days})
         return DemoSeeded(inserted=inserted)
 
-    @get("/users", sync_to_thread=True, opt=audited("users.read"))
+    @get("/users", sync_to_thread=True, opt=audited("users.read"), raises=OPS_ERRORS)
     def list_users(self, request: Request) -> list[Account]:
         users = request.app.state.accounts.list()
         note(request, detail={"rows": len(users)})
         return users
 
-    @post("/users", sync_to_thread=True, opt=audited("users.add"))
+    @post("/users", sync_to_thread=True, opt=audited("users.add"), raises=[*OPS_ERRORS, AccountConflict])
     def add_user(self, request: Request, data: JSONBody[NewUser]) -> Account:
         return request.app.state.accounts.add(data.username, data.role, data.password, _actor(request))
 
-    @patch("/users/{username:str}", sync_to_thread=True, opt=audited("users.change"))
+    @patch("/users/{username:str}", sync_to_thread=True, opt=audited("users.change"),
+           raises=[*OPS_ERRORS, NoSuchAccount, AccountConflict])
     def change_user(self, request: Request, username: FromPath[str], data: JSONBody[UserChange]) -> Account:
         state = request.app.state
         return apply_change(state.accounts, state.login_sessions, username, data, _actor(request))
 
-    @post("/forward/run", sync_to_thread=True, status_code=200, opt=audited("forward.run"))
+    @post("/forward/run", sync_to_thread=True, status_code=200, opt=audited("forward.run"),
+          raises=[*OPS_ERRORS, Unavailable])
     def forward_run(self, request: Request, data: JSONBody[ForwardRun]) -> RunReport:
         """Prepare and send due windows (or one), or with `dry_run` show what would go and send nothing."""
         forwarder = request.app.state.forwarder
@@ -155,18 +162,20 @@ class OpsController(Controller):
             raise ClientException(str(exc)) from None
         return run_report(forwarder, run, data.dry_run)
 
-    @post("/scans", sync_to_thread=True, status_code=200, opt=audited("scan.submit"))
+    @post("/scans", sync_to_thread=True, status_code=200, opt=audited("scan.submit"),
+          raises=OPS_ERRORS)
     def record_scan(self, request: Request, data: JSONBody[ScanResult],
                     warehouse: NamedDependency[Warehouse]) -> RecordedScan:
         """Store a website scan made by `sluice scan`; answers what is new and gone, and the alerts raised."""
         return record(data, request.app.state.scanner, warehouse)
 
-    @get("/forward/status", sync_to_thread=True, opt=audited("forward.status.read"))
+    @get("/forward/status", sync_to_thread=True, opt=audited("forward.status.read"), raises=OPS_ERRORS)
     def forward_status(self, request: Request, warehouse: NamedDependency[Warehouse]) -> ForwardStatus:
         """The outbox by destination, window and state, and this month's privacy budget spent against its cap."""
         return forward_status(request, warehouse)
 
-    @post("/audit/verify", sync_to_thread=True, status_code=200, opt=audited("audit.verify"))
+    @post("/audit/verify", sync_to_thread=True, status_code=200, opt=audited("audit.verify"),
+          raises=OPS_ERRORS)
     def verify_audit(self, request: Request, warehouse: NamedDependency[Warehouse]) -> VerifyResult:
         """Re-walk every audit chain, check it against the anchors, and report each thing found wrong."""
         report = warehouse.audit.verify()

@@ -5,16 +5,17 @@ import io
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath
+from litestar.params import PathParameter, QueryParameter
 
 from api.audit import audited, note
-from api.auth import ALL_ROLES, authorized
+from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
+from api.errors import json_errors
 from warehouse import Warehouse
 from warehouse import reports as queries
 from warehouse.privacy import spreadsheet_cell
@@ -46,99 +47,110 @@ class Report(msgspec.Struct, frozen=True):
     """The same report for the period before, when `compare` is asked for."""
 
 
-class ReportsController(Controller):
-    path = "/api/reports"
-    tags = ["reports"]
-    guards = [authorized]
-    opt = {"roles": ALL_ROLES}
-
-    @get("/realtime", sync_to_thread=True, opt=audited("report.read"))
-    def realtime(self, request: Request, warehouse: NamedDependency[Warehouse]) -> dict:
-        """The last 30 minutes."""
-        site = _site(request)
-        data = queries.realtime(warehouse.client, site)
-        note(request, detail={"parameters": {"site": site}, "rows": len(data["pages"])})
-        return data
-
-    @get("/funnel", sync_to_thread=True, opt=audited("report.read"))
-    def funnel(self, request: Request, warehouse: NamedDependency[Warehouse]) -> Report:
-        """Sessions reaching each step in order; `step` repeated, event names or page paths."""
-        query = report_query(request)
-        steps = request.query_params.getall("step", [])
-        valid = [re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps]
-        if not 2 <= len(steps) <= 6 or not all(valid):
-            raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
-        return _answer(request, "funnel", query, lambda q: queries.funnel(warehouse.client, q, steps), {"steps": steps})
-
-    @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv", opt=audited("report.export"))
-    def export(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Response:
-        """A table report as CSV; the export is audited as such."""
-        if name not in REPORTS or name == "overview":
-            raise NotFoundException(f"no table report {name!r}")
-        data = REPORTS[name](warehouse.client, query := report_query(request))
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in data)
-        note(request, detail={"parameters": msgspec.to_builtins(query), "rows": len(data)})
-        return Response(out.getvalue(), media_type="text/csv",
-                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
-
-    @get("/{name:str}", sync_to_thread=True, opt=audited("report.read"))
-    def report(self, request: Request, name: FromPath[str], warehouse: NamedDependency[Warehouse]) -> Report:
-        """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
-        run = REPORTS.get(name)
-        if run is None:
-            raise NotFoundException(f"no report {name!r}; there are {', '.join([*REPORTS, 'funnel', 'realtime'])}")
-        return _answer(request, name, report_query(request), lambda q: run(warehouse.client, q))
+SiteId = Annotated[str, QueryParameter(name="site", max_length=64, description="a configured site's id; default: the first")]
+ReportName = Annotated[str, PathParameter(description="a report's name", schema_extra={"enum": list(REPORTS)})]
+TableName = Annotated[str, PathParameter(description="a table report's name",
+                                         schema_extra={"enum": [name for name in REPORTS if name != "overview"]})]
+Compare = Annotated[bool, QueryParameter(name="compare", description="add the same report for the period before")]
+Steps = Annotated[list[Annotated[str, msgspec.Meta(max_length=251)]],
+                  QueryParameter(name="step", min_items=2, max_items=6, description="event names or /paths, in order")]
 
 
-def _answer(request: Request, name: str, query: ReportQuery, run: Callable, extra: dict | None = None) -> Report:
-    data = run(query)
-    previous = run(query.previous()) if request.query_params.get("compare") in ("1", "true") else None
-    rows = len(data) if isinstance(data, list) else 1
-    note(request, detail={"parameters": msgspec.to_builtins(query) | {"compare": previous is not None} | (extra or {}),
-                          "rows": rows})
-    return Report(report=name, site=query.site, start=query.start, end=query.end, filters=query.filters,
-                  data=data, previous=previous)
-
-
-def report_query(request: Request) -> ReportQuery:
-    """Site, period and filters of a report request, validated."""
-    params = request.query_params
+def report_query(
+    request: Request,
+    site: SiteId = "",
+    start: Annotated[date | None, QueryParameter(name="from", description="first day; default 30 days before `to`")] = None,
+    end: Annotated[date | None, QueryParameter(name="to", description="last day, at most tomorrow; default today")] = None,
+    filters: Annotated[list[Annotated[str, msgspec.Meta(max_length=300)]] | None,
+                       QueryParameter(name="filter", max_items=len(FILTERS),
+                                 description=f"`<dimension>:<value>`; the dimensions are {', '.join(FILTERS)}")] = None,
+) -> ReportQuery:
+    """Site, period and filters of a report request, validated (the dependency `query` of report routes)."""
     today = datetime.now(UTC).date()
-    end = _date(params.get("to"), "to") or today
-    start = _date(params.get("from"), "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise ValidationException("'from' must not be after 'to'")
     if start < _EARLIEST or end > today + timedelta(days=1):
         raise ValidationException(f"dates run from {_EARLIEST} to tomorrow")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationException(f"a report covers at most {MAX_DAYS} days")
-    filters = {}
-    for text in params.getall("filter", []):
+    chosen = {}
+    for text in filters or []:
         key, _, value = text.partition(":")
         if key not in FILTERS:
             raise ValidationException(f"cannot filter on {key!r}; the filters are {', '.join(FILTERS)}")
         if not re.fullmatch(FILTERS[key], value):
             raise ValidationException(f"{key}:{value[:40]!r} is not a value {key} can have")
-        filters[key] = value
-    return ReportQuery(site=_site(request), start=start, end=end, filters=filters)
+        chosen[key] = value
+    return ReportQuery(site=known_site(request, site), start=start, end=end, filters=chosen)
 
 
-def _site(request: Request) -> str:
+def known_site(request: Request, site: str) -> str:
     known = request.app.state.sites
-    site = request.query_params.get("site") or (known[0] if known else "")
+    site = site or (known[0] if known else "")
     if site not in known:
         raise ValidationException(f"unknown site {site!r}; the sites are {', '.join(known)}")
     return site
 
 
-def _date(text: str | None, name: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationException(f"'{name}' must be a date like 2026-11-01") from None
+class ReportsController(Controller):
+    path = "/api/reports"
+    tags = ["reports"]
+    guards = [authorized]
+    security = SECURED
+    opt = {"roles": ALL_ROLES}
+    dependencies = {"selection": Provide(report_query, sync_to_thread=False)}
 
+    @get("/realtime", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
+    def realtime(self, request: Request, warehouse: NamedDependency[Warehouse], site: SiteId = "") -> dict:
+        """The last 30 minutes."""
+        site = known_site(request, site)
+        data = queries.realtime(warehouse.client, site)
+        note(request, detail={"parameters": {"site": site}, "rows": len(data["pages"])})
+        return data
+
+    @get("/funnel", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
+    def funnel(self, request: Request, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery], steps: Steps,
+               compare: Compare = False) -> Report:
+        """Sessions reaching each step in order; `step` repeated, event names or page paths."""
+        if not all(re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps):
+            raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
+        return _answer(request, "funnel", selection, compare, lambda q: queries.funnel(warehouse.client, q, steps),
+                       {"steps": steps})
+
+    @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv", opt=audited("report.export"),
+         responses=json_errors(ValidationException, *SIGNED_IN_ERRORS, NotFoundException))
+    def export(self, request: Request, name: TableName,
+               warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery]) -> Response:
+        """A table report as CSV; the export is audited as such."""
+        if name not in REPORTS or name == "overview":
+            raise NotFoundException(f"no table report {name!r}")
+        data = REPORTS[name](warehouse.client, selection)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(data[0]) if data else ["empty"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: spreadsheet_cell(value) for key, value in row.items()} for row in data)
+        note(request, detail={"parameters": msgspec.to_builtins(selection), "rows": len(data)})
+        return Response(out.getvalue(), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+
+    @get("/{name:str}", sync_to_thread=True, opt=audited("report.read"), raises=[*SIGNED_IN_ERRORS, NotFoundException])
+    def report(self, request: Request, name: ReportName, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery],
+               compare: Compare = False) -> Report:
+        """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
+        run = REPORTS.get(name)
+        if run is None:
+            raise NotFoundException(f"no report {name!r}; there are {', '.join([*REPORTS, 'funnel', 'realtime'])}")
+        return _answer(request, name, selection, compare, lambda q: run(warehouse.client, q))
+
+
+def _answer(request: Request, name: str, query: ReportQuery, compare: bool, run: Callable,
+            extra: dict | None = None) -> Report:
+    data = run(query)
+    previous = run(query.previous()) if compare else None
+    rows = len(data) if isinstance(data, list) else 1
+    note(request, detail={"parameters": msgspec.to_builtins(query) | {"compare": previous is not None} | (extra or {}),
+                          "rows": rows})
+    return Report(report=name, site=query.site, start=query.start, end=query.end, filters=query.filters,
+                  data=data, previous=previous)

@@ -3,6 +3,7 @@
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import msgspec
@@ -10,6 +11,8 @@ from clickhouse_connect.driver.client import Client
 
 from warehouse.events import encode_rows, insert_lines
 from warehouse.privacy import masked_path
+
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
@@ -51,6 +54,9 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     seen_at: datetime
 
+    def __post_init__(self) -> None:
+        _storable(self.seen_at)
+
 
 class Scan(msgspec.Struct, frozen=True, kw_only=True):
     scan_id: str
@@ -58,7 +64,17 @@ class Scan(msgspec.Struct, frozen=True, kw_only=True):
     mode: str
     started_at: datetime
     finished_at: datetime
-    pages: int
+    pages: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)]
+
+    def __post_init__(self) -> None:
+        _storable(self.started_at)
+        _storable(self.finished_at)
+
+
+def _storable(moment: datetime) -> None:
+    """A time the warehouse can hold; a scan posted with one from year 305 is refused, not a warehouse failure."""
+    if not _EARLIEST <= moment.replace(tzinfo=moment.tzinfo or UTC) < _LATEST:
+        raise ValueError(f"{moment.isoformat()} is not a time between 2000 and 2200")
 
 
 class HostSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -75,3 +75,9 @@ def test_names_are_unique_and_changes_need_an_existing_user(accounts):
     with pytest.raises(AccountError, match="no user"):
         accounts.reset_password("nobody", GOOD, "test")
     assert [a.username for a in accounts.list()] == ["alice"]
+
+
+def test_a_long_passphrase_is_accepted(accounts):
+    passphrase = "correct horse battery staple, " * 3 + "and one more word"  # 107 characters
+    accounts.add("alice", Role.ANALYST, passphrase, "test")
+    assert accounts.authenticate("alice", passphrase).username == "alice"

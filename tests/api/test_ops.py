@@ -72,7 +72,7 @@ def test_seeding_through_the_api_loads_events_once_when_asked(warehouse):
 def test_seeding_is_refused_where_no_demo_loader_is_plugged_in(warehouse):
     with TestClient(internal_app(warehouse, TOKEN)) as client:
         answer = client.post("/api/ops/demo/seed", json={"events": 10}, headers=AUTH)
-    assert answer.status_code == 400 and "no demo loader" in answer.json()["detail"]
+    assert answer.status_code == 409 and "no demo loader" in answer.json()["detail"]
     assert warehouse.client.command("SELECT count() FROM events") == 0
 
 
