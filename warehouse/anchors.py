@@ -17,6 +17,17 @@ import msgspec
 from warehouse.errors import WarehouseError
 
 
+def append_synced(path: Path, lines: bytes) -> None:
+    """Append whole lines in one write to a file opened for appending (so writers sharing it never interleave),
+    synced to disk before it returns; the file is made readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, lines)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class AnchorError(WarehouseError):
     """The anchor file cannot be written."""
 
@@ -50,15 +61,8 @@ class AnchorFile:
         anchors = [self._signed(Anchor(time=now, chain=chain, seq=seq, hash=hash)) for chain, seq, hash in heads]
         if not anchors:
             return []
-        # One write of whole lines to a file opened for appending: writers sharing the file never interleave.
-        lines = b"".join(msgspec.json.encode(anchor) + b"\n" for anchor in anchors)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, lines)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_synced(self.path, b"".join(msgspec.json.encode(anchor) + b"\n" for anchor in anchors))
         except OSError as exc:
             raise AnchorError(f"cannot append to the audit anchor file {self.path}: {exc.strerror}") from None
         return anchors

@@ -18,6 +18,7 @@ from typing import Protocol
 import msgspec
 from prometheus_client import Gauge
 
+from warehouse.anchors import append_synced
 from warehouse.audit import AuditEntry, AuditLog
 from warehouse.errors import WarehouseError
 from warehouse.settings import SyslogSettings
@@ -76,14 +77,8 @@ class JsonLinesSink:
         self._path = path
 
     def send(self, entries: Sequence[AuditEntry]) -> None:
-        lines = b"".join(msgspec.json.encode(entry) + b"\n" for entry in entries)
         try:
-            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, lines)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_synced(self._path, b"".join(msgspec.json.encode(entry) + b"\n" for entry in entries))
         except OSError as exc:
             raise StreamError(f"cannot append the audit entries to {self._path}: {exc.strerror}") from None
 

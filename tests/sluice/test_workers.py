@@ -13,6 +13,7 @@ import httpx
 import msgspec
 
 from collector.settings import CollectorSettings, Site
+from sluice.deadlines import Limits
 from sluice.workers import WorkerPlan
 from tests.conftest import CONSENT_KEY
 from tests.sluice.processes import env, wait_until_up
@@ -36,7 +37,8 @@ def test_a_worker_serves_collect_without_loading_the_internal_api(tmp_path: Path
     listening = socket.create_server(("127.0.0.1", 0))
     port = listening.getsockname()[1]
     plan = WorkerPlan(collector=CollectorSettings(), sites=[Site(id="main", origins=["*"])], consent_key=CONSENT_KEY,
-                      spool_dir=str(tmp_path / "spool"), metrics_dir=str(tmp_path), log_level="warning")
+                      spool_dir=str(tmp_path / "spool"), metrics_dir=str(tmp_path), log_level="warning",
+                      limits=Limits())
     loaded = tmp_path / "modules.json"
     worker = subprocess.Popen([sys.executable, "-c", _WORKER, str(listening.fileno()), str(os.getpid()), str(loaded)],
                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[listening.fileno()], env=env())
