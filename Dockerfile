@@ -1,6 +1,7 @@
 FROM python:3.12-slim
 
-RUN useradd --system --create-home --home-dir /var/lib/sluice sluice
+RUN useradd --system --create-home --home-dir /var/lib/sluice sluice \
+    && install -d -o sluice -m 700 /var/lib/sluice-audit  # the anchors volume: a new one takes this owner
 WORKDIR /opt/sluice
 COPY pyproject.toml README.md ./
 COPY sluice ./sluice

@@ -65,9 +65,9 @@ def _launch(playwright: "Playwright", executable: str, args: Sequence[str], erro
 
 
 def _route(route: "Route", scope: Scope) -> None:
-    """Let a request through unless it goes to an address inside the network of a site that is not."""
+    """Let a request through to public addresses, and to the site's own hosts where the site is internal."""
     url = route.request.url
-    if urlsplit(url).scheme in ("http", "https") and not scope.internal and not scope.public(host_of(url)):
+    if urlsplit(url).scheme in ("http", "https") and not scope.reachable(host_of(url)):
         route.abort("blockedbyclient")
     else:
         route.continue_()

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from scanner.page import Page, host_of, parse
+from scanner.page import Page, parse
 
 MAX_REDIRECTS = 5
 _LOC = re.compile(r"<loc>\s*([^<\s]+)\s*</loc>", re.IGNORECASE)
@@ -41,9 +41,9 @@ class Scope:
             # A site on a default port may move between http and https on it; any other port is its own.
             self._origins |= {(host, p) for p in _DEFAULT_PORTS.values()} if not parts.port else {(host, port)}
         self._resolver = resolver
-        hosts = {host for host, _ in self._origins}
-        self.internal = any(not _public(address) for host in hosts for address in resolver(host))
-        """Whether the site itself is on a private, loopback or link-local address (then such addresses are its)."""
+        self._hosts = {host for host, _ in self._origins}
+        self.internal = any(not _public(address) for host in self._hosts for address in resolver(host))
+        """Whether the site itself is on a private, loopback or link-local address (then its hosts may be)."""
 
     def allows(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -52,7 +52,11 @@ class Scope:
         host = (parts.hostname or "").lower()
         if (host, parts.port or _DEFAULT_PORTS[parts.scheme]) not in self._origins:
             return False
-        return self.internal or self.public(host)
+        return self.reachable(host)
+
+    def reachable(self, host: str) -> bool:
+        """Whether a request may go to `host`: public addresses, or the site's own hosts where it is internal."""
+        return (self.internal and host in self._hosts) or self.public(host)
 
     def public(self, host: str) -> bool:
         """Whether `host` resolves, and only to public addresses; asked at every request, as names can move."""

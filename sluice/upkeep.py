@@ -1,4 +1,5 @@
-"""The warehouse's upkeep on a schedule: cells of closed days kept current by one instance, and audit anchors."""
+"""The warehouse's upkeep on a schedule: cells of closed days kept current by one instance, audit anchors,
+and the audit stream to the SIEM."""
 
 import logging
 import socket
@@ -9,9 +10,11 @@ from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from warehouse import Warehouse
+from warehouse import Warehouse, WarehouseError
 from warehouse.audit_stream import AuditStream, JsonLinesSink, Sink, StreamError, SyslogSink
+from warehouse.errors import first_line
 from warehouse.leases import Leases
 from warehouse.reports import refresh_cells
 from warehouse.settings import AuditSettings
@@ -62,7 +65,8 @@ def schedule_audit_stream(scheduler: BaseScheduler, stream: AuditStream | None, 
 
 
 def push_audit_stream(stream: AuditStream) -> None:
+    """Push, and log what failed: the entries wait for the next push, and the process goes on."""
     try:
         stream.push()
-    except StreamError as exc:
-        log.warning("audit entries not streamed; they wait for the next push", extra={"error": str(exc)})
+    except (StreamError, WarehouseError, ClickHouseError) as exc:
+        log.warning("audit entries not streamed; they wait for the next push", extra={"error": first_line(exc)})

@@ -31,6 +31,7 @@ Outcome = Literal["success", "failure", "denied"]
 GENESIS = "0" * 64
 MAIN = "main"
 _ATTEMPTS = 20
+_FINDINGS_PER_CHAIN = 100
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -245,22 +246,24 @@ class _Walk:
         self._expected, self._prev_hash = 1, GENESIS
         self._signed = False
         self._last_unsigned = 0
-        self._broken: Finding | None = None
+        self._broken: list[Finding] = []
         self.checked = 0
         self.last = 0
 
     def check(self, entry: AuditEntry) -> None:
+        """Check one entry against the one before it; past a finding the walk goes on from this entry."""
         self.last = max(self.last, entry.seq)
         if entry.seq in self._anchored:
             self._seen.setdefault(entry.seq, entry.hash)
-        if self._broken:
-            return  # past a broken link every later one would be reported too
-        self._broken = self._link(entry)
-        if not self._broken:
-            self._expected, self._prev_hash, self.checked = entry.seq + 1, entry.hash, self.checked + 1
+        broken = self._link(entry)
+        if broken and len(self._broken) < _FINDINGS_PER_CHAIN:
+            self._broken.append(broken)
+        if entry.seq == self._expected - 1:
+            return  # a repeat: the chain goes on from its first copy
+        self._expected, self._prev_hash, self.checked = entry.seq + 1, entry.hash, self.checked + (not broken)
 
     def findings(self, *, anchored: bool) -> list[Finding]:
-        found = [self._broken] if self._broken else []
+        found = list(self._broken)
         for anchor in self._anchors:
             seen = self._seen.get(anchor.seq)
             if anchor.seq and seen is not None and seen != anchor.hash:

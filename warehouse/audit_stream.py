@@ -135,12 +135,20 @@ class AuditStream:
         return sent
 
     def _read(self) -> dict[str, dict[str, int]]:
+        """The cursors; a file that is gone or unreadable starts every sink over (at least once, not at most)."""
         try:
-            return json.loads(self._cursors.read_text())
-        except FileNotFoundError:
+            cursors = json.loads(self._cursors.read_text())
+        except (FileNotFoundError, ValueError):
             return {}
+        return cursors if isinstance(cursors, dict) else {}
 
     def _write(self, cursors: dict) -> None:
         made = self._cursors.with_name(f".{self._cursors.name}.{os.getpid()}")
-        made.write_text(json.dumps(cursors, sort_keys=True))
-        os.replace(made, self._cursors)
+        try:
+            with made.open("w") as file:
+                file.write(json.dumps(cursors, sort_keys=True))
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(made, self._cursors)
+        except OSError as exc:
+            raise StreamError(f"cannot keep the audit stream's place in {self._cursors}: {exc.strerror}") from None

@@ -26,14 +26,18 @@ class ServiceUser(msgspec.Struct, frozen=True, kw_only=True):
     """Taken back from what `grants` gives (ClickHouse's partial revokes)."""
 
     def may(self, privilege: str, table: str) -> bool:
-        """Whether this user holds `privilege` on `table` of the database."""
+        """Whether this user holds `privilege` on `table` of the database (`ALTER` holds every `ALTER ...`)."""
         def covers(grant: Grant) -> bool:
-            return privilege in grant.privileges and grant.table in ("*", table)
+            held = any(p == privilege or (p == "ALTER" and privilege.startswith("ALTER ")) for p in grant.privileges)
+            return held and grant.table in ("*", table)
 
         return any(map(covers, self.grants)) and not any(map(covers, self.revokes))
 
 
-_NEVER_ON_AUDIT = ("ALTER", "ALTER UPDATE", "ALTER DELETE", "TRUNCATE", "DROP TABLE", "OPTIMIZE")
+# What could change or remove audit rows; migrations may still add a column or change a setting of the table.
+_NEVER_ON_AUDIT = ("ALTER UPDATE", "ALTER DELETE", "ALTER DROP COLUMN", "ALTER CLEAR COLUMN", "ALTER MODIFY COLUMN",
+                   "ALTER RENAME COLUMN", "ALTER TTL", "ALTER MATERIALIZE TTL", "ALTER MOVE PARTITION",
+                   "ALTER FETCH PARTITION", "TRUNCATE", "DROP TABLE", "OPTIMIZE")
 
 SERVE = ServiceUser(
     name="sluice",

@@ -106,3 +106,10 @@ def test_in_the_browser_a_public_sites_requests_into_the_network_are_blocked_and
     assert "/pixel" not in elsewhere.hits
     if os.geteuid() == 0:  # Chromium refuses its sandbox to root: the scan says so rather than fail
         assert "Chromium's sandbox is not available here" in caplog.text
+
+
+def test_an_internal_site_opens_private_addresses_to_its_own_hosts_only():
+    resolver = {"intranet.local": {PRIVATE}, "other.local": {"10.9.9.9"}, "cdn.example": {PUBLIC}}.get
+    scope = Scope(["http://intranet.local:8080/"], resolver=lambda host: resolver(host, set()))
+    assert scope.reachable("intranet.local") and scope.reachable("cdn.example")
+    assert not scope.reachable("other.local")  # a third party's request into the network, from its page
