@@ -35,6 +35,16 @@ class AuditPage(msgspec.Struct, frozen=True):
     total: int
 
 
+class TrackerPage(msgspec.Struct, frozen=True):
+    hosts: list[TrackerHost]
+    page: int
+    page_size: int
+    total: int
+    """Hosts on every page; `not_allowed` and `new` count them all too."""
+    not_allowed: int
+    new: int
+
+
 class ForwardOutbox(msgspec.Struct, frozen=True):
     records: list[OutboxRecord]
     """The latest 1,000 matching cells, oldest window first."""
@@ -117,11 +127,15 @@ class TrackersController(Controller):
 
     @get(sync_to_thread=True, opt=audited("trackers.read"), raises=SIGNED_IN_ERRORS)
     def trackers(self, request: Request, warehouse: NamedDependency[Warehouse],
-                 site: Annotated[str, QueryParameter(max_length=64)] = "") -> list[TrackerHost]:
-        """Third-party hosts on the website, by site: vendor, allowed or not, BAA date, new since the last scan."""
+                 site: Annotated[str, QueryParameter(max_length=64)] = "", page: Page = 1,
+                 page_size: PageSize = 100) -> TrackerPage:
+        """Third-party hosts on the website, known trackers first, a page at a time: vendor, allowed or not,
+        BAA date, new since the last scan."""
         found = tracker_hosts(Trackers(warehouse.client), request.app.state.scanner, site or None)
-        note(request, detail={"parameters": {"site": site}, "rows": len(found)})
-        return found
+        shown = found[(page - 1) * page_size:page * page_size]
+        note(request, detail={"parameters": {"site": site, "page": page, "page_size": page_size}, "rows": len(shown)})
+        return TrackerPage(hosts=shown, page=page, page_size=page_size, total=len(found),
+                           not_allowed=sum(not h.allowed for h in found), new=sum(h.new for h in found))
 
 
 class DimensionValue(msgspec.Struct, frozen=True):

@@ -26,6 +26,7 @@ class TrackerHost(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def tracker_hosts(trackers: Trackers, settings: ScannerSettings, site: str | None = None) -> list[TrackerHost]:
+    """Every third-party host, known trackers first."""
     latest = {scan.site: scan for scan in trackers.latest_scans()}
     new = {(scan.site, host) for scan in latest.values() for _, host, _ in trackers.change(scan).new}
     hosts = []
@@ -39,4 +40,5 @@ def tracker_hosts(trackers: Trackers, settings: ScannerSettings, site: str | Non
             allowed=allowance is not None, baa_signed=allowance.baa_signed if allowance else None,
             first_seen=found.first_seen, last_seen=found.last_seen, new=fresh or scan is None, pages=found.pages,
             kinds=found.kinds, sources=found.sources))
-    return hosts
+    # Known trackers first, then the allow-listed, then unknown hosts (where made-up CSP reports land), newest first.
+    return sorted(hosts, key=lambda h: (not h.vendor, not h.allowed, -h.last_seen.timestamp(), h.site, h.host))

@@ -1,14 +1,19 @@
 """The dashboard in Streamlit's AppTest: login, and pages by role."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher, profiles
+from litestar.testing import TestClient
 from streamlit.testing.v1 import AppTest
 
+from api import internal_app
 from dashboard.client import Api
 from dashboard.pages import pages_for
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, serving
+from warehouse.trackers import Finding, Trackers
 
 APP = str(Path(__file__).parents[2] / "dashboard" / "app.py")
 
@@ -112,3 +117,24 @@ def test_logging_out_revokes_the_token_and_returns_to_the_login(api_url):
     app.sidebar.button[0].click().run()
     assert [t.value for t in app.title] == ["Sluice"]
     assert httpx.get(f"{api_url}/api/session", headers={"authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_the_trackers_page_shows_known_trackers_first_and_pages_a_flood(warehouse):
+    Trackers(warehouse.client).record(
+        [Finding(scan_id="", site="default", page="/", host=host, vendor="", kind="csp", source="csp",
+                 seen_at=datetime.now(UTC) - timedelta(minutes=age))
+         for host, age in [("connect.facebook.net", 60)] + [(f"x{n}.flood.example", 0) for n in range(120)]],
+        token="flood")
+    app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+    with TestClient(app) as setup:
+        setup.post("/api/ops/users", json={"username": "admin", "role": "admin", "password": PASSWORD},
+                   headers={"authorization": "Bearer ops"}).raise_for_status()
+    with serving(app) as url:
+        page = _log_in(_app(url), "admin")
+        page.switch_page("app_pages/trackers.py").run()
+        assert not page.exception and not page.error
+        assert [m.value for m in page.metric][:2] == ["121", "121"]
+        assert page.dataframe[0].value["host"].iloc[0] == "connect.facebook.net"
+        assert page.number_input[0].label == "Page (of 2)"
+        page.number_input[0].set_value(2).run()
+        assert len(page.dataframe[0].value) == 21
