@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Mapping
 
 import httpx
@@ -18,6 +19,7 @@ from scanner.signatures import vendor_of
 from warehouse.trackers import Trackers
 
 log = logging.getLogger("sluice.scanner")
+_LISTED = 10
 
 
 class Alert(msgspec.Struct, frozen=True):
@@ -29,21 +31,43 @@ class Alert(msgspec.Struct, frozen=True):
 
 def alert_new_hosts(trackers: Trackers, settings: ScannerSettings, http: httpx.Client,
                     env: Mapping[str, str]) -> list[Alert]:
-    """Announce each host not yet announced for its site; allowed vendors are not news."""
-    sent = []
+    """Announce each host not yet announced for its site; allowed vendors are not news.
+
+    A known tracker is always announced on its own. Past `alert_summary_after` unknown hosts on a site in
+    one check (a flood of made-up CSP reports, say), those are announced in one summary instead.
+    """
+    news: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for site, host, vendor in trackers.unalerted():
-        if settings.allowance(host):
-            continue
-        known = vendor or getattr(vendor_of(host), "name", "")
-        alert = Alert(site=site, host=host, vendor=known,
-                      message=f"{known or 'an unknown third party'} ({host}) appeared on site {site!r} and is not "
-                              "on the allow-list")
-        log.warning(alert.message, extra={"site": site, "host": host, "vendor": known})
-        if settings.alert_webhook_url and not _post(alert, settings, http, env):
-            continue  # not recorded as sent: the next check tries again
-        trackers.alerted(site, host, known)
-        sent.append(alert)
+        if not settings.allowance(host):
+            news[site].append((host, vendor or getattr(vendor_of(host), "name", "")))
+    sent = []
+    for site, hosts in news.items():
+        unknown = [host for host, vendor in hosts if not vendor]
+        summarised = unknown if len(unknown) > settings.alert_summary_after else []
+        for host, vendor in hosts:
+            if host not in summarised:
+                sent += _announce(Alert(site=site, host=host, vendor=vendor,
+                                        message=f"{vendor or 'an unknown third party'} ({host}) appeared on site "
+                                                f"{site!r} and is not on the allow-list"),
+                                  [host], trackers, settings, http, env)
+        if summarised:
+            listed = ", ".join(summarised[:_LISTED])
+            more = f" and {len(summarised) - _LISTED} more" if len(summarised) > _LISTED else ""
+            sent += _announce(Alert(site=site, host="", vendor="",
+                                    message=f"{len(summarised)} unknown third parties appeared on site {site!r} and "
+                                            f"are not on the allow-list: {listed}{more} (see Website trackers)"),
+                              summarised, trackers, settings, http, env)
     return sent
+
+
+def _announce(alert: Alert, hosts: list[str], trackers: Trackers, settings: ScannerSettings, http: httpx.Client,
+              env: Mapping[str, str]) -> list[Alert]:
+    log.warning(alert.message, extra={"site": alert.site, "host": alert.host, "vendor": alert.vendor})
+    if settings.alert_webhook_url and not _post(alert, settings, http, env):
+        return []  # not recorded as sent: the next check tries again
+    for host in hosts:
+        trackers.alerted(alert.site, host, alert.vendor)
+    return [alert]
 
 
 def _post(alert: Alert, settings: ScannerSettings, http: httpx.Client, env: Mapping[str, str]) -> bool:

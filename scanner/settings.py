@@ -45,6 +45,8 @@ class ScannerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, k
     alert_webhook_url: Url | None = None
     alert_secret_env: EnvName = ""
     """The environment variable with the secret that signs alert webhooks; required with a webhook."""
+    alert_summary_after: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    """Unknown hosts new on a site in one check past which one summary is sent instead of an alert each."""
 
     def __post_init__(self) -> None:
         if self.alert_webhook_url and not self.alert_secret_env:

@@ -4,17 +4,20 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import msgspec
 import pytest
 
+from scanner.alerts import alert_new_hosts
 from scanner.report import tracker_hosts
 from scanner.scan import scan_site
+from scanner.settings import ScannerSettings
 from scanner.store import record
 from tests.scanner.conftest import settings
-from warehouse.trackers import Trackers
+from warehouse.trackers import Finding, Trackers
 
 
 @pytest.fixture
@@ -106,3 +109,34 @@ def test_an_upload_that_is_not_a_scan_is_refused_with_400(warehouse):
         answer = client.post("/api/ops/scans", json={"scan": {"site": 1}}, headers={"authorization": "Bearer ops"})
     assert answer.status_code == 400 and "validation failed" in answer.json()["detail"].lower()
     assert warehouse.client.command("SELECT count() FROM tracker_scans") == 0
+
+
+def test_a_flood_of_unknown_hosts_is_summarised_while_a_known_tracker_is_announced_alone(warehouse, receiver,
+                                                                                          monkeypatch):
+    url, received = receiver
+    monkeypatch.setenv("SLUICE_TEST_ALERT_SECRET", "alert-secret")
+    policy = msgspec.convert({"alert_webhook_url": url, "alert_secret_env": "SLUICE_TEST_ALERT_SECRET",
+                              "alert_summary_after": 5}, ScannerSettings)
+    now = datetime.now(UTC)
+    Trackers(warehouse.client).record(
+        [Finding(scan_id="", site="main", page="/", host=host, vendor="", kind="csp", source="csp", seen_at=now)
+         for host in ["connect.facebook.net", *(f"x{n}.flood.example" for n in range(12))]], token="flood")
+    with httpx.Client() as http:
+        alerts = alert_new_hosts(Trackers(warehouse.client), policy, http, {"SLUICE_TEST_ALERT_SECRET": "s"})
+        again = alert_new_hosts(Trackers(warehouse.client), policy, http, {"SLUICE_TEST_ALERT_SECRET": "s"})
+    assert [(a.host, a.vendor) for a in alerts] == [("connect.facebook.net", "Meta Pixel"), ("", "")]
+    assert alerts[1].message.startswith("12 unknown third parties appeared on site 'main'")
+    assert alerts[1].message.endswith("and 2 more (see Website trackers)")
+    assert len(received) == 2 and again == []  # each host is announced once, in the summary or alone
+
+
+def test_a_few_unknown_hosts_are_still_announced_one_by_one(warehouse, receiver):
+    url, received = receiver
+    policy = msgspec.convert({"alert_webhook_url": url, "alert_secret_env": "S", "alert_summary_after": 5},
+                             ScannerSettings)
+    Trackers(warehouse.client).record(
+        [Finding(scan_id="", site="main", page="/", host=f"x{n}.example", vendor="", kind="csp", source="csp",
+                 seen_at=datetime.now(UTC)) for n in range(3)], token="few")
+    with httpx.Client() as http:
+        alerts = alert_new_hosts(Trackers(warehouse.client), policy, http, {"S": "s"})
+    assert sorted(a.host for a in alerts) == ["x0.example", "x1.example", "x2.example"] and len(received) == 3
