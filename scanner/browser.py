@@ -1,21 +1,21 @@
 """The dynamic mode: each page loaded in headless Chromium, every request it makes recorded.
 
 Chromium runs with its sandbox where the system allows it (not as root, which Chromium refuses), and
-its requests to private, loopback or link-local addresses are blocked unless the site itself is on one.
+sends every request through `scanner.proxy`, which refuses private, loopback and link-local addresses
+unless the site itself is on one.
 """
 
 import logging
 import shutil
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from scanner.crawl import Scope
 from scanner.errors import BrowserMissing
-from scanner.page import host_of
+from scanner.proxy import FilteringProxy
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Playwright, Route
+    from playwright.sync_api import Browser, Playwright
 
 log = logging.getLogger("sluice.scanner")
 
@@ -35,12 +35,11 @@ def requests_of(urls: Sequence[str], timeout_seconds: float, scope: Scope,
     except ImportError:
         raise BrowserMissing("the dynamic scan needs Playwright: pip install 'sluice[browser]'") from None
     made: dict[str, list[str]] = {}
-    with sync_playwright() as playwright:
-        browser = _launch(playwright, executable, args, Error)
+    with FilteringProxy(scope) as proxy, sync_playwright() as playwright:
+        browser = _launch(playwright, executable, [*args, *_through(proxy)], Error)
         try:
             for url in urls:
                 page = browser.new_page()
-                page.route("**/*", lambda route: _route(route, scope))
                 requests: list[str] = []
                 page.on("request", lambda request, seen=requests: seen.append(request.url))
                 try:
@@ -55,6 +54,14 @@ def requests_of(urls: Sequence[str], timeout_seconds: float, scope: Scope,
     return made
 
 
+def _through(proxy: str) -> list[str]:
+    """Chromium's flags for sending everything through `proxy`: loopback too, and WebRTC without UDP."""
+    # Chromium reads the WebRTC policy under one name, its headless shell under the other.
+    return [f"--proxy-server={proxy}", "--proxy-bypass-list=<-loopback>",
+            "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]
+
+
 def _launch(playwright: "Playwright", executable: str, args: Sequence[str], error: type[Exception]) -> "Browser":
     try:
         return playwright.chromium.launch(executable_path=executable, args=list(args), chromium_sandbox=True)
@@ -63,11 +70,3 @@ def _launch(playwright: "Playwright", executable: str, args: Sequence[str], erro
                     "pages load without it", extra={"reason": str(exc).splitlines()[0][:200]})
         return playwright.chromium.launch(executable_path=executable, args=list(args), chromium_sandbox=False)
 
-
-def _route(route: "Route", scope: Scope) -> None:
-    """Let a request through to public addresses, and to the site's own hosts where the site is internal."""
-    url = route.request.url
-    if urlsplit(url).scheme in ("http", "https") and not scope.reachable(host_of(url)):
-        route.abort("blockedbyclient")
-    else:
-        route.continue_()

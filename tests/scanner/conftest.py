@@ -53,6 +53,7 @@ INJECTED = ("/services", "snap.licdn.com", "LinkedIn Insight")
 class Site:
     def __init__(self) -> None:
         self.pages = dict(PAGES)
+        self.files = dict(FILES)
         self.csp = ""
         self.redirects: dict[str, str] = {}
         self.sitemaps: dict[str, str] = {}
@@ -76,8 +77,8 @@ class Site:
                     self._send(200, "application/xml", f"<urlset>{locs}</urlset>")
                 elif path in outer.pages:
                     self._send(200, "text/html; charset=utf-8", outer.pages[path])
-                elif path in FILES:
-                    self._send(200, *FILES[path])
+                elif path in outer.files:
+                    self._send(200, *outer.files[path])
                 else:
                     self._send(404, "text/plain", "not found")
 
@@ -101,6 +102,14 @@ class Site:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@pytest.fixture
+def elsewhere():
+    """Another server on this machine: an address inside the network that a crawl must not reach."""
+    other = Site()
+    yield other
+    other.close()
 
 
 @pytest.fixture
