@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from scanner.crawl import Scope, crawl
-from tests.scanner.conftest import Site, settings
+from tests.scanner.conftest import Site
 
 PUBLIC, PRIVATE = "93.184.215.14", "10.1.2.3"
 
