@@ -33,6 +33,8 @@ from warehouse.reports import refresh_cells
 from timing import samples
 
 PASSWORD = "violet-Harbor-93-kite"
+USER = f"bench-{secrets.token_hex(4)}"
+"""A new account each run, as a kept warehouse (--data) holds the accounts of earlier runs."""
 # Each report on the raw events table alone: the baseline the rollups are measured against.
 _PERIOD = "site = {site:String} AND toDate(timestamp) BETWEEN {start:Date} AND {end:Date}"
 _SESSIONS = f"""
@@ -114,9 +116,9 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
     today = datetime.now(UTC).date()
     params = {"site": "main", "start": today - timedelta(days=29), "end": today}
     with TestClient(app) as client:
-        client.post("/api/ops/users", json={"username": "bench", "role": "marketer", "password": PASSWORD},
+        client.post("/api/ops/users", json={"username": USER, "role": "marketer", "password": PASSWORD},
                     headers={"authorization": "Bearer ops"}).raise_for_status()
-        token = client.post("/api/session", json={"username": "bench", "password": PASSWORD}).json()["token"]
+        token = client.post("/api/session", json={"username": USER, "password": PASSWORD}).json()["token"]
         client.headers["authorization"] = f"Bearer {token}"
         print(f"{events:,} events over {days} days seeded in {seeded:.0f} s; reports on the last 30 days, "
               f"{repeat} calls each (after one warm-up)")
@@ -157,7 +159,7 @@ def _overview_render_times(app, repeat: int) -> tuple[float, float]:
         page = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard" / "app.py"), default_timeout=60)
         page.session_state["api"] = Api(f"http://127.0.0.1:{port}")
         page.run()
-        page.text_input[0].input("bench")
+        page.text_input[0].input(USER)
         page.text_input[1].input(PASSWORD)
         page.button[0].click().run()
         assert page.title[0].value == "Overview" and not page.exception, "the dashboard did not log in"

@@ -38,8 +38,10 @@ def masked_path(path: str) -> str:
 
 def masked_path_sql(column: str) -> str:
     """`masked_path` as a ClickHouse expression over `column`, for reports that group by the masked path."""
-    return (f"arrayStringConcat(arrayMap(s -> if(match(s, '(?i){_sql_pattern(_ID_LIKE)}'), '*', s), "
-            f"splitByChar('/', {column})), '/')")
+    pattern = f"(?i){_sql_pattern(_ID_LIKE)}"
+    # No match spans a '/', so one match over the whole path tells which paths need splitting: most do not.
+    return (f"if(match({column}, '{pattern}'), arrayStringConcat(arrayMap(s -> if(match(s, '{pattern}'), '*', s), "
+            f"splitByChar('/', {column})), '/'), {column})")
 
 
 def masked_value_sql(column: str) -> str:

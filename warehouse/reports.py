@@ -248,9 +248,9 @@ def _visit_table(client: Client, query: ReportQuery, report: VisitReport, sql: s
 
 def _visit_query(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> QueryResult:
     """`sql` over `{cells}`: the report's cells of the period, stored for closed days and folded for the others."""
-    subquery, parameters = cells.period(client, report, query.site, query.start, query.end, _filtered_visits(query))
-    return client.query(sql.replace("{cells}", subquery), parameters=_parameters(query) | parameters,
-                        settings=_LIMITS)
+    chosen = cells.period(client, report, query.site, query.start, query.end, _filtered_visits(query))
+    return client.query(sql.replace("{cells}", chosen.sql), parameters=_parameters(query) | chosen.parameters,
+                        settings=_LIMITS | chosen.settings)
 
 
 def _days() -> str:
