@@ -18,6 +18,7 @@ from scanner.report import TrackerHost, tracker_hosts
 from warehouse import AuditEntry, Warehouse
 from warehouse.outbox import ForwardStatus, Outbox, OutboxRecord
 from warehouse.reports import ReportQuery, dimension_values
+from warehouse.schema import TIMES, storable
 from warehouse.trackers import Trackers
 
 Page = Annotated[int, QueryParameter(ge=1, le=100_000)]
@@ -25,7 +26,6 @@ PageSize = Annotated[int, QueryParameter(ge=1, le=500)]
 Text = Annotated[str, QueryParameter(max_length=200)]
 _MOMENT = r"^(\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 _MOMENT_TEXT = "an ISO 8601 date or time, from 2000 on; without a zone, UTC"
-_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class AuditPage(msgspec.Struct, frozen=True):
@@ -173,7 +173,6 @@ def _moment(text: str, name: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationException(f"'{name}' must be a time like 2026-11-01T08:00:00Z") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    if not _EARLIEST <= moment < datetime(2200, 1, 1, tzinfo=UTC):
-        raise ValidationException(f"'{name}' must be between 2000 and 2200")
-    return moment
+    if not storable(moment):
+        raise ValidationException(f"'{name}' must be {TIMES}")
+    return moment.replace(tzinfo=moment.tzinfo or UTC)

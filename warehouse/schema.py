@@ -4,7 +4,19 @@ Migrations never read these definitions (they carry their own frozen SQL); a tes
 made from these is the same as one the migrations made. Identifiers in DDL come from validated settings.
 """
 
+from datetime import UTC, datetime
+
 import msgspec
+
+TIMES = "between 2000 and 2200"
+"""The times a time column takes, as an error message says it: none is older, none far in the future."""
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def storable(moment: datetime) -> bool:
+    """Whether `moment` (a naive one read as UTC) is a time a time column takes (`TIMES`)."""
+    return _EARLIEST <= moment.replace(tzinfo=moment.tzinfo or UTC) < _LATEST
+
 
 # A table without a shard key is small metadata: in a cluster every node holds a full replica.
 _ALL_NODES = None

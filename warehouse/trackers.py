@@ -11,9 +11,7 @@ from clickhouse_connect.driver.client import Client
 
 from warehouse.events import encode_rows, insert_lines
 from warehouse.privacy import masked_path
-
-_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
-
+from warehouse.schema import TIMES, storable
 
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
 
@@ -73,8 +71,8 @@ class Scan(msgspec.Struct, frozen=True, kw_only=True):
 
 def _storable(moment: datetime) -> None:
     """A time the warehouse can hold; a scan posted with one from year 305 is refused, not a warehouse failure."""
-    if not _EARLIEST <= moment.replace(tzinfo=moment.tzinfo or UTC) < _LATEST:
-        raise ValueError(f"{moment.isoformat()} is not a time between 2000 and 2200")
+    if not storable(moment):
+        raise ValueError(f"{moment.isoformat()} is not a time {TIMES}")
 
 
 class HostSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,3 +39,13 @@ def test_known_trackers_come_first_however_many_made_up_hosts_bury_them(complian
     assert [h["host"] for h in first["hosts"][:2]] == ["connect.facebook.net", "analytics.tiktok.com"]
     second = compliance.get("/api/trackers", params={"page": 2, "page_size": 100}).json()
     assert len(second["hosts"]) == 52 and all(h["host"].endswith(".flood.example") for h in second["hosts"])
+
+
+@pytest.mark.parametrize(("since", "status"), [
+    ("1999-12-31T23:59:59Z", 400), ("2200-01-01", 400), ("2000-01-01", 200), ("2026-11-01T08:00:00", 200),
+])
+def test_the_audit_log_is_searched_from_2000_to_2200_a_time_without_zone_read_as_utc(compliance, since, status):
+    answer = compliance.get("/api/audit", params={"since": since})
+    assert answer.status_code == status
+    if status == 400:
+        assert "'since' must be between 2000 and 2200" in answer.text

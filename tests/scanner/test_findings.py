@@ -140,3 +140,17 @@ def test_a_few_unknown_hosts_are_still_announced_one_by_one(warehouse, receiver)
     with httpx.Client() as http:
         alerts = alert_new_hosts(Trackers(warehouse.client), policy, http, {"S": "s"})
     assert sorted(a.host for a in alerts) == ["x0.example", "x1.example", "x2.example"] and len(received) == 3
+
+
+def test_a_scan_dated_outside_2000_to_2200_is_refused_with_400_and_nothing_stored(warehouse):
+    from litestar.testing import TestClient
+
+    from api import internal_app
+
+    scan = {"scan_id": "s1", "site": "main", "mode": "static", "started_at": "0305-01-01T00:00:00Z",
+            "finished_at": "2026-12-01T00:00:00Z", "pages": 1}
+    with TestClient(internal_app(warehouse, "ops")) as client:
+        answer = client.post("/api/ops/scans", json={"scan": scan, "findings": []},
+                             headers={"authorization": "Bearer ops"})
+    assert answer.status_code == 400 and "between 2000 and 2200" in answer.text
+    assert warehouse.client.command("SELECT count() FROM tracker_scans") == 0
