@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.accounts import Accounts
+from api.annotations import AnnotationsController
 from api.audit import AuditHook
 from api.auth import BEARER, SessionController, UsersController
 from api.compliance import ComplianceController, DimensionValuesController, OutboxController, TrackersController
@@ -60,7 +61,7 @@ def internal_app(
     app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
                         ReportsController, ExploreController, ComplianceController, OutboxController,
-                        TrackersController, DimensionValuesController],
+                        TrackersController, DimensionValuesController, AnnotationsController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware, AuditHook()],

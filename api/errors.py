@@ -49,3 +49,13 @@ class Unavailable(ApiError):
     """A route whose part is not configured in this process (no forwarder policy, no demo loader)."""
 
     status_code = 409
+
+
+class NoSuchAnnotation(ApiError):
+    status_code = 404
+
+
+class OthersAnnotation(ApiError):
+    """An annotation is removed by its author or an admin."""
+
+    status_code = 403

@@ -52,6 +52,9 @@ class Api:
     def patch(self, path: str, body: dict) -> dict:
         return self._send("PATCH", path, json=body)
 
+    def delete(self, path: str, **params) -> None:
+        self._send("DELETE", path, params=params)
+
     def text(self, path: str, **params) -> str:
         return self._send("GET", path, params=params, raw=True)
 

@@ -67,6 +67,16 @@ def period() -> dict:
     return params
 
 
+def duration(seconds: float) -> str:
+    """Seconds as people read them: `38s`, `4m 24s`, `1h 02m`."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
 def as_labels(rows: list[dict], *columns: str) -> list[dict]:
     """`rows` with `columns` escaped for plotly, which renders links and styled text in labels: a campaign link
     must not put a clickable link of its own into a logged-in page."""

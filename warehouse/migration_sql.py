@@ -724,3 +724,21 @@ ENGINE = Distributed(`${cluster}`, `${db}`, `visit_days_local`, rand())""",
     "CREATE TABLE IF NOT EXISTS `${db}`.`visit_cell_days` ON CLUSTER `${cluster}`\n" + _VISIT_CELL_DAYS_COLUMNS
     + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')" + _VISIT_CELL_DAYS_KEYS,
 )
+_ANNOTATIONS_COLUMNS = """(
+    annotation_id UUID,
+    site          LowCardinality(String),
+    day           Date,
+    text          String,
+    deleted       Bool,
+    changed_at    DateTime64(6, 'UTC'),
+    changed_by    String
+    )"""
+V13_SINGLE = (
+    "CREATE TABLE IF NOT EXISTS `${db}`.`annotations`\n" + _ANNOTATIONS_COLUMNS
+    + "\nENGINE = MergeTree\nORDER BY (site, annotation_id, changed_at)",
+)
+V13_CLUSTER = (
+    "CREATE TABLE IF NOT EXISTS `${db}`.`annotations` ON CLUSTER `${cluster}`\n" + _ANNOTATIONS_COLUMNS
+    + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')"
+    "\nORDER BY (site, annotation_id, changed_at)",
+)

@@ -1,0 +1,108 @@
+"""Annotations: any signed-in role reads them, marketers, analysts and admins write them, and every change is
+audited; their text keeps people and records out."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from litestar.testing import TestClient
+
+from api import internal_app
+from api.accounts import Role
+from tests.conftest import PASSWORD
+
+TODAY = datetime.now(UTC).date()
+
+
+@pytest.fixture
+def app(warehouse):
+    app = internal_app(warehouse, "ops", ["main", "clinic"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+    with TestClient(app) as client:
+        for name, role in [("mia", Role.MARKETER), ("max", Role.MARKETER), ("cora", Role.COMPLIANCE),
+                           ("ada", Role.ADMIN)]:
+            client.post("/api/ops/users", json={"username": name, "role": role, "password": PASSWORD},
+                        headers={"authorization": "Bearer ops"}).raise_for_status()
+        yield client
+
+
+class _User:
+    """The API as one signed-in user sees it."""
+
+    def __init__(self, client: TestClient, username: str) -> None:
+        token = client.post("/api/session", json={"username": username, "password": PASSWORD}).json()["token"]
+        self._client, self._headers = client, {"authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kwargs):
+        return self._client.get(path, headers=self._headers, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self._client.post(path, headers=self._headers, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self._client.delete(path, headers=self._headers, **kwargs)
+
+
+def _as(client: TestClient, username: str) -> _User:
+    return _User(client, username)
+
+
+def _note(client, text: str = "Knee campaign launched", day: date = TODAY, **more):
+    return client.post("/api/annotations", json={"day": str(day), "text": text, **more})
+
+
+def test_an_annotation_is_read_back_in_its_period_with_its_author(app):
+    mia = _as(app, "mia")
+    added = _note(mia, "  Knee   campaign launched ", TODAY - timedelta(days=3))
+    assert added.status_code == 201
+    _note(mia, "Long ago", TODAY - timedelta(days=90))
+    _note(mia, "On the clinic site", site="clinic")
+    shown = mia.get("/api/annotations").json()  # the reports' default: the last 30 days of the first site
+    assert [(a["text"], a["author"], a["day"]) for a in shown] == [
+        ("Knee campaign launched", "mia", str(TODAY - timedelta(days=3)))]
+    assert [a["text"] for a in mia.get("/api/annotations", params={"site": "clinic"}).json()] == ["On the clinic site"]
+
+
+def test_compliance_reads_annotations_but_cannot_write_them(app):
+    _note(_as(app, "mia"))
+    cora = _as(app, "cora")
+    assert len(cora.get("/api/annotations").json()) == 1
+    assert _note(cora).status_code == 403
+
+
+def test_only_the_author_or_an_admin_removes_an_annotation(app):
+    mia, max_, ada = _as(app, "mia"), _as(app, "max"), _as(app, "ada")
+    first, second = _note(mia).json(), _note(mia, "Second").json()
+    assert max_.delete(f"/api/annotations/{first['annotation_id']}").status_code == 403
+    assert mia.delete(f"/api/annotations/{first['annotation_id']}").status_code == 204
+    assert ada.delete(f"/api/annotations/{second['annotation_id']}").status_code == 204
+    assert mia.get("/api/annotations").json() == []
+    assert mia.delete(f"/api/annotations/{first['annotation_id']}").status_code == 404  # gone already
+
+
+@pytest.mark.parametrize("text", ["Call jane.doe@example.org back", "Patient MRN 4417823 complained",
+                                  "Rang 555-123-4567", "SSN 123-45-6789 seen in a form"])
+def test_text_that_names_a_person_or_a_record_is_refused_and_nothing_stored(app, warehouse, text):
+    refused = _note(_as(app, "mia"), text)
+    assert refused.status_code == 400 and "keep people and records out" in refused.text
+    assert warehouse.client.command("SELECT count() FROM annotations") == 0
+
+
+@pytest.mark.parametrize("body", [
+    {"day": str(TODAY), "text": ""}, {"day": str(TODAY), "text": "x" * 201}, {"day": "1999-12-31", "text": "Old"},
+    {"day": "someday", "text": "Vague"}, {"text": "No day"}, {"day": str(TODAY), "text": "   "},
+    {"day": str(TODAY), "text": "Elsewhere", "site": "nowhere"}, {"day": str(TODAY), "text": "x", "author": "ada"},
+])
+def test_a_malformed_annotation_is_refused_with_400(app, warehouse, body):
+    assert _as(app, "mia").post("/api/annotations", json=body).status_code == 400
+    assert warehouse.client.command("SELECT count() FROM annotations") == 0
+
+
+def test_every_change_and_read_is_audited_under_its_author(app, warehouse):
+    mia = _as(app, "mia")
+    added = _note(mia).json()
+    mia.get("/api/annotations")
+    mia.delete(f"/api/annotations/{added['annotation_id']}")
+    entries = [(e.actor, e.action, e.resource) for e in warehouse.audit.entries() if e.action.startswith("annotation")]
+    resource = f"annotation:{added['annotation_id']}"
+    assert entries == [("user:mia", "annotation.add", resource), ("user:mia", "annotation.read", "/api/annotations"),
+                       ("user:mia", "annotation.remove", resource)]
