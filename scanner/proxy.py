@@ -6,13 +6,11 @@ connection is opened: a public site's page never reaches into the network the sc
 """
 
 import asyncio
-import logging
 import threading
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from scanner.crawl import Scope
-
-log = logging.getLogger("sluice.scanner")
 
 _HEAD_BYTES = 64 * 1024
 _HEAD_SECONDS = 10.0
@@ -60,6 +58,8 @@ class FilteringProxy:
             if request is None or not await asyncio.to_thread(self._scope.reachable, request.host):
                 self.refused.append(f"{request.host}:{request.port}" if request else "(unreadable)")
                 to_client.write(_REFUSED)
+                await to_client.drain()
+                to_client.close()
                 return
             upstream, to_upstream = await asyncio.wait_for(
                 asyncio.open_connection(request.host, request.port), _CONNECT_SECONDS)
@@ -77,11 +77,13 @@ class FilteringProxy:
             to_client.close()
 
 
-class _Request:
+class _Request(NamedTuple):
     """A proxy request's head: where it goes, and (for plain HTTP) what to send there."""
 
-    def __init__(self, host: str, port: int, tunnel: bool, forwarded: bytes = b"") -> None:
-        self.host, self.port, self.tunnel, self.forwarded = host, port, tunnel, forwarded
+    host: str
+    port: int
+    tunnel: bool
+    forwarded: bytes = b""
 
     @classmethod
     def parse(cls, head: bytes) -> "_Request | None":

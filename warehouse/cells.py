@@ -24,8 +24,9 @@ _CHUNK_DAYS = 31
 _STATES = frozenset({"visitors"})
 """Cell columns that hold aggregate states; the others are counts."""
 _FEW_ROWS = {"max_threads": 1}
-"""For the queries of a period's stored cells and its one or two folded days: on a few thousand rows a second
-thread costs more to start and merge than it saves (5 to 10 ms of 15 to 30 on the embedded engine)."""
+"""For the check of current days, and a period's stored cells with at most `_FEW_DAYS` folded: on a few
+thousand rows a second thread costs more to start and merge than it saves (5 to 10 ms of 15 to 30 here)."""
+_FEW_DAYS = 2
 
 _FINGERPRINTS = """
     SELECT day, sum(events) AS stored_events, sum(fingerprint) AS stored_fingerprint
@@ -97,8 +98,9 @@ def period(client: Client, report: VisitReport, site: str, start: date, end: dat
     # The days left are given as a list, not a NOT IN, so that the table's key narrows the fold to them.
     folded = report.select("toDate(start) IN {folded_days:Array(Date)}")
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    parameters |= {"stored_cells": sorted(fresh.items()), "folded_days": [day for day in days if day not in fresh]}
-    return Period(f"({stored} UNION ALL {folded})", parameters, _FEW_ROWS)
+    folded_days = [day for day in days if day not in fresh]
+    parameters |= {"stored_cells": sorted(fresh.items()), "folded_days": folded_days}
+    return Period(f"({stored} UNION ALL {folded})", parameters, _FEW_ROWS if len(folded_days) <= _FEW_DAYS else {})
 
 
 def current_days(client: Client, report: VisitReport, site: str, start: date, end: date) -> set[date]:
