@@ -1,12 +1,12 @@
 """Which pages each role sees, and what every page shares: access checks, filters, tables."""
 
 import html
-from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.client import Api, ApiRefused
+from dashboard.view import FILTERABLE, add_filter, markdown_text
 
 EVERYONE = {"marketer", "analyst", "compliance", "admin"}
 # (url slug, title, script, roles)
@@ -51,22 +51,6 @@ def fetch(path: str, **params):
         st.stop()
 
 
-def period() -> dict:
-    """Site and date range chosen in the sidebar, as report parameters."""
-    with st.sidebar:
-        today = date.today()
-        chosen = st.date_input("Period", value=(today - timedelta(days=29), today), max_value=today)
-        compare = st.checkbox("Compare with the previous period", value=True)
-        site = st.text_input("Site", value=st.session_state.get("site", ""), help="Empty: the first site")
-    start, end = chosen if isinstance(chosen, tuple) and len(chosen) == 2 else (chosen, chosen)
-    params = {"from": str(start), "to": str(end)}
-    if site:
-        params["site"] = site
-    if compare:
-        params["compare"] = "1"
-    return params
-
-
 def duration(seconds: float) -> str:
     """Seconds as people read them: `38s`, `4m 24s`, `1h 02m`."""
     whole = round(seconds)
@@ -81,6 +65,28 @@ def as_labels(rows: list[dict], *columns: str) -> list[dict]:
     """`rows` with `columns` escaped for plotly, which renders links and styled text in labels: a campaign link
     must not put a clickable link of its own into a logged-in page."""
     return [row | {column: html.escape(str(row[column]), quote=False) for column in columns} for row in rows]
+
+
+def summed(rows: list[dict], column: str, measure: str) -> list[dict]:
+    """`measure` per value of `column`, summed over the rows' other columns, most first."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row[column]] = totals.get(row[column], 0) + row[measure]
+    return [{column: value, measure: n} for value, n in sorted(totals.items(), key=lambda item: -item[1])]
+
+
+def picks(title: str, rows: list[dict], column: str, measure: str, dimension: str, limit: int = 8) -> None:
+    """A report's top rows as buttons: a click filters every page by that row's `column` (as `dimension`)."""
+    st.subheader(title)
+    if not rows:
+        st.caption("Nothing in this period.")
+    for i, row in enumerate(rows[:limit]):
+        value = str(row[column])
+        # A masked path (a `*` where a record number was) matches no stored page, so it cannot filter.
+        clickable = not (dimension == "path" and "*" in value)
+        if st.button(f"{markdown_text(value)} · {row[measure]:,}", key=f"pick-{title}-{i}", width="stretch",
+                     disabled=not clickable, help=f"Show only this {FILTERABLE[dimension].lower()}"):
+            add_filter(dimension, value)
 
 
 def table(rows: list[dict], download: str | None = None, params: dict | None = None) -> None:

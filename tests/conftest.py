@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from api import internal_app
 from collector import demo
 from api.accounts import Role
+from api.logins import AddressLimit
 from warehouse import Warehouse, WarehouseSettings, open_warehouse
 from warehouse.reports import refresh_cells
 
@@ -84,6 +85,7 @@ def api_url(engine_path) -> Iterator[str]:
     warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test", audit_key=AUDIT_KEY)
     demo.load(warehouse, 5_000, days=30, site="default", seed=2)
     app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+    app.state.login_limiter = AddressLimit("1000/minute")  # every dashboard test logs in from loopback
     with TestClient(app) as setup:
         for role in Role:
             setup.post("/api/ops/users", json={"username": role.value, "role": role.value, "password": PASSWORD},
@@ -91,6 +93,14 @@ def api_url(engine_path) -> Iterator[str]:
     with serving(app) as url:
         yield url
     warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def role_tokens(api_url) -> dict[str, str]:
+    """A login per role for the whole run, for tests that need a signed-in page rather than the login itself."""
+    from dashboard.client import Api
+
+    return {role.value: Api(api_url).log_in(role.value, PASSWORD)["token"] for role in Role}
 
 
 @contextmanager

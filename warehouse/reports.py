@@ -30,10 +30,14 @@ from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 _WORDS = r"^[\w .:/+-]{1,200}$"
 # Dimensions a report may be filtered on (the keys are what the API accepts), each with the values it allows.
 FILTERS = {
+    "source": r"^[\w .:/+()-]{1,200}$",
     "utm_source": _WORDS, "utm_medium": _WORDS, "utm_campaign": _WORDS, "device_type": r"^[a-z]{1,20}$",
     "browser": _WORDS, "os": _WORDS, "path": r"^/[\w./~%-]{0,250}$", "referrer_host": r"^[A-Za-z0-9.-]{1,253}$",
     "name": r"^[A-Za-z0-9_.:-]{1,64}$",
 }
+# A visit's source as the sources report names it; a filter on it keeps visits with an event from there.
+_SOURCE = "if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)'))"
+_FILTERED_EXPRESSIONS = {"source": _SOURCE}
 _LIMITS = {
     "max_execution_time": 10,
     "max_result_rows": 100_000,
@@ -269,7 +273,8 @@ def _filtered_visits(query: ReportQuery) -> str:
 
 
 def _matching(query: ReportQuery) -> str:
-    return " AND ".join(f"{key} = {{filter_{key}:String}}" for key in sorted(query.filters))
+    return " AND ".join(f"{_FILTERED_EXPRESSIONS.get(key, key)} = {{filter_{key}:String}}"
+                        for key in sorted(query.filters))
 
 
 def _period() -> str:

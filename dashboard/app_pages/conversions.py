@@ -1,7 +1,8 @@
 import plotly.express as px
 import streamlit as st
 
-from dashboard.pages import as_labels, fetch, period, table
+from dashboard.pages import as_labels, fetch, table
+from dashboard.view import period
 
 st.title("Conversions and funnels")
 params = period()

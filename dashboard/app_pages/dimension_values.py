@@ -1,6 +1,7 @@
 import streamlit as st
 
-from dashboard.pages import fetch, period
+from dashboard.pages import fetch
+from dashboard.view import period
 
 st.title("Forwarder values: what each campaign dimension held")
 st.caption("A forwarder sends a free-text dimension only with the values its policy declares "

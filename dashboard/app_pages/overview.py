@@ -1,33 +1,51 @@
 import html
+from datetime import date
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.client import ApiRefused
-from dashboard.pages import api, duration, fetch, period
+from dashboard.pages import api, duration, fetch, picks, summed
+from dashboard.view import period
 
 st.title("Overview")
 params = period()
 report = fetch("/api/reports/overview", **params)
 now, before = report["data"], report["previous"] or {}
-# (label, key, how a value reads, whether a rise is good)
-KPIS = [("Visitors", "visitors", "{:,}".format, True), ("Sessions", "sessions", "{:,}".format, True),
-        ("Page views", "pageviews", "{:,}".format, True), ("Bounce rate", "bounce_rate", "{:.1%}".format, False),
-        ("Session length", "session_seconds", duration, True), ("Conversions", "conversions", "{:,}".format, True),
-        ("Conversion rate", "conversion_rate", "{:.1%}".format, True)]
-for column, (label, key, shown, rise_is_good) in zip(st.columns(len(KPIS)), KPIS, strict=True):
+
+def _points(change: float) -> str:
+    """A change of a rate, in percentage points: 12.8 % to 13.8 % is `1.0 pts`, not 1 %."""
+    return f"{change * 100:.1f} pts"
+
+
+# (label, key, how a value reads, how its change reads, whether a rise is good)
+KPIS = [("Visitors", "visitors", "{:,}".format, "{:,}".format, True),
+        ("Sessions", "sessions", "{:,}".format, "{:,}".format, True),
+        ("Page views", "pageviews", "{:,}".format, "{:,}".format, True),
+        ("Bounce rate", "bounce_rate", "{:.1%}".format, _points, False),
+        ("Session length", "session_seconds", duration, duration, True),
+        ("Conversions", "conversions", "{:,}".format, "{:,}".format, True),
+        ("Conversion rate", "conversion_rate", "{:.1%}".format, _points, True)]
+for column, (label, key, shown, changed, rise_is_good) in zip(st.columns(len(KPIS)), KPIS, strict=True):
     change = now[key] - before[key] if key in before else None
-    delta = None if change is None else ("-" if change < 0 else "+") + shown(abs(change))
-    column.metric(label, shown(now[key]), delta, delta_color="normal" if rise_is_good else "inverse")
+    delta = None if change is None else ("-" if change < 0 else "+") + changed(abs(change))
+    column.metric(label, shown(now[key]), delta, delta_color="normal" if rise_is_good else "inverse",
+                  help="Against the period before, of the same length" if delta else None)
 
 METRICS = {"Visitors": "visitors", "Page views": "pageviews", "Conversions": "conversions"}
 metric = st.radio("Chart", list(METRICS), horizontal=True, key="overview-metric")
 series = fetch("/api/reports/timeseries", **params)["data"]
 notes = fetch("/api/annotations", **{k: v for k, v in params.items() if k != "compare"})
-chart = go.Figure(go.Scatter(x=[row["day"] for row in series], y=[row[METRICS[metric]] for row in series],
-                             mode="lines", name=metric))
+days, values = [row["day"] for row in series], [row[METRICS[metric]] for row in series]
+today = str(date.today())
+# Today is not over: its part of the line is dotted, so that a day half counted does not read as a fall.
+closed = len(days) - 1 if days and days[-1] == today else len(days)
+chart = go.Figure(go.Scatter(x=days[:closed], y=values[:closed], mode="lines", name=metric))
+if closed < len(days):
+    chart.add_trace(go.Scatter(x=days[closed - 1:], y=values[closed - 1:], mode="lines", name="Today so far",
+                               line={"dash": "dot", "color": "#1f77b4"}))
 if notes:
-    top = max([row[METRICS[metric]] for row in series] or [0])
+    top = max(values or [0])
     for note in notes:
         chart.add_shape(type="line", x0=note["day"], x1=note["day"], y0=0, y1=1, yref="paper",
                         line={"dash": "dot", "width": 1, "color": "gray"})
@@ -36,17 +54,30 @@ if notes:
                                name="Annotations", marker={"symbol": "triangle-down", "size": 10},
                                hovertext=[html.escape(f"{note['text']} ({note['author']})") for note in notes],
                                hoverinfo="text+x"))
-chart.update_layout(title=f"{metric} per day", xaxis_title="Day", yaxis_title=metric, legend_title_text="")
+chart.update_layout(title=f"{metric} per day", xaxis_title="Day", yaxis_title=metric, legend_title_text="",
+                    yaxis_rangemode="tozero")
 st.plotly_chart(chart, width="stretch", key="overview-chart")
 
+TOPS = [("Top sources", "sources", "source", "visitors", "source"), ("Top pages", "pages", "path", "pageviews", "path"),
+        ("Top campaigns", "campaigns", "campaign", "sessions", "utm_campaign"),
+        ("Devices", "devices", "device_type", "visitors", "device_type")]
+for column, (title, name, shown, measure, dimension) in zip(st.columns(len(TOPS)), TOPS, strict=True):
+    rows = fetch(f"/api/reports/{name}", **{k: v for k, v in params.items() if k != "compare"})["data"]
+    if name == "devices":  # one row per device type, whatever the browser and system (a visitor has about one)
+        rows = summed(rows, shown, measure)
+    with column:
+        picks(title, rows, shown, measure, dimension, limit=5)
+
 role, username = st.session_state.get("role"), st.session_state.get("username")
-with st.expander(f"Annotations ({len(notes)})"):
+# The list stays open after an annotation is added or removed, to show the change.
+with st.expander(f"Annotations ({len(notes)})", expanded=st.session_state.pop("annotations-open", False)):
     for note in notes:
         left, right = st.columns([6, 1])
         left.text(f"{note['day']}  {note['text']}  ({note['author']})")
         if (note["author"] == username or role == "admin") and right.button("Remove", key=f"remove-{note['annotation_id']}"):
             try:
                 api().delete(f"/api/annotations/{note['annotation_id']}", site=params.get("site", ""))
+                st.session_state["annotations-open"] = True
                 st.rerun()
             except ApiRefused as exc:
                 st.error(exc)
@@ -60,6 +91,7 @@ with st.expander(f"Annotations ({len(notes)})"):
             try:
                 api().post("/api/annotations", {"day": str(day) if day else "", "text": text,
                                                 "site": params.get("site", "")})
+                st.session_state["annotations-open"] = True
                 st.rerun()
             except ApiRefused as exc:
                 st.error(exc)

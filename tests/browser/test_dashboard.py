@@ -1,8 +1,11 @@
-"""A real browser logs in to the dashboard, sees the overview chart, logs out and cannot go back."""
+"""A real browser logs in to the dashboard, sees the overview chart, filters by a click, annotates a day, logs
+out and cannot go back."""
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 
@@ -42,4 +45,30 @@ def test_log_in_see_the_overview_chart_log_out_and_stay_out(browser, dashboard_u
     page.goto(f"{dashboard_url}/overview")
     page.get_by_role("button", name="Log in").wait_for(timeout=30_000)
     assert page.locator(".js-plotly-plot").count() == 0
+    page.close()
+
+
+def test_click_a_source_to_filter_then_annotate_a_day(browser, dashboard_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(dashboard_url)
+    page.locator("input[type=text]").first.fill("marketer")
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Top sources").wait_for(timeout=30_000)
+
+    source = page.locator("[class*='st-key-pick-Top-sources-0'] button").first
+    name = source.inner_text().rsplit(" · ", 1)[0]
+    source.click()
+    chip = page.get_by_role("button", name=f"✕ Source: {name}")
+    chip.wait_for(timeout=30_000)
+    assert "filter=source" in page.url  # the view can be bookmarked and shared
+
+    text = f"Knee campaign launched {uuid.uuid4().hex[:6]}"
+    page.get_by_text("Annotations (").click()
+    page.get_by_role("spinbutton", name="year, Day").click()  # the date field's segments take typed digits
+    page.keyboard.type((date.today() - timedelta(days=3)).strftime("%Y%m%d"))
+    page.get_by_label("Note").fill(text)
+    page.get_by_role("button", name="Annotate").click()
+    page.get_by_text(f"{text}  (marketer)").wait_for(timeout=30_000)
+    assert chip.is_visible()  # the filter stays while the page changes
     page.close()

@@ -1,0 +1,69 @@
+"""Click to filter: a report's row filters every page, shows as a removable chip, and lives in the URL so a
+view can be bookmarked and shared."""
+
+from datetime import date, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.view import markdown_text
+
+
+def _chips(app: AppTest) -> list[str]:
+    return [b.label for b in app.sidebar.button if b.label.startswith("✕")]
+
+
+def _visitors(app: AppTest) -> int:
+    return int(next(m for m in app.metric if m.label == "Visitors").value.replace(",", ""))
+
+
+def test_clicking_a_source_filters_every_page_and_shows_a_chip(dashboard):
+    app = dashboard("analyst", "app_pages/acquisition.py")
+    first = next(b for b in app.button if b.key == "pick-Top sources-0")
+    source = first.label.rsplit(" · ", 1)[0]
+    app = first.click().run()
+    assert _chips(app) == [f"✕ Source: {source}"]
+    assert f"source:{source.replace(chr(92), '')}" in app.query_params["filter"]
+    app.switch_page("app_pages/content.py").run()  # another page keeps the filter
+    assert _chips(app) == [f"✕ Source: {source}"]
+
+
+def test_a_filter_narrows_the_figures_and_its_chip_removes_it(dashboard):
+    app = dashboard("analyst")
+    everyone = _visitors(app)
+    app = next(b for b in app.button if b.key == "pick-Top sources-0").click().run()
+    assert 0 < _visitors(app) < everyone
+    app = app.sidebar.button(key="chip-source").click().run()
+    assert _chips(app) == [] and _visitors(app) == everyone
+    assert "filter" not in app.query_params
+
+
+def test_a_shared_link_opens_the_same_view(dashboard):
+    start, end = date.today() - timedelta(days=6), date.today()
+    app = dashboard("analyst", **{"from": str(start), "to": str(end), "filter": ["device_type:mobile"], "compare": "1"})
+    assert _chips(app) == ["✕ Device: mobile"]
+    assert app.sidebar.date_input[0].value == (start, end)
+    week = dashboard("analyst", **{"from": str(start), "to": str(end), "compare": "1"})
+    assert 0 < _visitors(app) < _visitors(week)
+
+
+def test_a_link_with_an_unknown_dimension_or_a_broken_date_falls_back_to_the_default_view(dashboard):
+    app = dashboard("analyst", **{"from": "yesterday", "to": str(date.today()), "filter": ["visitor_id:123"]})
+    assert _chips(app) == []
+    assert app.sidebar.date_input[0].value == (date.today() - timedelta(days=29), date.today())
+
+
+def test_labels_show_markup_as_text():
+    assert markdown_text("[win](http://evil.example) **now**") == r"\[win\]\(http\://evil\.example\) \*\*now\*\*"
+
+
+def test_a_masked_page_cannot_be_clicked_to_filter_as_it_matches_no_stored_path():
+    def page():
+        from dashboard.pages import picks
+
+        picks("Top pages", [{"path": "/patients/*/results", "pageviews": 9}, {"path": "/services", "pageviews": 4}],
+              "path", "pageviews", "path")
+
+    app = AppTest.from_function(page).run()
+    assert [(b.label, b.disabled) for b in app.button] == [
+        (r"/patients/\*/results · 9", True), (r"/services · 4", False)]
