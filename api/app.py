@@ -27,6 +27,7 @@ from api.logins import AddressLimit, LoginSessions, Throttle
 from api.metrics import MetricsController, request_metrics
 from api.ops import DemoLoader, OpsController
 from api.reports import ReportsController
+from api.views import ViewsController
 from forwarder.runner import Forwarder
 from scanner.settings import ScannerSettings
 from warehouse import Warehouse, WarehouseError
@@ -61,7 +62,7 @@ def internal_app(
     app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
                         ReportsController, ExploreController, ComplianceController, OutboxController,
-                        TrackersController, DimensionValuesController, AnnotationsController],
+                        TrackersController, DimensionValuesController, AnnotationsController, ViewsController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware, AuditHook()],

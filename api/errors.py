@@ -59,3 +59,7 @@ class OthersAnnotation(ApiError):
     """An annotation is removed by its author or an admin."""
 
     status_code = 403
+
+
+class NoSuchView(ApiError):
+    status_code = 404

@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -75,15 +75,20 @@ def report_query(
         raise ValidationException(f"dates run from {_EARLIEST} to tomorrow")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationException(f"a report covers at most {MAX_DAYS} days")
+    chosen = checked_filters(text.partition(":")[::2] for text in filters or [])
+    return ReportQuery(site=known_site(request, site), start=start, end=end, filters=chosen)
+
+
+def checked_filters(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Filters as dimension and value, each a dimension reports filter on with a value it can have."""
     chosen = {}
-    for text in filters or []:
-        key, _, value = text.partition(":")
+    for key, value in pairs:
         if key not in FILTERS:
             raise ValidationException(f"cannot filter on {key!r}; the filters are {', '.join(FILTERS)}")
         if not re.fullmatch(FILTERS[key], value):
             raise ValidationException(f"{key}:{value[:40]!r} is not a value {key} can have")
         chosen[key] = value
-    return ReportQuery(site=known_site(request, site), start=start, end=end, filters=chosen)
+    return chosen
 
 
 def known_site(request: Request, site: str) -> str:

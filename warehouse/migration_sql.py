@@ -733,12 +733,24 @@ _ANNOTATIONS_COLUMNS = """(
     changed_at    DateTime64(6, 'UTC'),
     changed_by    String
     )"""
+_SAVED_VIEWS_COLUMNS = """(
+    username   String,
+    name       String,
+    view       String,
+    deleted    Bool,
+    changed_at DateTime64(6, 'UTC')
+    )"""
 V13_SINGLE = (
     "CREATE TABLE IF NOT EXISTS `${db}`.`annotations`\n" + _ANNOTATIONS_COLUMNS
     + "\nENGINE = MergeTree\nORDER BY (site, annotation_id, changed_at)",
+    "CREATE TABLE IF NOT EXISTS `${db}`.`saved_views`\n" + _SAVED_VIEWS_COLUMNS
+    + "\nENGINE = MergeTree\nORDER BY (username, name, changed_at)",
 )
 V13_CLUSTER = (
     "CREATE TABLE IF NOT EXISTS `${db}`.`annotations` ON CLUSTER `${cluster}`\n" + _ANNOTATIONS_COLUMNS
     + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')"
     "\nORDER BY (site, annotation_id, changed_at)",
+    "CREATE TABLE IF NOT EXISTS `${db}`.`saved_views` ON CLUSTER `${cluster}`\n" + _SAVED_VIEWS_COLUMNS
+    + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')"
+    "\nORDER BY (username, name, changed_at)",
 )

@@ -56,7 +56,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "visits kept by ClickHouse from events, in place of sessions", sql.V10_SINGLE, sql.V10_CLUSTER),
     Migration(11, "audit links inserted exactly once", sql.V11_SINGLE, sql.V11_CLUSTER),
     Migration(12, "report cells of closed days", sql.V12_SINGLE, sql.V12_CLUSTER),
-    Migration(13, "annotations", sql.V13_SINGLE, sql.V13_CLUSTER),
+    Migration(13, "annotations and saved views", sql.V13_SINGLE, sql.V13_CLUSTER),
 )
 
 

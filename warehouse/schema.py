@@ -337,6 +337,18 @@ ANNOTATIONS = Table(
     order_by="(site, annotation_id, changed_at)",
 )
 
+SAVED_VIEWS = Table(
+    name="saved_views",
+    columns="""
+    username   String,
+    name       String,
+    view       String,
+    deleted    Bool,
+    changed_at DateTime64(6, 'UTC')
+    """,
+    order_by="(username, name, changed_at)",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     columns="""
@@ -363,7 +375,7 @@ LEASES = Table(
 
 # Every table and view of the current schema, as the migrations leave it.
 TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS, OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS,
-          TRACKER_ALERTS, ANNOTATIONS, SCHEMA_MIGRATIONS, LEASES)
+          TRACKER_ALERTS, ANNOTATIONS, SAVED_VIEWS, SCHEMA_MIGRATIONS, LEASES)
 # Each materialized view: its name, the table whose inserts feed it, its target and its query.
 VIEWS = (("visits_view", EVENTS, VISITS, VISITS_VIEW), ("daily_events_view", EVENTS, DAILY_EVENTS, DAILY_EVENTS_VIEW),
          ("visit_days_view", VISITS, VISIT_DAYS, VISIT_DAYS_VIEW))

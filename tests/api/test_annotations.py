@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 
 from api import internal_app
 from api.accounts import Role
+from tests.api.signed_in import SignedIn
 from tests.conftest import PASSWORD
 
 TODAY = datetime.now(UTC).date()
@@ -25,25 +26,8 @@ def app(warehouse):
         yield client
 
 
-class _User:
-    """The API as one signed-in user sees it."""
-
-    def __init__(self, client: TestClient, username: str) -> None:
-        token = client.post("/api/session", json={"username": username, "password": PASSWORD}).json()["token"]
-        self._client, self._headers = client, {"authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **kwargs):
-        return self._client.get(path, headers=self._headers, **kwargs)
-
-    def post(self, path: str, **kwargs):
-        return self._client.post(path, headers=self._headers, **kwargs)
-
-    def delete(self, path: str, **kwargs):
-        return self._client.delete(path, headers=self._headers, **kwargs)
-
-
-def _as(client: TestClient, username: str) -> _User:
-    return _User(client, username)
+def _as(client: TestClient, username: str) -> SignedIn:
+    return SignedIn(client, username)
 
 
 def _note(client, text: str = "Knee campaign launched", day: date = TODAY, **more):

@@ -1,0 +1,56 @@
+"""GET/PUT/DELETE /api/views: each user's own saved views of the reports, every change audited."""
+
+import re
+
+from litestar import Controller, Request, delete, get, put
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody
+
+from api.audit import audited, note
+from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
+from api.errors import NoSuchView
+from api.reports import checked_filters, known_site
+from warehouse import Warehouse
+from warehouse.views import NamedView, SavedView, SavedViews
+
+MAX_VIEWS = 50
+_NAME = re.compile(r"[\w .,:()+-]{1,60}")
+
+
+class ViewsController(Controller):
+    path = "/api/views"
+    tags = ["views"]
+    guards = [authorized]
+    security = SECURED
+    opt = {"roles": ALL_ROLES}
+
+    @get(sync_to_thread=True, opt=audited("view.read"), raises=SIGNED_IN_ERRORS)
+    def list_views(self, request: Request, warehouse: NamedDependency[Warehouse]) -> list[NamedView]:
+        """Your saved views, by name."""
+        views = SavedViews(warehouse.client).of(request.state.session.username)
+        note(request, detail={"rows": len(views)})
+        return views
+
+    @put("/{name:str}", sync_to_thread=True, opt=audited("view.save"), raises=SIGNED_IN_ERRORS)
+    def save_view(self, request: Request, warehouse: NamedDependency[Warehouse], name: FromPath[str],
+                  data: JSONBody[SavedView]) -> NamedView:
+        """Save the view under a name of yours (1 to 60 letters, digits, spaces and `.,:()+-`), or replace it."""
+        if not _NAME.fullmatch(name) or not name.strip():
+            raise ValidationException("a view's name is 1 to 60 letters, digits, spaces or .,:()+-")
+        checked_filters(data.filters.items())
+        known_site(request, data.site)
+        views, username = SavedViews(warehouse.client), request.state.session.username
+        if name not in {v.name for v in views.of(username)} and len(views.of(username)) >= MAX_VIEWS:
+            raise ValidationException(f"you have {MAX_VIEWS} saved views, the most there may be: remove one first")
+        note(request, resource=f"view:{name}")
+        return views.save(username, name, data)
+
+    @delete("/{name:str}", sync_to_thread=True, status_code=204, opt=audited("view.remove"),
+            raises=[*SIGNED_IN_ERRORS, NoSuchView])
+    def remove_view(self, request: Request, warehouse: NamedDependency[Warehouse], name: FromPath[str]) -> None:
+        views, username = SavedViews(warehouse.client), request.state.session.username
+        note(request, resource=f"view:{name}")
+        if name not in {v.name for v in views.of(username)}:
+            raise NoSuchView(f"you have no saved view {name!r}")
+        views.remove(username, name)

@@ -1,0 +1,53 @@
+"""Each user's saved views of the reports (a name for a period length, comparison, site and filters), kept
+append-only: the latest row per user and name is in force, a removal is a row of its own."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+from warehouse.reports import FILTERS
+
+
+class SavedView(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a saved view opens: the last `days` days to today, with its comparison, site and filters."""
+
+    days: Annotated[int, msgspec.Meta(ge=1, le=400)] = 30
+    compare: bool = True
+    site: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    filters: Annotated[dict[str, Annotated[str, msgspec.Meta(max_length=300)]],
+                       msgspec.Meta(max_length=len(FILTERS))] = {}
+
+
+class NamedView(msgspec.Struct, frozen=True):
+    name: str
+    view: SavedView
+    saved_at: datetime
+
+
+_CURRENT = """
+    SELECT name, argMax(view, changed_at), max(changed_at), argMax(deleted, changed_at) AS removed
+    FROM saved_views WHERE username = {username:String} GROUP BY name HAVING NOT removed ORDER BY name"""
+
+
+class SavedViews:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def of(self, username: str) -> list[NamedView]:
+        rows = self._client.query(_CURRENT, parameters={"username": username}).result_rows
+        return [NamedView(name, msgspec.json.decode(view, type=SavedView), at) for name, view, at, _ in rows]
+
+    def save(self, username: str, name: str, view: SavedView) -> NamedView:
+        saved = NamedView(name, view, datetime.now(UTC))
+        self._append(username, name, msgspec.json.encode(view).decode(), deleted=False, at=saved.saved_at)
+        return saved
+
+    def remove(self, username: str, name: str) -> None:
+        self._append(username, name, "{}", deleted=True, at=datetime.now(UTC))
+
+    def _append(self, username: str, name: str, view: str, *, deleted: bool, at: datetime) -> None:
+        self._client.insert("saved_views", [[username, name, view, deleted, at]],
+                            column_names=["username", "name", "view", "deleted", "changed_at"],
+                            settings={"async_insert": 0})
