@@ -19,6 +19,10 @@ MAX_REDIRECTS = 5
 _LOC = re.compile(r"<loc>\s*([^<\s]+)\s*</loc>", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+_CARRY_IPV4 = [ipaddress.ip_network(net) for net in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")]
+"""IPv4-compatible, IPv4-translated and NAT64 prefixes: the last 32 bits are an IPv4 address."""
+
 Resolver = Callable[[str], set[str]]
 """A host name to the addresses it resolves to (none if it does not)."""
 
@@ -49,14 +53,13 @@ class Scope:
         parts = urlsplit(url)
         if parts.scheme not in _DEFAULT_PORTS:
             return False
-        host = (parts.hostname or "").lower()
-        if (host, parts.port or _DEFAULT_PORTS[parts.scheme]) not in self._origins:
-            return False
-        return self.reachable(host)
+        host, port = (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS[parts.scheme]
+        return (host, port) in self._origins and self.reachable(host, port)
 
-    def reachable(self, host: str) -> bool:
-        """Whether a request may go to `host`: public addresses, or the site's own hosts where it is internal."""
-        return (self.internal and host in self._hosts) or self.public(host)
+    def reachable(self, host: str, port: int) -> bool:
+        """Whether a request may go to `host` on `port`: public addresses, or where the site is internal, its own
+        hosts on its own ports."""
+        return (self.internal and (host, port) in self._origins) or self.public(host)
 
     def public(self, host: str) -> bool:
         """Whether `host` resolves, and only to public addresses; asked at every request, as names can move."""
@@ -66,9 +69,18 @@ class Scope:
 
 def _public(address: str) -> bool:
     try:
-        return ipaddress.ip_address(address.split("%")[0]).is_global
+        parsed = ipaddress.ip_address(address.split("%")[0])
     except ValueError:
         return False
+    if parsed.version == 6:
+        if parsed in _SITE_LOCAL:
+            return False
+        # An IPv6 address that carries an IPv4 one (mapped, compatible, 6to4, NAT64) is as public as that.
+        embedded = parsed.ipv4_mapped or parsed.sixtofour or next(
+            (ipaddress.IPv4Address(int(parsed) & 0xFFFFFFFF) for net in _CARRY_IPV4 if parsed in net), None)
+        if embedded is not None:
+            return embedded.is_global
+    return parsed.is_global
 
 
 def crawl(start_urls: list[str], http: httpx.Client, *, max_pages: int, max_depth: int, max_sitemaps: int,

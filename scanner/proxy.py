@@ -55,7 +55,7 @@ class FilteringProxy:
         try:
             head = await asyncio.wait_for(client.readuntil(b"\r\n\r\n"), _HEAD_SECONDS)
             request = _Request.parse(head[:_HEAD_BYTES])
-            if request is None or not await asyncio.to_thread(self._scope.reachable, request.host):
+            if request is None or not await asyncio.to_thread(self._scope.reachable, request.host, request.port):
                 self.refused.append(f"{request.host}:{request.port}" if request else "(unreadable)")
                 to_client.write(_REFUSED)
                 await to_client.drain()

@@ -84,5 +84,19 @@ def test_a_site_on_an_internal_address_may_be_crawled_there():
 def test_an_internal_site_opens_private_addresses_to_its_own_hosts_only():
     resolver = {"intranet.local": {PRIVATE}, "other.local": {"10.9.9.9"}, "cdn.example": {PUBLIC}}.get
     scope = Scope(["http://intranet.local:8080/"], resolver=lambda host: resolver(host, set()))
-    assert scope.reachable("intranet.local") and scope.reachable("cdn.example")
-    assert not scope.reachable("other.local")  # a third party's request into the network, from its page
+    assert scope.reachable("intranet.local", 8080) and scope.reachable("cdn.example", 443)
+    assert not scope.reachable("other.local", 8080)  # a third party's request into the network, from its page
+    assert not scope.reachable("intranet.local", 22)  # the site's host, but not one of its ports
+
+
+@pytest.mark.parametrize("address", [
+    "::10.0.0.5", "::ffff:0:10.0.0.5", "64:ff9b::10.0.0.5", "64:ff9b:1::a00:5", "2002:a00:5::1", "fec0::1",
+    "::ffff:127.0.0.1", "fe80::1%eth0", "::1", "169.254.169.254", "100.64.0.1",
+])
+def test_an_address_that_reaches_into_the_network_is_never_public(address):
+    assert not Scope(["https://www.hospital.example/"], resolver=lambda host: {address}).public("name.example")
+
+
+def test_a_public_address_carried_in_ipv6_stays_public():
+    scope = Scope(["https://www.hospital.example/"], resolver=lambda host: {"64:ff9b::5db8:d70e"})  # 93.184.215.14
+    assert scope.public("cdn.example")
