@@ -1,6 +1,6 @@
 """GET/POST/DELETE /api/annotations: notes on the time series, each one's author kept and every change audited."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -17,14 +17,14 @@ from api.errors import NoSuchAnnotation, OthersAnnotation
 from api.reports import SiteId, known_site, report_query
 from warehouse import Warehouse
 from warehouse.annotations import Annotation, Annotations
-from warehouse.privacy import DETECTORS
+from warehouse.privacy import identifier_in_note, plain_text
 from warehouse.reports import ReportQuery
-from warehouse.schema import TIMES, storable
 
 _WRITERS = {Role.MARKETER, Role.ANALYST, Role.ADMIN}
-# What an annotation may not hold. Dates, ZIP-like numbers and site addresses are what annotations are made of.
-_REFUSED = {kind: DETECTORS[kind] for kind in
-            ("an email address", "a phone number", "a social security number", "a record number", "an IP address")}
+PER_DAY = 5
+"""Annotations a site's day may hold: enough for a team, too few for one colleague's flood to bury the rest."""
+_AHEAD = timedelta(days=366)
+_EARLIEST = date(2000, 1, 1)
 
 
 class NewAnnotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -53,16 +53,19 @@ class AnnotationsController(Controller):
     @post(sync_to_thread=True, opt={"roles": _WRITERS} | audited("annotation.add"), raises=SIGNED_IN_ERRORS)
     def add_annotation(self, request: Request, warehouse: NamedDependency[Warehouse],
                        data: JSONBody[NewAnnotation]) -> Annotation:
-        """Annotate a day; the text may not look like a name, contact or record of anyone."""
-        text = " ".join(data.text.split())
-        if not text or not storable(_midnight(data.day)):
-            raise ValidationException(f"an annotation needs some text and a day {TIMES}")
-        for kind, pattern in _REFUSED.items():
-            if pattern.search(text):
-                raise ValidationException(f"the text looks like it holds {kind}: annotations are read by everyone "
-                                          "with a login, so keep people and records out of them")
-        site = known_site(request, data.site)
-        added = Annotations(warehouse.client).add(site, data.day, text, request.state.session.username)
+        """Annotate a day (at most a year ahead); the text may not look like a contact or record of anyone."""
+        text, latest = plain_text(data.text), datetime.now(UTC).date() + _AHEAD
+        if not text:
+            raise ValidationException("an annotation needs some text that shows")
+        if not _EARLIEST <= data.day <= latest:
+            raise ValidationException(f"an annotation's day is from {_EARLIEST} to {latest}")
+        if kind := identifier_in_note(text):
+            raise ValidationException(f"the text looks like it holds {kind}: annotations are read by everyone "
+                                      "with a login, so keep people and records out of them")
+        site, annotations = known_site(request, data.site), Annotations(warehouse.client)
+        if len(annotations.within(site, data.day, data.day)) >= PER_DAY:
+            raise ValidationException(f"{data.day} has {PER_DAY} annotations already, the most a day may have")
+        added = annotations.add(site, data.day, text, request.state.session.username)
         note(request, resource=f"annotation:{added.annotation_id}", detail={"site": site, "day": str(data.day)})
         return added
 
@@ -80,6 +83,3 @@ class AnnotationsController(Controller):
             raise OthersAnnotation(f"only {found.author} or an admin may remove this annotation")
         annotations.remove(found, session.username)
 
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -21,7 +21,7 @@ _CURRENT = """
     SELECT annotation_id, any(site), argMax(day, changed_at) AS shown_on, argMax(text, changed_at),
            argMin(changed_by, changed_at), min(changed_at), argMax(deleted, changed_at) AS removed
     FROM annotations WHERE site = {site:String} %s GROUP BY annotation_id HAVING NOT removed %s
-    ORDER BY shown_on, min(changed_at) LIMIT 1000"""
+    ORDER BY shown_on, min(changed_at) LIMIT 2000"""
 _COLUMNS = ["annotation_id", "site", "day", "text", "deleted", "changed_at", "changed_by"]
 
 
@@ -45,7 +45,7 @@ class Annotations:
         return found[0] if found else None
 
     def within(self, site: str, start: date, end: date) -> list[Annotation]:
-        """A site's annotations on the days from `start` to `end`, oldest first (at most 1,000)."""
+        """A site's annotations on the days from `start` to `end`, oldest first (at most 2,000)."""
         return self._current(site, "", "AND shown_on BETWEEN {start:Date} AND {end:Date}",
                              {"start": start, "end": end})
 

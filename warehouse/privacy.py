@@ -5,7 +5,9 @@ on one screen is masked on every other, and the guard refuses what a report woul
 """
 
 import re
+import unicodedata
 from typing import Any
+from urllib.parse import unquote
 
 # Text that identifies a person or their record: run by the egress guard on every string that would leave.
 DETECTORS: dict[str, re.Pattern[str]] = {
@@ -21,6 +23,18 @@ DETECTORS: dict[str, re.Pattern[str]] = {
                                 r"|(?<![\w-])\d{6,12}(?![\w-])"),
     "a ZIP code": re.compile(r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])"),
 }
+# What a note written by staff (an annotation) may not hold. Stricter than `DETECTORS` where notes are
+# written carelessly (a chart number, a phone with an extension), looser where they are made of dates and times.
+_IN_NOTES: dict[str, re.Pattern[str]] = {
+    "an email address": re.compile(r"[\w.+-]@[\w-]"),
+    "a phone number": re.compile(r"\+\d{1,3}(?:[ .-]?\d){6,}|\(?\b\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}"),
+    "a social security number": re.compile(r"\b\d{3}[ .-]\d{2}[ .-]\d{4}\b"),
+    "a record number": re.compile(r"\d{5,}|(?i:\b(?:mrn|mr#|record|patient|acct|account)\W{0,3}\w*\d)"),
+    "an IP address": re.compile(r"\b\d{1,3}(?:[.-]\d{1,3}){3}\b|(?i:\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){4,7})"),
+}
+_DASHES = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"})
+_BLANKS = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+"""Characters that show as nothing yet are not whitespace to Python."""
 FREE_TEXT = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
 """Dimensions whose values anyone can write in a link: a forwarder sends them only as declared values."""
 # A path segment that looks like a record, account or session number.
@@ -29,6 +43,21 @@ _ID_LIKE = re.compile(r"\d{5,}|[0-9a-f]{16,}|[0-9a-f-]{32,}", re.IGNORECASE)
 _IDENTIFYING = re.compile(r"\d{5,}|@|[0-9a-f]{16,}|\d{3}[ .-]\d{3,4}", re.IGNORECASE)
 # Spreadsheets run a cell that starts with one of these.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain_text(text: str) -> str:
+    """`text` as a reader sees it: compatibility forms folded (＠ is @), dashes as `-`, control and invisible
+    characters dropped or read as a space, runs of spaces as one."""
+    folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    kept = "".join(" " if c in _BLANKS or c.isspace() else c for c in folded
+                   if unicodedata.category(c) not in ("Cc", "Cf") or c.isspace())
+    return " ".join(kept.split())
+
+
+def identifier_in_note(text: str) -> str | None:
+    """What kind of identifier a staff note (as `plain_text`) seems to hold, percent-escapes read; or None."""
+    read = unquote(text)
+    return next((kind for kind, pattern in _IN_NOTES.items() if pattern.search(read)), None)
 
 
 def masked_path(path: str) -> str:

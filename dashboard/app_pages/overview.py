@@ -52,7 +52,8 @@ if notes:
     # Plotly renders markup in hover text: an annotation is shown as the text it is.
     chart.add_trace(go.Scatter(x=[note["day"] for note in notes], y=[top] * len(notes), mode="markers",
                                name="Annotations", marker={"symbol": "triangle-down", "size": 10},
-                               hovertext=[html.escape(f"{note['text']} ({note['author']})") for note in notes],
+                               hovertext=[html.escape(f"{note['author']}: {note['text']}", quote=False)
+                                          for note in notes],
                                hoverinfo="text+x"))
 chart.update_layout(title=f"{metric} per day", xaxis_title="Day", yaxis_title=metric, legend_title_text="",
                     yaxis_rangemode="tozero")
@@ -73,7 +74,7 @@ role, username = st.session_state.get("role"), st.session_state.get("username")
 with st.expander(f"Annotations ({len(notes)})", expanded=st.session_state.pop("annotations-open", False)):
     for note in notes:
         left, right = st.columns([6, 1])
-        left.text(f"{note['day']}  {note['text']}  ({note['author']})")
+        left.text(f"{note['day']}  {note['author']}: {note['text']}")  # the author first: no text can hide it
         if (note["author"] == username or role == "admin") and right.button("Remove", key=f"remove-{note['annotation_id']}"):
             try:
                 api().delete(f"/api/annotations/{note['annotation_id']}", site=params.get("site", ""))

@@ -63,15 +63,45 @@ def test_only_the_author_or_an_admin_removes_an_annotation(app):
     assert mia.delete(f"/api/annotations/{first['annotation_id']}").status_code == 404  # gone already
 
 
-@pytest.mark.parametrize("text", ["Call jane.doe@example.org back", "Patient MRN 4417823 complained",
-                                  "Rang 555-123-4567", "SSN 123-45-6789 seen in a form"])
+@pytest.mark.parametrize("text", [
+    "Call jane.doe@example.org back", "Patient MRN 4417823 complained", "Rang 555-123-4567",
+    "SSN 123-45-6789 seen in a form", "SSN 123 45 6789", "SSN 123.45.6789", "Rang 555–123–4567 (autocorrect)",
+    "Rang 555-123-4567x12", "Call +33 1 23 45 67 89", "Link ?u=jane.doe%40gmail.com", "Ask jdoe@stmarys",
+    "Chart #44178 reviewed", "Pt 44178", "MR0012345", "E1234567", "M.R.N. 44178", "Encounter 12345678-9",
+    "Host ip-10-0-0-5 down", "Server 10.0.0.5 down", "jane＠example.org", "jane@exa\u200bmple.org",
+])
 def test_text_that_names_a_person_or_a_record_is_refused_and_nothing_stored(app, warehouse, text):
     refused = _note(_as(app, "mia"), text)
     assert refused.status_code == 400 and "keep people and records out" in refused.text
     assert warehouse.client.command("SELECT count() FROM annotations") == 0
 
 
+@pytest.mark.parametrize("text", ["Launched 2026-12-01 at 09:15:00", "Budget cut approved", "v1.2 of /services live",
+                                  "Knee campaign, 20 % off", "Radio spots on 3 stations"])
+def test_what_annotations_are_made_of_is_accepted(app, text):
+    assert _note(_as(app, "mia"), text).status_code == 201
+
+
+def test_invisible_characters_are_dropped_so_no_text_hides_another(app):
+    mia = _as(app, "mia")
+    shown = _note(mia, "Budget cut approved (ada)" + "\u2800" * 150 + "\u200b\u202e").json()
+    assert shown["text"] == "Budget cut approved (ada)" and shown["author"] == "mia"
+    assert _note(mia, "\u200b" * 200).status_code == 400 and _note(mia, "\u2800 \u3164").status_code == 400
+
+
+def test_a_day_holds_a_few_annotations_so_one_colleague_cannot_bury_the_rest(app):
+    from api.annotations import PER_DAY
+
+    mia, max_ = _as(app, "mia"), _as(app, "max")
+    for n in range(PER_DAY):
+        assert _note(max_, f"Note {n}").status_code == 201
+    refused = _note(mia, "Mine")
+    assert refused.status_code == 400 and "the most a day may have" in refused.text
+    assert _note(mia, "Mine", TODAY - timedelta(days=1)).status_code == 201
+
+
 @pytest.mark.parametrize("body", [
+    {"day": "2149-06-07", "text": "Past what a day column holds"}, {"day": str(TODAY + timedelta(days=367)), "text": "Far"},
     {"day": str(TODAY), "text": ""}, {"day": str(TODAY), "text": "x" * 201}, {"day": "1999-12-31", "text": "Old"},
     {"day": "someday", "text": "Vague"}, {"text": "No day"}, {"day": str(TODAY), "text": "   "},
     {"day": str(TODAY), "text": "Elsewhere", "site": "nowhere"}, {"day": str(TODAY), "text": "x", "author": "ada"},

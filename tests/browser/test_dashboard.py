@@ -69,6 +69,6 @@ def test_click_a_source_to_filter_then_annotate_a_day(browser, dashboard_url):
     page.keyboard.type((date.today() - timedelta(days=3)).strftime("%Y%m%d"))
     page.get_by_label("Note").fill(text)
     page.get_by_role("button", name="Annotate").click()
-    page.get_by_text(f"{text}  (marketer)").wait_for(timeout=30_000)
+    page.get_by_text(f"marketer: {text}").wait_for(timeout=30_000)
     assert chip.is_visible()  # the filter stays while the page changes
     page.close()

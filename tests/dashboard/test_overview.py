@@ -60,7 +60,7 @@ def test_a_marketer_annotates_a_day_sees_it_on_the_chart_and_removes_it(dashboar
     app = _annotate(_overview(dashboard, "marketer"), date.today() - timedelta(days=2), text)
     assert not app.exception and not app.error, [e.value for e in app.error]
     marks = next(t for t in _chart(app)["data"] if t["name"] == "Annotations")
-    assert f"{text} (marketer)" in marks["hovertext"]
+    assert f"marketer: {text}" in marks["hovertext"]
     assert any(text in t.value for t in app.text)
     added = next(a for a in app.session_state["api"].get("/api/annotations") if a["text"] == text)
     app = app.button(key=f"remove-{added['annotation_id']}").click().run()
