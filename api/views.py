@@ -32,10 +32,11 @@ class ViewsController(Controller):
         note(request, detail={"rows": len(views)})
         return views
 
-    @put("/{name:str}", sync_to_thread=True, opt=audited("view.save"), raises=SIGNED_IN_ERRORS)
+    @put("/{name:path}", sync_to_thread=True, opt=audited("view.save"), raises=SIGNED_IN_ERRORS)
     def save_view(self, request: Request, warehouse: NamedDependency[Warehouse], name: FromPath[str],
                   data: JSONBody[SavedView]) -> NamedView:
         """Save the view under a name of yours (1 to 60 letters, digits, spaces and `.,:()+-`), or replace it."""
+        name = name.removeprefix("/")  # a path parameter, so that a name with a slash is refused, not unrouted
         if not _NAME.fullmatch(name) or not name.strip():
             raise ValidationException("a view's name is 1 to 60 letters, digits, spaces or .,:()+-")
         checked_filters(data.filters.items())
@@ -46,10 +47,10 @@ class ViewsController(Controller):
         note(request, resource=f"view:{name}")
         return views.save(username, name, data)
 
-    @delete("/{name:str}", sync_to_thread=True, status_code=204, opt=audited("view.remove"),
+    @delete("/{name:path}", sync_to_thread=True, status_code=204, opt=audited("view.remove"),
             raises=[*SIGNED_IN_ERRORS, NoSuchView])
     def remove_view(self, request: Request, warehouse: NamedDependency[Warehouse], name: FromPath[str]) -> None:
-        views, username = SavedViews(warehouse.client), request.state.session.username
+        name, views, username = name.removeprefix("/"), SavedViews(warehouse.client), request.state.session.username
         note(request, resource=f"view:{name}")
         if name not in {v.name for v in views.of(username)}:
             raise NoSuchView(f"you have no saved view {name!r}")

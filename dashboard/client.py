@@ -49,6 +49,9 @@ class Api:
     def post(self, path: str, body: dict) -> dict:
         return self._send("POST", path, json=body)
 
+    def put(self, path: str, body: dict) -> dict:
+        return self._send("PUT", path, json=body)
+
     def patch(self, path: str, body: dict) -> dict:
         return self._send("PATCH", path, json=body)
 

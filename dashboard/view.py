@@ -5,8 +5,11 @@ A link with them opens the same view for a colleague (who still logs in); moving
 
 import re
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import streamlit as st
+
+from dashboard.client import ApiRefused
 
 FILTERABLE = {"source": "Source", "utm_campaign": "Campaign", "path": "Page", "device_type": "Device",
               "browser": "Browser", "os": "OS", "name": "Event"}
@@ -68,10 +71,33 @@ def period() -> dict:
                          help="Remove this filter"):
                 del view.filters[key]
                 _show(view)
-    if isinstance(chosen, tuple) and len(chosen) == 2:
-        view.start, view.end = chosen
+        if isinstance(chosen, tuple) and len(chosen) == 2:
+            view.start, view.end = chosen
+        _saved_views(view)
     st.query_params.from_dict(view.params())
     return view.params()
+
+
+def _saved_views(view: View) -> None:
+    """Open one of your saved views, or save this one: its period's length to today, not its dates."""
+    client = st.session_state["api"]
+    with st.expander("Saved views"):
+        try:
+            saved = client.get("/api/views")
+            for i, named in enumerate(saved):
+                if st.button(markdown_text(named["name"]), key=f"view-{i}", width="stretch"):
+                    chosen = named["view"]
+                    _show(View(date.today() - timedelta(days=chosen["days"] - 1), date.today(), chosen["compare"],
+                               chosen["site"], chosen["filters"]))
+            name = st.text_input("Name", max_chars=60, key="view-name", placeholder="Knee campaign, mobile")
+            if st.button("Save this view", help="Saves the period's length (the last so many days), the "
+                                                "comparison, site and filters"):
+                days = (view.end - view.start).days + 1
+                client.put(f"/api/views/{quote(name.strip(), safe='')}",
+                           {"days": days, "compare": view.compare, "site": view.site, "filters": view.filters})
+                st.rerun()
+        except ApiRefused as exc:
+            st.error(exc)
 
 
 def add_filter(dimension: str, value: str) -> None:

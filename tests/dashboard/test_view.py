@@ -1,6 +1,7 @@
 """Click to filter: a report's row filters every page, shows as a removable chip, and lives in the URL so a
 view can be bookmarked and shared."""
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -67,3 +68,25 @@ def test_a_masked_page_cannot_be_clicked_to_filter_as_it_matches_no_stored_path(
     app = AppTest.from_function(page).run()
     assert [(b.label, b.disabled) for b in app.button] == [
         (r"/patients/\*/results · 9", True), (r"/services · 4", False)]
+
+
+def test_a_view_saved_under_a_name_opens_again_with_its_filters_over_the_last_days(dashboard):
+    name = f"Mobile, last week {uuid.uuid4().hex[:4]}"
+    start = date.today() - timedelta(days=6)
+    app = dashboard("analyst", **{"from": str(start), "to": str(date.today()), "filter": ["device_type:mobile"]})
+    app.sidebar.text_input(key="view-name").input(name)
+    app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
+    assert not app.error, [e.value for e in app.error]
+
+    other = dashboard("analyst")  # another visit, the default view
+    assert _chips(other) == []
+    other = next(b for b in other.sidebar.button if b.label == markdown_text(name)).click().run()
+    assert _chips(other) == ["✕ Device: mobile"]
+    assert other.sidebar.date_input[0].value == (start, date.today())
+
+
+def test_a_view_name_the_api_refuses_says_why_in_the_sidebar(dashboard):
+    app = dashboard("analyst")
+    app.sidebar.text_input(key="view-name").input("no/slashes")
+    app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
+    assert any("a view's name is 1 to 60" in e.value for e in app.sidebar.error)
