@@ -1,6 +1,8 @@
 """Logging in to the internal API, sessions, lockout and the role matrix."""
 
 import base64
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -176,6 +178,14 @@ MATRIX = [
     ("GET", "/api/reports/funnel", "/api/reports/funnel?step=/a&step=b", None, EVERYONE),
     ("GET", "/api/reports/realtime", "/api/reports/realtime", None, EVERYONE),
     ("GET", "/api/events", "/api/events", None, (401, 403, 200, 403, 200)),
+    ("GET", "/api/annotations", "/api/annotations", None, EVERYONE),
+    ("POST", "/api/annotations", "/api/annotations", {"day": str(datetime.now(UTC).date()), "text": "Matrix"},
+     (401, 201, 201, 403, 201)),
+    ("DELETE", "/api/annotations/{annotation_id:uuid}", f"/api/annotations/{uuid.UUID(int=1)}", None,
+     (401, 404, 404, 403, 404)),
+    ("GET", "/api/views", "/api/views", None, EVERYONE),
+    ("PUT", "/api/views/{name:path}", "/api/views/Matrix", {"days": 7}, EVERYONE),
+    ("DELETE", "/api/views/{name:path}", "/api/views/None saved", None, (401, 404, 404, 404, 404)),
     ("POST", "/api/ops/migrate", "/api/ops/migrate", None, OPS_ONLY),
     ("POST", "/api/ops/audit/verify", "/api/ops/audit/verify", None, OPS_ONLY),
     ("POST", "/api/ops/forward/run", "/api/ops/forward/run", {"dry_run": True}, OPS_ONLY),

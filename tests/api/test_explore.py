@@ -44,12 +44,14 @@ def test_events_come_newest_first_with_every_identifier_masked(api, seeded):
     raw = seeded.client.query("SELECT toString(visitor_id), toString(session_id), IPv6NumToString(client_ip), "
                               "click_id, url FROM events").result_rows
     identifiers = {value for row in raw for value in row if value}
-    text = api.get("/api/events", params={"site": "main", "page_size": 500}).text
-    assert not [value for value in identifiers if value in text]
-    anonymous = [e for e in body["events"] if not e["visitor"]]  # stored without analytics consent
-    assert 0 < len(anonymous) < len(body["events"])
+    page = api.get("/api/events", params={"site": "main", "page_size": 500})
+    assert not [value for value in identifiers if value in page.text]
+    # Among the newest 500 (the newest 50 may all be a few visitors of one choice, by the time of day).
+    events = page.json()["events"]
+    anonymous = [e for e in events if not e["visitor"]]  # stored without analytics consent
+    assert 0 < len(anonymous) < len(events)
     assert all(e["session"] == e["network"] == "" for e in anonymous)
-    for event in (e for e in body["events"] if e["visitor"]):
+    for event in (e for e in events if e["visitor"]):
         assert re.fullmatch(r"[0-9a-f]{16}", event["visitor"]) and re.fullmatch(r"[0-9a-f]{16}", event["session"])
         assert re.fullmatch(r"\d+\.\d+\.\d+\.0/24", event["network"])
 
