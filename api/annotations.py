@@ -23,7 +23,8 @@ from warehouse.reports import ReportQuery
 _WRITERS = {Role.MARKETER, Role.ANALYST, Role.ADMIN}
 PER_DAY = 5
 """Annotations a site's day may hold: enough for a team, too few for one colleague's flood to bury the rest."""
-_AHEAD = timedelta(days=366)
+_AHEAD = timedelta(days=1)
+"""As far ahead as a report reads: an annotation further ahead could not be listed until then."""
 _EARLIEST = date(2000, 1, 1)
 
 
@@ -53,7 +54,7 @@ class AnnotationsController(Controller):
     @post(sync_to_thread=True, opt={"roles": _WRITERS} | audited("annotation.add"), raises=SIGNED_IN_ERRORS)
     def add_annotation(self, request: Request, warehouse: NamedDependency[Warehouse],
                        data: JSONBody[NewAnnotation]) -> Annotation:
-        """Annotate a day (at most a year ahead); the text may not look like a contact or record of anyone."""
+        """Annotate a day (up to tomorrow); the text may not look like a contact or record of anyone."""
         text, latest = plain_text(data.text), datetime.now(UTC).date() + _AHEAD
         if not text:
             raise ValidationException("an annotation needs some text that shows")
@@ -63,6 +64,7 @@ class AnnotationsController(Controller):
             raise ValidationException(f"the text looks like it holds {kind}: annotations are read by everyone "
                                       "with a login, so keep people and records out of them")
         site, annotations = known_site(request, data.site), Annotations(warehouse.client)
+        # Checked, then added: two at once may make a sixth, which is harmless.
         if len(annotations.within(site, data.day, data.day)) >= PER_DAY:
             raise ValidationException(f"{data.day} has {PER_DAY} annotations already, the most a day may have")
         added = annotations.add(site, data.day, text, request.state.session.username)

@@ -1,4 +1,4 @@
-"""Which pages each role sees, and what every page shares: access checks, filters, tables."""
+"""Which pages each role sees, and what every page shares: access checks, the API, top lists, tables, figures."""
 
 import html
 
@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.client import Api, ApiRefused
-from dashboard.view import FILTERABLE, add_filter, markdown_text
+from dashboard.view import FILTERABLE, add_filter, key_of, markdown_text
 
 EVERYONE = {"marketer", "analyst", "compliance", "admin"}
 # (url slug, title, script, roles)
@@ -80,11 +80,11 @@ def picks(title: str, rows: list[dict], column: str, measure: str, dimension: st
     st.subheader(title)
     if not rows:
         st.caption("Nothing in this period.")
-    for i, row in enumerate(rows[:limit]):
+    for row in rows[:limit]:
         value = str(row[column])
         # A masked path (a `*` where a record number was) matches no stored page, so it cannot filter.
         clickable = not (dimension == "path" and "*" in value)
-        if st.button(f"{markdown_text(value)} · {row[measure]:,}", key=f"pick-{title}-{i}", width="stretch",
+        if st.button(f"{markdown_text(value)} · {row[measure]:,}", key=key_of(f"pick-{title}", value), width="stretch",
                      disabled=not clickable, help=f"Show only this {FILTERABLE[dimension].lower()}"):
             add_filter(dimension, value)
 

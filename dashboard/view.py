@@ -3,8 +3,9 @@
 A link with them opens the same view for a colleague (who still logs in); moving between pages keeps it.
 """
 
+import hashlib
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import streamlit as st
@@ -15,6 +16,8 @@ FILTERABLE = {"source": "Source", "utm_campaign": "Campaign", "path": "Page", "d
               "browser": "Browser", "os": "OS", "name": "Event"}
 """Dimensions a click on a report's row filters by, with the names the chips show."""
 _DAYS = 30
+_MOST_DAYS = 400
+_EARLIEST = date(2000, 1, 1)
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:$])")
 
 
@@ -34,9 +37,9 @@ class View:
             start, end = date.fromisoformat(url["from"]), date.fromisoformat(url["to"])
         except (KeyError, ValueError):
             return None
-        filters = dict(text.split(":", 1) for text in url.get_all("filter") if ":" in text)
-        return cls(start, end, url.get("compare") == "1", url.get("site", ""),
-                   {key: value for key, value in filters.items() if key in FILTERABLE})
+        if not _EARLIEST <= start <= end <= today() or (end - start).days >= _MOST_DAYS:
+            return None  # a period the sidebar could not show
+        return cls(start, end, url.get("compare") == "1", url.get("site", ""), parsed_filters(url.get_all("filter")))
 
     def params(self) -> dict:
         """As report parameters (and as the page's URL)."""
@@ -50,11 +53,26 @@ class View:
         return params
 
 
+def today() -> date:
+    """Today as the API counts days: in UTC."""
+    return datetime.now(UTC).date()
+
+
+def parsed_filters(texts: list[str]) -> dict[str, str]:
+    """`dimension:value` texts as filters, those on a dimension a click cannot filter by dropped."""
+    pairs = (text.split(":", 1) for text in texts if ":" in text)
+    return {key: value for key, value in pairs if key in FILTERABLE}
+
+
+def key_of(kind: str, value: str) -> str:
+    """A widget key for `value`, the same wherever its row moves between one run and the next."""
+    return f"{kind}-{hashlib.sha256(value.encode()).hexdigest()[:12]}"
+
+
 def current() -> View:
     view = View.from_url() or st.session_state.get("view")
     if view is None:
-        today = date.today()
-        view = View(today - timedelta(days=_DAYS - 1), today)
+        view = View(today() - timedelta(days=_DAYS - 1), today())
     st.session_state["view"] = view
     return view
 
@@ -63,7 +81,7 @@ def period() -> dict:
     """The sidebar's choice of site, period and comparison, with a chip per filter; report parameters."""
     view = current()
     with st.sidebar:
-        chosen = st.date_input("Period", value=(view.start, view.end), max_value=date.today())
+        chosen = st.date_input("Period", value=(view.start, view.end), max_value=today())
         view.compare = st.checkbox("Compare with the previous period", value=view.compare)
         view.site = st.text_input("Site", value=view.site, help="Empty: the first site")
         for key, value in list(view.filters.items()):
@@ -79,25 +97,34 @@ def period() -> dict:
 
 
 def _saved_views(view: View) -> None:
-    """Open one of your saved views, or save this one: its period's length to today, not its dates."""
+    """Open, save or remove your saved views: a view keeps its period's length to today, not its dates."""
     client = st.session_state["api"]
     with st.expander("Saved views"):
         try:
-            saved = client.get("/api/views")
-            for i, named in enumerate(saved):
-                if st.button(markdown_text(named["name"]), key=f"view-{i}", width="stretch"):
-                    chosen = named["view"]
-                    _show(View(date.today() - timedelta(days=chosen["days"] - 1), date.today(), chosen["compare"],
+            if "saved-views" not in st.session_state:  # each read is audited: read once, again after a change
+                st.session_state["saved-views"] = client.get("/api/views")
+            for named in st.session_state["saved-views"]:
+                name, chosen = named["name"], named["view"]
+                left, right = st.columns([4, 1])
+                if left.button(markdown_text(name), key=key_of("view", name), width="stretch"):
+                    _show(View(today() - timedelta(days=chosen["days"] - 1), today(), chosen["compare"],
                                chosen["site"], chosen["filters"]))
-            name = st.text_input("Name", max_chars=60, key="view-name", placeholder="Knee campaign, mobile")
-            if st.button("Save this view", help="Saves the period's length (the last so many days), the "
-                                                "comparison, site and filters"):
-                days = (view.end - view.start).days + 1
-                client.put(f"/api/views/{quote(name.strip(), safe='')}",
-                           {"days": days, "compare": view.compare, "site": view.site, "filters": view.filters})
-                st.rerun()
+                if right.button("✕", key=key_of("forget", name), help=f"Remove the saved view {name}"):
+                    _changed(lambda: client.delete(f"/api/views/{quote(name, safe='')}"))
+            name = st.text_input("Name", max_chars=60, key="view-name", placeholder="Knee campaign, mobile").strip()
+            if st.button("Save this view", disabled=not name,
+                         help="Saves the period's length (the last so many days), the comparison, site and filters"):
+                body = {"days": (view.end - view.start).days + 1, "compare": view.compare, "site": view.site,
+                        "filters": view.filters}
+                _changed(lambda: client.put(f"/api/views/{quote(name, safe='')}", body))
         except ApiRefused as exc:
             st.error(exc)
+
+
+def _changed(call) -> None:
+    call()
+    st.session_state.pop("saved-views", None)
+    st.rerun()
 
 
 def add_filter(dimension: str, value: str) -> None:

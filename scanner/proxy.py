@@ -33,8 +33,12 @@ class FilteringProxy:
 
     def __enter__(self) -> str:
         self._thread.start()
-        self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop).result()
+        try:
+            self._server = asyncio.run_coroutine_threadsafe(
+                asyncio.start_server(self._serve, "127.0.0.1", 0, limit=_HEAD_BYTES), self._loop).result()
+        except BaseException:
+            self.__exit__()
+            raise
         port = self._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
@@ -45,16 +49,19 @@ class FilteringProxy:
         self._loop.close()
 
     async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+        """Close the listener and every connection still open, and wait for each to end."""
+        if self._server is not None:
+            self._server.close()
+        connections = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in connections:
             task.cancel()
-        await self._server.wait_closed()
+        await asyncio.gather(*connections, return_exceptions=True)
+        await self._loop.shutdown_default_executor()
 
     async def _serve(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(client.readuntil(b"\r\n\r\n"), _HEAD_SECONDS)
-            request = _Request.parse(head[:_HEAD_BYTES])
+            request = _Request.parse(head)
             if request is None or not await asyncio.to_thread(self._scope.reachable, request.host, request.port):
                 self.refused.append(f"{request.host}:{request.port}" if request else "(unreadable)")
                 to_client.write(_REFUSED)

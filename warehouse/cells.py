@@ -27,6 +27,8 @@ _FEW_ROWS = {"max_threads": 1}
 """For the check of current days, and a period's stored cells with at most `_FEW_DAYS` folded: on a few
 thousand rows a second thread costs more to start and merge than it saves (5 to 10 ms of 15 to 30 here)."""
 _FEW_DAYS = 2
+_FEW_ROWS_DAYS = 62
+"""Periods measured on one thread (`bench/reports.py` reads 30 days); a longer one keeps the engine's threads."""
 
 _FINGERPRINTS = """
     SELECT day, sum(events) AS stored_events, sum(fingerprint) AS stored_fingerprint
@@ -100,7 +102,8 @@ def period(client: Client, report: VisitReport, site: str, start: date, end: dat
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     folded_days = [day for day in days if day not in fresh]
     parameters |= {"stored_cells": sorted(fresh.items()), "folded_days": folded_days}
-    return Period(f"({stored} UNION ALL {folded})", parameters, _FEW_ROWS if len(folded_days) <= _FEW_DAYS else {})
+    few = len(folded_days) <= _FEW_DAYS and len(days) <= _FEW_ROWS_DAYS
+    return Period(f"({stored} UNION ALL {folded})", parameters, _FEW_ROWS if few else {})
 
 
 def current_days(client: Client, report: VisitReport, site: str, start: date, end: date) -> set[date]:

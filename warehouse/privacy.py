@@ -55,8 +55,8 @@ def plain_text(text: str) -> str:
 
 
 def identifier_in_note(text: str) -> str | None:
-    """What kind of identifier a staff note (as `plain_text`) seems to hold, percent-escapes read; or None."""
-    read = unquote(text)
+    """What kind of identifier a staff note seems to hold, read with its percent-escapes as `plain_text`; or None."""
+    read = plain_text(unquote(text))
     return next((kind for kind, pattern in _IN_NOTES.items() if pattern.search(read)), None)
 
 

@@ -35,9 +35,6 @@ FILTERS = {
     "browser": _WORDS, "os": _WORDS, "path": r"^/[\w./~%-]{0,250}$", "referrer_host": r"^[A-Za-z0-9.-]{1,253}$",
     "name": r"^[A-Za-z0-9_.:-]{1,64}$",
 }
-# A visit's source as the sources report names it; a filter on it keeps visits with an event from there.
-_SOURCE = "if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)'))"
-_FILTERED_EXPRESSIONS = {"source": _SOURCE}
 _LIMITS = {
     "max_execution_time": 10,
     "max_result_rows": 100_000,
@@ -266,15 +263,20 @@ def _where(query: ReportQuery) -> str:
 
 
 def _filtered_visits(query: ReportQuery) -> str:
-    """The condition that keeps the visits with an event matching every filter (none without filters)."""
-    if not query.filters:
-        return ""
-    return f" AND session_id IN (SELECT session_id FROM events WHERE {_period()} AND {_matching(query)})"
+    """The condition that keeps the visits with an event matching every filter, and credited to the source
+    filtered on (none without filters)."""
+    on_events = sorted(key for key in query.filters if key != "source")
+    kept = [f" AND session_id IN (SELECT session_id FROM events WHERE {_period()} AND {_matching(on_events)})"
+            ] if on_events else []
+    if "source" in query.filters:  # as the sources report credits a visit: to its first event's source
+        kept.append(" AND session_id IN (SELECT session_id FROM visits WHERE site = {site:String} AND "
+                    "toDate(start) BETWEEN {start:Date} AND {end:Date} GROUP BY session_id "
+                    f"HAVING {FIRST_VALUES}[1] = {{filter_source:String}})")
+    return "".join(kept)
 
 
-def _matching(query: ReportQuery) -> str:
-    return " AND ".join(f"{_FILTERED_EXPRESSIONS.get(key, key)} = {{filter_{key}:String}}"
-                        for key in sorted(query.filters))
+def _matching(keys: list[str]) -> str:
+    return " AND ".join(f"{key} = {{filter_{key}:String}}" for key in keys)
 
 
 def _period() -> str:

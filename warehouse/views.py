@@ -31,13 +31,22 @@ _CURRENT = """
     FROM saved_views WHERE username = {username:String} GROUP BY name HAVING NOT removed ORDER BY name"""
 
 
+def _read(text: str) -> SavedView | None:
+    try:
+        view = msgspec.json.decode(text, type=SavedView)
+    except msgspec.ValidationError:
+        return None
+    return view if set(view.filters) <= set(FILTERS) else None
+
+
 class SavedViews:
     def __init__(self, client: Client) -> None:
         self._client = client
 
     def of(self, username: str) -> list[NamedView]:
+        """A user's views by name; one that no longer reads as a view (its filter was retired) is left out."""
         rows = self._client.query(_CURRENT, parameters={"username": username}).result_rows
-        return [NamedView(name, msgspec.json.decode(view, type=SavedView), at) for name, view, at, _ in rows]
+        return [NamedView(name, view, at) for name, text, at, _ in rows if (view := _read(text)) is not None]
 
     def save(self, username: str, name: str, view: SavedView) -> NamedView:
         saved = NamedView(name, view, datetime.now(UTC))

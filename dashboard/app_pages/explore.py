@@ -1,7 +1,7 @@
 import streamlit as st
 
 from dashboard.pages import fetch, table
-from dashboard.view import period
+from dashboard.view import parsed_filters, period
 
 st.title("Explore events")
 st.caption("Single events with identifiers masked: visitors and sessions are pseudonyms, addresses their network.")
@@ -12,7 +12,7 @@ filters = {"name": left.text_input("Event name", placeholder="appointment_reques
            "path": middle.text_input("Page path", placeholder="/services/cardiology"),
            "utm_campaign": right.text_input("Campaign")}
 page = st.number_input("Page", min_value=1, value=1)
-chosen = dict(text.split(":", 1) for text in params.pop("filter", [])) | {k: v for k, v in filters.items() if v}
+chosen = parsed_filters(params.pop("filter", [])) | {k: v for k, v in filters.items() if v}
 found = fetch("/api/events", **params, filter=[f"{key}:{value}" for key, value in chosen.items()],
               page=page, page_size=100)
 st.caption(f"{found['total']:,} events in sessions that match")

@@ -1,5 +1,4 @@
 import html
-from datetime import date
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -7,6 +6,7 @@ import streamlit as st
 from dashboard.client import ApiRefused
 from dashboard.pages import api, duration, fetch, picks, summed
 from dashboard.view import period
+from dashboard.view import today as current_day  # the API's day, in UTC
 
 st.title("Overview")
 params = period()
@@ -37,7 +37,7 @@ metric = st.radio("Chart", list(METRICS), horizontal=True, key="overview-metric"
 series = fetch("/api/reports/timeseries", **params)["data"]
 notes = fetch("/api/annotations", **{k: v for k, v in params.items() if k != "compare"})
 days, values = [row["day"] for row in series], [row[METRICS[metric]] for row in series]
-today = str(date.today())
+today = str(current_day())
 # Today is not over: its part of the line is dotted, so that a day half counted does not read as a fall.
 closed = len(days) - 1 if days and days[-1] == today else len(days)
 chart = go.Figure(go.Scatter(x=days[:closed], y=values[:closed], mode="lines", name=metric))

@@ -56,7 +56,7 @@ def test_click_a_source_to_filter_then_annotate_a_day(browser, dashboard_url):
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="Top sources").wait_for(timeout=30_000)
 
-    source = page.locator("[class*='st-key-pick-Top-sources-0'] button").first
+    source = page.locator("[class*='st-key-pick-Top-sources-'] button").first
     name = source.inner_text().rsplit(" · ", 1)[0]
     source.click()
     chip = page.get_by_role("button", name=f"✕ Source: {name}")

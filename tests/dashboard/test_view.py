@@ -11,7 +11,12 @@ from dashboard.view import markdown_text
 
 
 def _chips(app: AppTest) -> list[str]:
-    return [b.label for b in app.sidebar.button if b.label.startswith("✕")]
+    return [b.label for b in app.sidebar.button if b.key and b.key.startswith("chip-")]
+
+
+def _first_pick(app: AppTest, title: str):
+    """The first button of a top list (keyed by its value, so that a click stays with the value it was on)."""
+    return next(b for b in app.button if b.key and b.key.startswith(f"pick-{title}-"))
 
 
 def _visitors(app: AppTest) -> int:
@@ -20,7 +25,7 @@ def _visitors(app: AppTest) -> int:
 
 def test_clicking_a_source_filters_every_page_and_shows_a_chip(dashboard):
     app = dashboard("analyst", "app_pages/acquisition.py")
-    first = next(b for b in app.button if b.key == "pick-Top sources-0")
+    first = _first_pick(app, "Top sources")
     source = first.label.rsplit(" · ", 1)[0]
     app = first.click().run()
     assert _chips(app) == [f"✕ Source: {source}"]
@@ -32,7 +37,7 @@ def test_clicking_a_source_filters_every_page_and_shows_a_chip(dashboard):
 def test_a_filter_narrows_the_figures_and_its_chip_removes_it(dashboard):
     app = dashboard("analyst")
     everyone = _visitors(app)
-    app = next(b for b in app.button if b.key == "pick-Top sources-0").click().run()
+    app = _first_pick(app, "Top sources").click().run()
     assert 0 < _visitors(app) < everyone
     app = app.sidebar.button(key="chip-source").click().run()
     assert _chips(app) == [] and _visitors(app) == everyone
@@ -48,10 +53,23 @@ def test_a_shared_link_opens_the_same_view(dashboard):
     assert 0 < _visitors(app) < _visitors(week)
 
 
-def test_a_link_with_an_unknown_dimension_or_a_broken_date_falls_back_to_the_default_view(dashboard):
-    app = dashboard("analyst", **{"from": "yesterday", "to": str(date.today()), "filter": ["visitor_id:123"]})
+@pytest.mark.parametrize(("start", "end"), [
+    ("yesterday", str(date.today())), (str(date.today()), str(date.today() + timedelta(days=1))),
+    (str(date.today()), str(date.today() - timedelta(days=1))), ("1999-12-31", str(date.today())),
+    (str(date.today() - timedelta(days=400)), str(date.today())),
+])
+def test_a_link_with_a_period_the_sidebar_cannot_show_opens_the_default_view(dashboard, start, end):
+    app = dashboard("analyst", **{"from": start, "to": end, "filter": ["device_type:mobile"]})
     assert _chips(app) == []
     assert app.sidebar.date_input[0].value == (date.today() - timedelta(days=29), date.today())
+
+
+def test_a_link_keeps_its_period_and_drops_a_filter_no_click_could_make(dashboard):
+    start = date.today() - timedelta(days=6)
+    app = dashboard("analyst", **{"from": str(start), "to": str(date.today()),
+                                  "filter": ["visitor_id:123", "device_type:mobile"]})
+    assert _chips(app) == ["✕ Device: mobile"]
+    assert app.sidebar.date_input[0].value == (start, date.today())
 
 
 def test_labels_show_markup_as_text():
@@ -74,7 +92,7 @@ def test_a_view_saved_under_a_name_opens_again_with_its_filters_over_the_last_da
     name = f"Mobile, last week {uuid.uuid4().hex[:4]}"
     start = date.today() - timedelta(days=6)
     app = dashboard("analyst", **{"from": str(start), "to": str(date.today()), "filter": ["device_type:mobile"]})
-    app.sidebar.text_input(key="view-name").input(name)
+    app = app.sidebar.text_input(key="view-name").input(name).run()
     app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
     assert not app.error, [e.value for e in app.error]
 
@@ -83,10 +101,13 @@ def test_a_view_saved_under_a_name_opens_again_with_its_filters_over_the_last_da
     other = next(b for b in other.sidebar.button if b.label == markdown_text(name)).click().run()
     assert _chips(other) == ["✕ Device: mobile"]
     assert other.sidebar.date_input[0].value == (start, date.today())
+    forget = next(b for b in other.sidebar.button if b.help == f"Remove the saved view {name}")
+    other = forget.click().run()
+    assert not [b for b in other.sidebar.button if b.label == markdown_text(name)]
 
 
 def test_a_view_name_the_api_refuses_says_why_in_the_sidebar(dashboard):
     app = dashboard("analyst")
-    app.sidebar.text_input(key="view-name").input("no/slashes")
+    app = app.sidebar.text_input(key="view-name").input("no/slashes").run()
     app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
     assert any("a view's name is 1 to 60" in e.value for e in app.sidebar.error)

@@ -66,3 +66,16 @@ def test_a_request_it_cannot_read_is_refused(site, head):
             answer = conn.recv(1024)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 403")
     assert site.hits == []
+
+
+def test_leaving_closes_every_tunnel_still_open(site):
+    tunnels = []
+    with FilteringProxy(_public_site(site)) as url:
+        for _ in range(3):
+            conn = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=5)
+            conn.sendall(f"CONNECT 127.0.0.1:{_port(site)} HTTP/1.1\r\n\r\n".encode())
+            assert conn.recv(1024).startswith(b"HTTP/1.1 200")
+            tunnels.append(conn)
+    assert [conn.recv(1) for conn in tunnels] == [b""] * 3  # each closed by the proxy, none left to the collector
+    for conn in tunnels:
+        conn.close()
