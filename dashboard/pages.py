@@ -1,6 +1,7 @@
 """Which pages each role sees, and what every page shares: access checks, the API, top lists, tables, figures."""
 
 import html
+import json
 
 import pandas as pd
 import streamlit as st
@@ -49,6 +50,25 @@ def fetch(path: str, **params):
         else:
             st.error(exc)
         st.stop()
+
+
+def moment(text: str) -> str:
+    """An ISO time from the API as people read it, to the second: `2026-12-02 14:23:49`."""
+    return text.replace("T", " ")[:19]
+
+
+def detail(text: str) -> str:
+    """An audit entry's detail (canonical JSON) as `key: value` pairs, nested ones flattened with dots."""
+    def pairs(value, prefix: str = ""):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                yield from pairs(inner, f"{prefix}{key}.")
+        else:
+            yield f"{prefix[:-1]}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+    try:
+        return "; ".join(pairs(json.loads(text))) if text else ""
+    except ValueError:
+        return text
 
 
 def duration(seconds: float) -> str:

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from dashboard.pages import fetch, table
+from dashboard.pages import detail, fetch, moment, table
 
 st.title("Compliance: audit log")
 left, middle, right = st.columns(3)
@@ -10,8 +10,9 @@ outcome = right.selectbox("Outcome", ["", "success", "failure", "denied"])
 page = st.number_input("Page", min_value=1, value=1)
 found = fetch("/api/audit", actor=actor, action=action, outcome=outcome, page=page, page_size=100)
 st.caption(f"{found['total']:,} entries match")
-table([{key: entry[key] for key in ("time", "chain", "seq", "actor", "action", "resource", "outcome", "detail")}
-       for entry in found["entries"]])
+table([{"Time (UTC)": moment(entry["time"]), "Actor": entry["actor"], "Action": entry["action"],
+        "Resource": entry["resource"], "Outcome": entry["outcome"], "Detail": detail(entry["detail"]),
+        "Writer (chain · number)": f"{entry['chain']} · {entry['seq']}"} for entry in found["entries"]])
 
 st.header("Forwarder outbox")
 st.caption("Every cell the forwarder released, suppressed, sent or held back. The exact payloads are "

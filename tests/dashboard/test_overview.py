@@ -76,3 +76,4 @@ def test_compliance_reads_annotations_but_is_not_offered_the_form(dashboard):
     app = _overview(dashboard, "compliance")
     assert not [b for b in app.button if b.label == "Annotate"]
     assert any("Marketers, analysts and admins annotate" in c.value for c in app.caption)
+
