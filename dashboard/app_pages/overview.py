@@ -1,4 +1,5 @@
 import html
+from datetime import timedelta
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -86,7 +87,7 @@ with st.expander(f"Annotations ({len(notes)})", expanded=st.session_state.pop("a
         st.caption("Marketers, analysts and admins annotate.")
         st.stop()
     with st.form("annotate", clear_on_submit=True):
-        day = st.date_input("Day", value=None)
+        day = st.date_input("Day", value=current_day(), max_value=current_day() + timedelta(days=1))
         text = st.text_input("Note", max_chars=200, placeholder="Knee campaign launched")
         if st.form_submit_button("Annotate"):
             try:
