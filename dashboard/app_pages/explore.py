@@ -8,9 +8,10 @@ st.caption("Single events with identifiers masked: visitors and sessions are pse
 params = period()
 params.pop("compare", None)
 left, middle, right = st.columns(3)
-filters = {"name": left.text_input("Event name", placeholder="appointment_request"),
-           "path": middle.text_input("Page path", placeholder="/services/cardiology"),
-           "utm_campaign": right.text_input("Campaign")}
+# Examples as help, not as greyed-out text in the field, which reads as a filter already set.
+filters = {"name": left.text_input("Event name", help="For example appointment_request"),
+           "path": middle.text_input("Page path", help="For example /services/cardiology"),
+           "utm_campaign": right.text_input("Campaign", help="For example knee-replacement")}
 page = st.number_input("Page", min_value=1, value=1)
 chosen = parsed_filters(params.pop("filter", [])) | {k: v for k, v in filters.items() if v}
 found = fetch("/api/events", **params, filter=[f"{key}:{value}" for key, value in chosen.items()],

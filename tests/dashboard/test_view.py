@@ -111,3 +111,4 @@ def test_a_view_name_the_api_refuses_says_why_in_the_sidebar(dashboard):
     app = app.sidebar.text_input(key="view-name").input("no/slashes").run()
     app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
     assert any("a view's name is 1 to 60" in e.value for e in app.sidebar.error)
+
