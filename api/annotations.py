@@ -14,7 +14,7 @@ from api.accounts import Role
 from api.audit import audited, note
 from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
 from api.errors import NoSuchAnnotation, OthersAnnotation
-from api.reports import SiteId, known_site, report_query
+from api.reports import EARLIEST, SiteId, known_site, report_query
 from warehouse import Warehouse
 from warehouse.annotations import Annotation, Annotations
 from warehouse.privacy import identifier_in_note, plain_text
@@ -23,9 +23,6 @@ from warehouse.reports import ReportQuery
 _WRITERS = {Role.MARKETER, Role.ANALYST, Role.ADMIN}
 PER_DAY = 5
 """Annotations a site's day may hold: enough for a team, too few for one colleague's flood to bury the rest."""
-_AHEAD = timedelta(days=1)
-"""As far ahead as a report reads: an annotation further ahead could not be listed until then."""
-_EARLIEST = date(2000, 1, 1)
 
 
 class NewAnnotation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -55,11 +52,12 @@ class AnnotationsController(Controller):
     def add_annotation(self, request: Request, warehouse: NamedDependency[Warehouse],
                        data: JSONBody[NewAnnotation]) -> Annotation:
         """Annotate a day (up to tomorrow); the text may not look like a contact or record of anyone."""
-        text, latest = plain_text(data.text), datetime.now(UTC).date() + _AHEAD
+        # As far ahead as a report reads: an annotation further ahead could not be listed until then.
+        text, latest = plain_text(data.text), datetime.now(UTC).date() + timedelta(days=1)
         if not text:
             raise ValidationException("an annotation needs some text that shows")
-        if not _EARLIEST <= data.day <= latest:
-            raise ValidationException(f"an annotation's day is from {_EARLIEST} to {latest}")
+        if not EARLIEST <= data.day <= latest:
+            raise ValidationException(f"an annotation's day is from {EARLIEST} to {latest}")
         if kind := identifier_in_note(text):
             raise ValidationException(f"the text looks like it holds {kind}: annotations are read by everyone "
                                       "with a login, so keep people and records out of them")

@@ -22,7 +22,8 @@ from warehouse.privacy import spreadsheet_cell
 from warehouse.reports import FILTERS, ReportQuery
 
 MAX_DAYS = 400
-_EARLIEST = date(2000, 1, 1)
+EARLIEST = date(2000, 1, 1)
+"""The first day a report or an annotation may name; the last is tomorrow."""
 DEFAULT_DAYS = 30
 REPORTS: dict[str, Callable[..., Any]] = {
     "overview": queries.overview,
@@ -71,8 +72,8 @@ def report_query(
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise ValidationException("'from' must not be after 'to'")
-    if start < _EARLIEST or end > today + timedelta(days=1):
-        raise ValidationException(f"dates run from {_EARLIEST} to tomorrow")
+    if start < EARLIEST or end > today + timedelta(days=1):
+        raise ValidationException(f"dates run from {EARLIEST} to tomorrow")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationException(f"a report covers at most {MAX_DAYS} days")
     chosen = checked_filters(text.partition(":")[::2] for text in filters or [])

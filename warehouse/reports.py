@@ -35,6 +35,8 @@ FILTERS = {
     "browser": _WORDS, "os": _WORDS, "path": r"^/[\w./~%-]{0,250}$", "referrer_host": r"^[A-Za-z0-9.-]{1,253}$",
     "name": r"^[A-Za-z0-9_.:-]{1,64}$",
 }
+# Dimensions of a visit rather than of its events, as the visit reports credit them: the source of its first event.
+_OF_VISITS = {"source": f"{FIRST_VALUES}[1]"}
 _LIMITS = {
     "max_execution_time": 10,
     "max_result_rows": 100_000,
@@ -265,13 +267,14 @@ def _where(query: ReportQuery) -> str:
 def _filtered_visits(query: ReportQuery) -> str:
     """The condition that keeps the visits with an event matching every filter, and credited to the source
     filtered on (none without filters)."""
-    on_events = sorted(key for key in query.filters if key != "source")
+    on_events = sorted(key for key in query.filters if key not in _OF_VISITS)
+    on_visits = sorted(key for key in query.filters if key in _OF_VISITS)
     kept = [f" AND session_id IN (SELECT session_id FROM events WHERE {_period()} AND {_matching(on_events)})"
             ] if on_events else []
-    if "source" in query.filters:  # as the sources report credits a visit: to its first event's source
+    if on_visits:
+        having = " AND ".join(f"{_OF_VISITS[key]} = {{filter_{key}:String}}" for key in on_visits)
         kept.append(" AND session_id IN (SELECT session_id FROM visits WHERE site = {site:String} AND "
-                    "toDate(start) BETWEEN {start:Date} AND {end:Date} GROUP BY session_id "
-                    f"HAVING {FIRST_VALUES}[1] = {{filter_source:String}})")
+                    f"toDate(start) BETWEEN {{start:Date}} AND {{end:Date}} GROUP BY session_id HAVING {having})")
     return "".join(kept)
 
 
