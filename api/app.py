@@ -22,6 +22,7 @@ from api.auth import BEARER, SessionController, UsersController
 from api.compliance import ComplianceController, DimensionValuesController, OutboxController, TrackersController
 from api.errors import ErrorBody
 from api.explore import ExploreController
+from api.goals import GoalsController
 from api.health import internal_health
 from api.logins import AddressLimit, LoginSessions, Throttle
 from api.metrics import MetricsController, request_metrics
@@ -62,7 +63,7 @@ def internal_app(
     app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,
                         ReportsController, ExploreController, ComplianceController, OutboxController,
-                        TrackersController, DimensionValuesController, AnnotationsController, ViewsController],
+                        TrackersController, DimensionValuesController, AnnotationsController, GoalsController, ViewsController],
         dependencies={"warehouse": Provide(lambda: warehouse, sync_to_thread=False)},
         state=State(state),
         middleware=[request_metrics("internal").middleware, AuditHook()],

@@ -63,3 +63,7 @@ class OthersAnnotation(ApiError):
 
 class NoSuchView(ApiError):
     status_code = 404
+
+
+class NoSuchGoal(ApiError):
+    status_code = 404

@@ -5,7 +5,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -18,6 +18,7 @@ from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
 from api.errors import json_errors
 from warehouse import Warehouse
 from warehouse import reports as queries
+from warehouse.goals import Goals
 from warehouse.privacy import spreadsheet_cell
 from warehouse.reports import FILTERS, ReportQuery
 
@@ -34,6 +35,7 @@ REPORTS: dict[str, Callable[..., Any]] = {
     "entry-pages": queries.entry_pages,
     "conversions": queries.conversions,
     "devices": queries.devices,
+    "events": queries.events,
 }
 
 
@@ -53,6 +55,9 @@ ReportName = Annotated[str, PathParameter(description="a report's name", schema_
 TableName = Annotated[str, PathParameter(description="a table report's name",
                                          schema_extra={"enum": [name for name in REPORTS if name != "overview"]})]
 Compare = Annotated[bool, QueryParameter(name="compare", description="add the same report for the period before")]
+GoalsBy = Annotated[Literal["source", "campaign", "entry_page", "device_type"] | None,
+                   QueryParameter(name="by", description="a dimension of the visit to break each goal down by")]
+EventName = Annotated[str, QueryParameter(name="event", pattern=FILTERS["name"], description="an event's name")]
 Steps = Annotated[list[Annotated[str, msgspec.Meta(max_length=251)]],
                   QueryParameter(name="step", min_items=2, max_items=6, description="event names or /paths, in order")]
 
@@ -125,6 +130,21 @@ class ReportsController(Controller):
         return _answer(request, "funnel", selection, compare, lambda q: queries.funnel(warehouse.client, q, steps),
                        {"steps": steps})
 
+    @get("/goals", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
+    def goals(self, request: Request, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery],
+              by: GoalsBy = None, compare: Compare = False) -> Report:
+        """Per goal (and per value of `by`): visits that completed it, completions, value, conversion rate."""
+        defined = Goals(warehouse.client).of(selection.site)
+        return _answer(request, "goals", selection, compare,
+                       lambda q: queries.goals(warehouse.client, q, defined, by or ""), {"by": by})
+
+    @get("/properties", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
+    def properties(self, request: Request, warehouse: NamedDependency[Warehouse],
+                   selection: NamedDependency[ReportQuery], event: EventName, compare: Compare = False) -> Report:
+        """An event's property values (masked) and pages, with their events and visitors."""
+        return _answer(request, "properties", selection, compare,
+                       lambda q: queries.properties(warehouse.client, q, event), {"event": event})
+
     @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv", opt=audited("report.export"),
          responses=json_errors(ValidationException, *SIGNED_IN_ERRORS, NotFoundException))
     def export(self, request: Request, name: TableName,
@@ -144,10 +164,11 @@ class ReportsController(Controller):
     @get("/{name:str}", sync_to_thread=True, opt=audited("report.read"), raises=[*SIGNED_IN_ERRORS, NotFoundException])
     def report(self, request: Request, name: ReportName, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery],
                compare: Compare = False) -> Report:
-        """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices."""
+        """One of: overview, timeseries, sources, campaigns, pages, entry-pages, conversions, devices, events."""
         run = REPORTS.get(name)
         if run is None:
-            raise NotFoundException(f"no report {name!r}; there are {', '.join([*REPORTS, 'funnel', 'realtime'])}")
+            raise NotFoundException(f"no report {name!r}; there are "
+                                    f"{', '.join([*REPORTS, 'funnel', 'goals', 'properties', 'realtime'])}")
         return _answer(request, name, selection, compare, lambda q: run(warehouse.client, q))
 
 

@@ -46,6 +46,14 @@ SOURCES = [
     (5, "https://www.healthgrades.com/", None, [], None, 1.5),
 ]
 CONVERSIONS = [("appointment_request", 0.05), ("contact_form", 0.02), ("phone_click", 0.03)]
+FORMS = {"appointment_request": "appointment", "contact_form": "contact"}
+# Campaigns run for part of the period, as fractions of it from its start: knee replacement launches two thirds
+# in, flu shots end halfway.
+CAMPAIGN_RUNS = {"knee-replacement": (2 / 3, 1.0), "flu-shots": (0.0, 0.5), "maternity-tours": (0.2, 0.8)}
+_WEEKDAY_WEIGHTS = [10, 10, 9, 9, 8, 5, 4]  # Monday first: people book care on weekdays
+_MISSING = ["/services/cardiolgy", "/old-site/visiting-hours", "/doctors/dr-smith"]
+_DOWNLOADS = ["/files/visitor-guide.pdf", "/files/price-transparency.csv", "/files/pre-op-checklist.pdf"]
+_OUTBOUND = ["www.cdc.gov", "maps.google.com", "www.medicare.gov"]
 _BATCH = 50_000
 _HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 8, 7, 7, 7, 7, 6, 6, 6, 5, 4, 3, 2, 1]
 
@@ -76,35 +84,63 @@ def _visitor(rng: random.Random, site: str, start: datetime, end: datetime) -> I
         gpc=rng.random() < 0.08,
         dnt=rng.random() < 0.05,
     )
-    day = start + timedelta(days=rng.random() * (end - start).days)
+    while True:
+        day = start + timedelta(days=rng.random() * (end - start).days)
+        if rng.random() * 10 < _WEEKDAY_WEIGHTS[day.weekday()]:
+            break
     at = day.replace(hour=rng.choices(range(24), _HOUR_WEIGHTS)[0], minute=rng.randrange(60))
     for _ in range(rng.choices([1, 2, 3], [70, 22, 8])[0]):
         if at > end:
             return
         visit = msgspec.structs.replace(visitor, received_at=at, session_id=visit_id(at, rng.getrandbits(128)))
-        yield from _session(rng, site, visit, end)
+        yield from _session(rng, site, visit, start, end)
         at += timedelta(days=rng.uniform(0.2, 10))
 
 
-def _session(rng: random.Random, site: str, visit: Visit, end: datetime) -> Iterator[EventRow]:
-    """One visit's page views, then its conversions; nothing after `end`, so no event lies in the future."""
+def _session(rng: random.Random, site: str, visit: Visit, start: datetime, end: datetime) -> Iterator[EventRow]:
+    """One visit's page views with what the snippet's extensions measure, then its conversions; nothing after
+    `end`, so no event lies in the future."""
     _, referrer, utm, campaigns, click, lift = rng.choices(SOURCES, [s[0] for s in SOURCES])[0]
+    running = [c for c in campaigns if _running(c, (visit.received_at - start) / (end - start))]
     query = ""
-    if utm:
-        query = f"?utm_source={utm[0]}&utm_medium={utm[1]}&utm_campaign={rng.choice(campaigns)}"
+    if utm and running:
+        query = f"?utm_source={utm[0]}&utm_medium={utm[1]}&utm_campaign={rng.choice(running)}"
         if click:
             query += f"&{click}={_uuid(rng).hex[:20]}"
     url, previous = f"{HOST}{rng.choice(PAGES[:10])}{query}", referrer
+
+    def event(name: str, at: str, **props) -> EventRow:
+        return enrich(WireEvent(site=site, name=name, url=at, props=props), visit)
+
     for _ in range(rng.choices(range(1, 9), [30, 20, 15, 12, 9, 6, 5, 3])[0]):
         if visit.received_at > end:
             return
+        if rng.random() < 0.01:
+            url = f"{HOST}{rng.choice(_MISSING)}"
         yield enrich(WireEvent(site=site, name="pageview", url=url, referrer=previous), visit)
+        if url.endswith(tuple(_MISSING)):
+            yield event("404", url)
+        stay = rng.randint(5, 240)
+        visit = msgspec.structs.replace(visit, received_at=visit.received_at + timedelta(seconds=stay))
+        if visit.received_at <= end and rng.random() < 0.85:
+            yield event("engagement", url, engaged_ms=stay * rng.randint(300, 950), scroll=rng.randint(15, 100))
+        if visit.received_at <= end and rng.random() < 0.03:
+            yield event("file-download", url, file=rng.choice(_DOWNLOADS))
         previous, url = url, f"{HOST}{rng.choice(PAGES)}"
-        visit = msgspec.structs.replace(visit, received_at=visit.received_at + timedelta(seconds=rng.randint(5, 240)))
+    if visit.received_at <= end and rng.random() < 0.04:
+        yield event("outbound-link", previous, host=rng.choice(_OUTBOUND))
     for name, rate in CONVERSIONS:
         if rng.random() < rate * lift and visit.received_at <= end:
+            if name in FORMS:
+                yield event("form-submit", previous, form=FORMS[name])
             props = {"service_line": rng.choice(SERVICE_LINES)} if name == "appointment_request" else {}
-            yield enrich(WireEvent(site=site, name=name, url=previous, props=props), visit)
+            yield event(name, previous, **props)
+
+
+def _running(campaign: str, moment: float) -> bool:
+    """Whether `campaign` runs at `moment`, a fraction of the demo's period."""
+    first, last = CAMPAIGN_RUNS.get(campaign, (0.0, 1.0))
+    return first <= moment <= last
 
 
 def recorded_choices(rows: list[EventRow]) -> list[ConsentRow]:

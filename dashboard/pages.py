@@ -16,6 +16,8 @@ PAGES = [
     ("acquisition", "Acquisition", "app_pages/acquisition.py", EVERYONE),
     ("content", "Content", "app_pages/content.py", EVERYONE),
     ("conversions", "Conversions and funnels", "app_pages/conversions.py", EVERYONE),
+    ("goals", "Goals", "app_pages/goals.py", EVERYONE),
+    ("events", "Events and properties", "app_pages/properties.py", EVERYONE),
     ("audience", "Audience", "app_pages/audience.py", EVERYONE),
     ("realtime", "Realtime", "app_pages/realtime.py", EVERYONE),
     ("explore", "Explore events", "app_pages/explore.py", {"analyst", "admin"}),
@@ -107,6 +109,21 @@ def picks(title: str, rows: list[dict], column: str, measure: str, dimension: st
         if st.button(f"{markdown_text(value)} · {row[measure]:,}", key=key_of(f"pick-{title}", value), width="stretch",
                      disabled=not clickable, help=f"Show only this {FILTERABLE[dimension].lower()}"):
             add_filter(dimension, value)
+
+
+def goal_picks(figures: list[dict], defined: list[dict], limit: int = 8) -> None:
+    """Each goal's converted visits as a button: a click filters every page to the visits of its event or page
+    (a page pattern with `*` names no one page, so it cannot filter)."""
+    st.subheader("Goals")
+    if not figures:
+        st.caption("No goal was completed in this period." if defined else "No goals defined yet.")
+    goals = {goal["name"]: goal for goal in defined}
+    for row in figures[:limit]:
+        goal = goals.get(row["goal"], {"kind": "page", "pattern": "*"})
+        label = f"{markdown_text(row['goal'])} · {row['converted']:,} ({row['conversion_rate']:.1%})"
+        if st.button(label, key=key_of("pick-goal", row["goal"]), width="stretch", disabled="*" in goal["pattern"],
+                     help="Show only the visits that completed this goal"):
+            add_filter("name" if goal["kind"] == "event" else "path", goal["pattern"])
 
 
 def table(rows: list[dict], download: str | None = None, params: dict | None = None) -> None:

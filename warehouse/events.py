@@ -57,6 +57,11 @@ ANONYMOUS = UUID(int=0)
 """The visitor and visit id of an event stored without analytics consent: it links to nothing."""
 IDENTIFIED = "visitor_id != toUUID('00000000-0000-0000-0000-000000000000')"
 """SQL: the event was stored with analytics consent, so it has a visitor (and a visit)."""
+MEASUREMENTS = ("pageview", "engagement", "outbound-link", "file-download", "404", "form-submit")
+"""Events the snippet sends by itself: page views and what its extensions measure. Every other event is a
+conversion; a goal (`warehouse.goals`) can make one of these count as one."""
+CONVERSION = f"name NOT IN {MEASUREMENTS!r}"
+"""SQL: the event is a conversion."""
 
 
 class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -754,3 +754,55 @@ V13_CLUSTER = (
     + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')"
     "\nORDER BY (username, name, changed_at)",
 )
+
+# Goals are named conversions an analyst defines. The snippet's own measurements (engaged time and scroll depth
+# per page view, outbound links, downloads, 404s, form submissions) are events, not conversions: a goal makes
+# one count as such. Page rows of `daily_events` sum each page's engaged time and scroll depth, capped per
+# event so that no one browser can move a page's figures far. Both views are made again (stop the collectors
+# to upgrade, as for migration 10); earlier rows keep their figures, since no event stored before held these.
+_GOALS_COLUMNS = """(
+    goal_id    UUID,
+    site       LowCardinality(String),
+    name       String,
+    kind       LowCardinality(String),
+    pattern    String,
+    value      Float64,
+    deleted    Bool,
+    changed_at DateTime64(6, 'UTC'),
+    changed_by String
+    )"""
+_MEASUREMENTS = "('pageview', 'engagement', 'outbound-link', 'file-download', '404', 'form-submit')"
+_VISITS_SELECT_14 = _VISITS_SELECT_12.replace(
+    "countIf(name != 'pageview') AS conversions,", f"countIf(name NOT IN {_MEASUREMENTS}) AS conversions,").replace(
+    "name != 'pageview') AS converted", "name NOT IN ('pageview', 'engagement')) AS converted")
+_DAILY_EVENTS_SELECT_14 = f"""
+    SELECT site, toDate(timestamp) AS day, name, path, count() AS events,
+           uniqCombinedStateIf(12)(visitor_id, visitor_id != {_ANONYMOUS}) AS visitors,
+           sum(least(toUInt64OrZero(props['engaged_ms']), 1800000)) AS engaged_ms,
+           sum(least(toUInt64OrZero(props['scroll']), 100)) AS scroll
+    FROM `${{db}}`.`events%s` GROUP BY site, day, name, path"""
+_ENGAGEMENT_COLUMNS = ("ADD COLUMN IF NOT EXISTS engaged_ms SimpleAggregateFunction(sum, UInt64), "
+                       "ADD COLUMN IF NOT EXISTS scroll SimpleAggregateFunction(sum, UInt64)")
+V14_SINGLE = (
+    "CREATE TABLE IF NOT EXISTS `${db}`.`goals`\n" + _GOALS_COLUMNS
+    + "\nENGINE = MergeTree\nORDER BY (site, goal_id, changed_at)",
+    "ALTER TABLE `${db}`.`daily_events` " + _ENGAGEMENT_COLUMNS,
+    "DROP VIEW IF EXISTS `${db}`.`daily_events_view`",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`daily_events_view`\nTO `${db}`.`daily_events` AS"
+    + _DAILY_EVENTS_SELECT_14 % "",
+    "DROP VIEW IF EXISTS `${db}`.`visits_view`",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visits_view`\nTO `${db}`.`visits` AS" + _VISITS_SELECT_14 % "",
+)
+V14_CLUSTER = (
+    "CREATE TABLE IF NOT EXISTS `${db}`.`goals` ON CLUSTER `${cluster}`\n" + _GOALS_COLUMNS
+    + "\nENGINE = ReplicatedMergeTree('/clickhouse/tables/{database}/{table}', '{replica}')"
+    "\nORDER BY (site, goal_id, changed_at)",
+    "ALTER TABLE `${db}`.`daily_events_local` ON CLUSTER `${cluster}` " + _ENGAGEMENT_COLUMNS,
+    "ALTER TABLE `${db}`.`daily_events` ON CLUSTER `${cluster}` " + _ENGAGEMENT_COLUMNS,
+    "DROP VIEW IF EXISTS `${db}`.`daily_events_view` ON CLUSTER `${cluster}` SYNC",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`daily_events_view` ON CLUSTER `${cluster}`\n"
+    "TO `${db}`.`daily_events_local` AS" + _DAILY_EVENTS_SELECT_14 % "_local",
+    "DROP VIEW IF EXISTS `${db}`.`visits_view` ON CLUSTER `${cluster}` SYNC",
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visits_view` ON CLUSTER `${cluster}`\n"
+    "TO `${db}`.`visits_local` AS" + _VISITS_SELECT_14 % "_local",
+)

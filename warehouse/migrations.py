@@ -57,6 +57,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "audit links inserted exactly once", sql.V11_SINGLE, sql.V11_CLUSTER),
     Migration(12, "report cells of closed days", sql.V12_SINGLE, sql.V12_CLUSTER),
     Migration(13, "annotations and saved views", sql.V13_SINGLE, sql.V13_CLUSTER),
+    Migration(14, "goals, and engagement measured apart from conversions", sql.V14_SINGLE, sql.V14_CLUSTER),
 )
 
 

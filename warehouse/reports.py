@@ -1,13 +1,13 @@
 """The reports marketers read: every query here, parameters bound by the server, limits on each.
 
-Conversions are the events other than page views. Session reports read the `visits` rollup (a
-visit counts in the period it started, credited as `warehouse.visits` says), through the cells of
-closed days where they are current (`warehouse.cells`); page and daily counts read `daily_events`.
-Filters select visits: those with an event that matches every filter, looked up in the events
-table. Paths read as `warehouse.privacy` masks them, for every role. Visitor counts are estimates
-(`uniqCombined(12)`: exact for a few hundred, within about 2 % above), as in other web analytics, so
-that rollups merge fast. Events stored without analytics consent count in page and event totals,
-never as a visit or a visitor.
+Conversions are the events other than the snippet's own measurements (`warehouse.events.MEASUREMENTS`).
+Session reports read the `visits` rollup (a visit counts in the period it started, credited as
+`warehouse.visits` says), through the cells of closed days where they are current (`warehouse.cells`);
+page and daily counts read `daily_events`. Filters select visits: those with an event that matches every
+filter, looked up in the events table. Paths read as `warehouse.privacy` masks them, for every role.
+Visitor counts are estimates (`uniqCombined(12)`: exact for a few hundred, within about 2 % above), as in
+other web analytics, so that rollups merge fast. Events stored without analytics consent count in page and
+event totals, never as a visit or a visitor.
 """
 
 import hashlib
@@ -22,8 +22,9 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
 from warehouse import cells
-from warehouse.events import ANONYMOUS, IDENTIFIED
+from warehouse.events import ANONYMOUS, CONVERSION, IDENTIFIED, MEASUREMENTS
 from warehouse.cells import VisitReport
+from warehouse.goals import Goal, completions, worth
 from warehouse.privacy import FREE_TEXT, masked_path, masked_path_sql, masked_value, masked_value_sql
 from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
@@ -111,13 +112,14 @@ _CONVERSIONS = VisitReport(
     folded=f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sumMap(converted) AS by_name",
     array_join=" ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS times",
     key="[conversion, first[4], first[1]]",
+    where=f"conversion NOT IN {MEASUREMENTS!r}",
     measures={"visitors": _VISITOR, "conversions": "sum(times)"},
 )
 _DEVICES = VisitReport(
     name="devices",
     folded=f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sum(events) AS visit_events",
     key="[first[6], first[7], first[8]]",
-    measures={"visitors": _VISITOR, "events": "sum(visit_events)"},
+    measures={"visitors": _VISITOR, "sessions": "count()", "events": "sum(visit_events)"},
 )
 _VISIT_REPORTS = (_OVERVIEW, _SOURCES, _CAMPAIGNS, _ENTRY_PAGES, _CONVERSIONS, _DEVICES)
 
@@ -142,11 +144,11 @@ def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     if query.filters:
         return _table(client, f"""
             SELECT toDate(timestamp) AS day, {_VISITORS} AS visitors,
-                   countIf(name = 'pageview') AS pageviews, countIf(name != 'pageview') AS conversions
+                   countIf(name = 'pageview') AS pageviews, countIf({CONVERSION}) AS conversions
             FROM events WHERE {_where(query)} GROUP BY day ORDER BY day {_EVERY_DAY}""", query)
     return _table(client, f"""
         SELECT day, uniqCombinedMerge(12)(visitors) AS visitors, sumIf(events, name = 'pageview') AS pageviews,
-               sumIf(events, name != 'pageview') AS conversions
+               sumIf(events, {CONVERSION}) AS conversions
         FROM daily_events WHERE {_days()} GROUP BY day ORDER BY day {_EVERY_DAY}""", query)
 
 
@@ -165,15 +167,27 @@ def campaigns(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    """Page views per page, with the engaged time and scroll depth the snippet measured there per view."""
     if query.filters:
         return _table(client, f"""
-            SELECT {_MASKED_PATH} AS path, count() AS pageviews, {_VISITORS} AS visitors
-            FROM events WHERE {_where(query)} AND name = 'pageview'
-            GROUP BY path ORDER BY pageviews DESC, path LIMIT 100""", query)
+            SELECT {_MASKED_PATH} AS path, countIf(name = 'pageview') AS pageviews,
+                   uniqCombinedIf(12)(visitor_id, {IDENTIFIED} AND name = 'pageview') AS visitors,
+                   {_per_view("sumIf(least(toUInt64OrZero(props['engaged_ms']), 1800000), name = 'engagement')",
+                              "sumIf(least(toUInt64OrZero(props['scroll']), 100), name = 'engagement')")}
+            FROM events WHERE {_where(query)} AND name IN ('pageview', 'engagement')
+            GROUP BY path HAVING pageviews > 0 ORDER BY pageviews DESC, path LIMIT 100""", query)
     return _table(client, f"""
-        SELECT {_MASKED_PATH} AS path, sum(events) AS pageviews, uniqCombinedMerge(12)(visitors) AS visitors
-        FROM daily_events WHERE {_days()} AND name = 'pageview'
-        GROUP BY path ORDER BY pageviews DESC, path LIMIT 100""", query)
+        SELECT {_MASKED_PATH} AS path, sumIf(events, name = 'pageview') AS pageviews,
+               uniqCombinedMergeIf(12)(visitors, name = 'pageview') AS visitors,
+               {_per_view("sumIf(engaged_ms, name = 'engagement')", "sumIf(scroll, name = 'engagement')")}
+        FROM daily_events WHERE {_days()} AND name IN ('pageview', 'engagement')
+        GROUP BY path HAVING pageviews > 0 ORDER BY pageviews DESC, path LIMIT 100""", query)
+
+
+def _per_view(engaged_ms: str, scroll: str) -> str:
+    """A page's engaged seconds and scroll depth (%) per view, NULL where the snippet measured neither."""
+    return (f"round(nullIf({engaged_ms}, 0) / pageviews / 1000, 1) AS engaged_seconds, "
+            f"round(nullIf({scroll}, 0) / pageviews) AS scroll_depth")
 
 
 def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -196,6 +210,79 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
         SELECT key[1] AS device_type, key[2] AS browser, key[3] AS os, uniqCombinedMerge(12)(visitors) AS visitors,
                sum(events) AS events
         FROM {cells} GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""")
+
+
+class GoalBreakdown(msgspec.Struct, frozen=True):
+    """A dimension of the visit a goal's completion is credited to: its value per visit, and the visit report
+    whose cells count the period's visits per value."""
+
+    folded: str
+    report: VisitReport
+
+
+GOAL_BREAKDOWNS = {
+    "source": GoalBreakdown(f"{FIRST_VALUES}[1]", _SOURCES),
+    "campaign": GoalBreakdown(f"{FIRST_VALUES}[4]", _CAMPAIGNS),
+    "entry_page": GoalBreakdown(masked_path_sql(ENTRY_PATH), _ENTRY_PAGES),
+    "device_type": GoalBreakdown(f"{FIRST_VALUES}[6]", _DEVICES),
+}
+
+
+def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "") -> list[dict[str, Any]]:
+    """Per goal (and per value of a `GOAL_BREAKDOWNS` dimension), the visits of the period that completed it,
+    its completions and their value, and the share of the period's visits that converted."""
+    if not defined:
+        return []
+    goal, parameters = completions(defined)
+    folded = GOAL_BREAKDOWNS[by].folded if by else "''"
+    any_goal = " OR ".join(f"({g.condition(f'goal{i}')})" for i, g in enumerate(defined))
+    # Completions of the visits that started in the period, up to a day after it for visits that ran past its end.
+    hits = (f"SELECT session_id, {goal}, {worth(defined)} AS worth FROM events WHERE site = {{site:String}} "
+            f"AND toDate(timestamp) BETWEEN {{start:Date}} AND {{end:Date}} + 1 AND {IDENTIFIED} AND ({any_goal})")
+    rows = _rows(client, f"""
+        SELECT visit.key, hit.goal, count() AS converted, sum(hit.times) AS conversions, sum(hit.worth) AS value
+        FROM (SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal)
+             AS hit
+        INNER JOIN (SELECT session_id, {folded} AS key FROM visits WHERE site = {{site:String}}
+                    AND toDate(start) BETWEEN {{start:Date}} AND {{end:Date}}
+                    AND session_id IN (SELECT session_id FROM ({hits})){_filtered_visits(query)} GROUP BY session_id)
+             AS visit USING session_id
+        {"WHERE visit.key != ''" if by else ""} GROUP BY visit.key, hit.goal""", query, parameters)
+    visits = _visits_by(client, query, GOAL_BREAKDOWNS[by].report) if by else {"": overview(client, query).sessions}
+    table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, converted),
+              "converted": converted, "conversions": conversions, "value": round(value, 2),
+              "conversion_rate": round(converted / max(visits.get(key, converted), 1), 4)}
+             for key, index, converted, conversions, value in rows]
+    return sorted(table, key=lambda row: (-row["converted"], row["goal"], row.get(by, "")))[:500]
+
+
+def _visits_by(client: Client, query: ReportQuery, report: VisitReport) -> dict[str, int]:
+    """The period's visits per value of `report`'s first key."""
+    result = _visit_query(client, query, report, "SELECT key[1] AS value, sum(sessions) FROM {cells} GROUP BY value")
+    return dict(result.result_rows)
+
+
+def events(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
+    """Events other than page views by name (conversions and the snippet's measurements alike), most first."""
+    if query.filters:
+        return _table(client, f"""
+            SELECT name, count() AS events, {_VISITORS} AS visitors FROM events
+            WHERE {_where(query)} AND name != 'pageview' GROUP BY name ORDER BY events DESC, name LIMIT 200""", query)
+    return _table(client, f"""
+        SELECT name, sum(events) AS events, uniqCombinedMerge(12)(visitors) AS visitors FROM daily_events
+        WHERE {_days()} AND name != 'pageview' GROUP BY name ORDER BY events DESC, name LIMIT 200""", query)
+
+
+def properties(client: Client, query: ReportQuery, event: str) -> list[dict[str, Any]]:
+    """An event's property values (masked, as every report shows them), and the pages it happened on, with their
+    events and visitors: the 50 most frequent values of each property."""
+    pairs = (f"arrayConcat([('page', {_MASKED_PATH})], arrayZip(mapKeys(props), "
+             f"arrayMap(v -> {masked_value_sql('v')}, mapValues(props))))")
+    return _table(client, f"""
+        SELECT pair.1 AS property, pair.2 AS value, count() AS events, {_VISITORS} AS visitors
+        FROM events ARRAY JOIN {pairs} AS pair WHERE {_where(query)} AND name = {{event:String}}
+        GROUP BY property, value ORDER BY property = 'page', property, events DESC, value LIMIT 50 BY property""",
+        query, {"event": event})
 
 
 def dimension_values(client: Client, query: ReportQuery) -> dict[str, list[dict[str, Any]]]:
@@ -296,8 +383,8 @@ def _rows(client: Client, sql: str, query: ReportQuery, extra: dict[str, Any] | 
     return client.query(sql, parameters=_parameters(query) | (extra or {}), settings=_LIMITS).result_rows
 
 
-def _table(client: Client, sql: str, query: ReportQuery) -> list[dict[str, Any]]:
-    return _dicts(client.query(sql, parameters=_parameters(query), settings=_LIMITS))
+def _table(client: Client, sql: str, query: ReportQuery, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return _dicts(client.query(sql, parameters=_parameters(query) | (extra or {}), settings=_LIMITS))
 
 
 def _dicts(result: QueryResult) -> list[dict[str, Any]]:
@@ -340,7 +427,7 @@ def masked_events(
     fields = [f for f in MaskedEvent.__struct_fields__ if f not in ("time", "visitor", "session", "network")]
     result = client.query(f"""
         SELECT timestamp, {", ".join(fields)}, visitor_id, session_id, client_ip FROM events WHERE {_where(query)}
-        ORDER BY timestamp DESC LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}""",
+        ORDER BY timestamp DESC, event_id LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}""",
                           parameters=_parameters(query) | {"limit": limit, "offset": offset}, settings=_LIMITS)
     total = _rows(client, f"SELECT count() FROM events WHERE {_where(query)}", query)[0][0]
     path, props = fields.index("path") + 1, fields.index("props") + 1

@@ -97,7 +97,8 @@ CONSENT = Table(
     shard_key="cityHash64(visitor_id)",
 )
 
-# One row per visit once merged, written by a materialized view on `events` (see `warehouse.visits`).
+# One row per visit once merged, written by a materialized view on `events` (see `warehouse.visits`). Its
+# conversions are the events other than `warehouse.events.MEASUREMENTS`.
 VISITS = Table(
     name="visits",
     columns="""
@@ -128,8 +129,10 @@ VISITS_VIEW = """
               AND abs(dateDiff('hour', UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp))) <= 24,
               UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp)) AS start,
            min(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
-           countIf(name = 'pageview') AS pageviews, count() AS events, countIf(name != 'pageview') AS conversions,
-           sumMapIf(map(toString(name), toUInt64(1)), name != 'pageview') AS converted,
+           countIf(name = 'pageview') AS pageviews, count() AS events,
+           countIf(name NOT IN ('pageview', 'engagement', 'outbound-link', 'file-download', '404', 'form-submit'))
+               AS conversions,
+           sumMapIf(map(toString(name), toUInt64(1)), name NOT IN ('pageview', 'engagement')) AS converted,
            min(concat(leftPad(toString(toUnixTimestamp64Milli(timestamp)), 15, '0'), toString(event_id),
                       arrayStringConcat(arrayMap(value -> replaceAll(value, '\\0', ''), [
                           if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
@@ -144,12 +147,14 @@ VISITS_VIEW = """
 DAILY_EVENTS = Table(
     name="daily_events",
     columns="""
-    site     LowCardinality(String),
-    day      Date,
-    name     LowCardinality(String),
-    path     String CODEC(ZSTD(3)),
-    events   SimpleAggregateFunction(sum, UInt64),
-    visitors AggregateFunction(uniqCombined(12), UUID)
+    site       LowCardinality(String),
+    day        Date,
+    name       LowCardinality(String),
+    path       String CODEC(ZSTD(3)),
+    events     SimpleAggregateFunction(sum, UInt64),
+    visitors   AggregateFunction(uniqCombined(12), UUID),
+    engaged_ms SimpleAggregateFunction(sum, UInt64),
+    scroll     SimpleAggregateFunction(sum, UInt64)
     """,
     engine="AggregatingMergeTree",
     partition_by="toYYYYMM(day)",
@@ -159,7 +164,9 @@ DAILY_EVENTS = Table(
 )
 DAILY_EVENTS_VIEW = """
     SELECT site, toDate(timestamp) AS day, name, path, count() AS events,
-           uniqCombinedStateIf(12)(visitor_id, visitor_id != toUUID('00000000-0000-0000-0000-000000000000')) AS visitors
+           uniqCombinedStateIf(12)(visitor_id, visitor_id != toUUID('00000000-0000-0000-0000-000000000000')) AS visitors,
+           sum(least(toUInt64OrZero(props['engaged_ms']), 1800000)) AS engaged_ms,
+           sum(least(toUInt64OrZero(props['scroll']), 100)) AS scroll
     FROM {events} GROUP BY site, day, name, path"""
 
 # Per day of visit starts, what its visits hold: their event count and a hash sum over them, kept by a view
@@ -349,6 +356,23 @@ SAVED_VIEWS = Table(
     order_by="(username, name, changed_at)",
 )
 
+# Named conversions an analyst defines: an event's name, or a page path pattern (`warehouse.goals`).
+GOALS = Table(
+    name="goals",
+    columns="""
+    goal_id    UUID,
+    site       LowCardinality(String),
+    name       String,
+    kind       LowCardinality(String),
+    pattern    String,
+    value      Float64,
+    deleted    Bool,
+    changed_at DateTime64(6, 'UTC'),
+    changed_by String
+    """,
+    order_by="(site, goal_id, changed_at)",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     columns="""
@@ -375,7 +399,7 @@ LEASES = Table(
 
 # Every table and view of the current schema, as the migrations leave it.
 TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS, OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS,
-          TRACKER_ALERTS, ANNOTATIONS, SAVED_VIEWS, SCHEMA_MIGRATIONS, LEASES)
+          TRACKER_ALERTS, ANNOTATIONS, SAVED_VIEWS, GOALS, SCHEMA_MIGRATIONS, LEASES)
 # Each materialized view: its name, the table whose inserts feed it, its target and its query.
 VIEWS = (("visits_view", EVENTS, VISITS, VISITS_VIEW), ("daily_events_view", EVENTS, DAILY_EVENTS, DAILY_EVENTS_VIEW),
          ("visit_days_view", VISITS, VISIT_DAYS, VISIT_DAYS_VIEW))

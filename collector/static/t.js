@@ -13,9 +13,9 @@
     return w.crypto && w.crypto.randomUUID ? w.crypto.randomUUID() : Date.now() + "-" + Math.random().toString(36).slice(2);
   }
 
-  function send(name, props, referrer) {
+  function send(name, props, referrer, url) {
     var event = {
-      site: site, name: name, url: w.location.href, referrer: referrer || "", ts: Date.now(), id: id(),
+      site: site, name: name, url: url || w.location.href, referrer: referrer || "", ts: Date.now(), id: id(),
       gpc: nav.globalPrivacyControl === true,
       dnt: nav.doNotTrack === "1" || w.doNotTrack === "1"
     };
@@ -30,9 +30,54 @@
   function pageview() {
     var href = w.location.href;
     if (href === last) return;
+    if (last !== null) { engagement(last); depth = told = 0; scrolled(); }
     send("pageview", null, last === null ? d.referrer : last);
     last = href;
   }
+
+  // Extensions, each on with its data- attribute. Engagement reports the visible time and the scroll depth
+  // gained since its last report (when the page is hidden, left or replaced), so a page's figures add up per view.
+  function on(name) { return script.hasAttribute("data-" + name); }
+  var timed = on("engaged-time"), scrolls = on("scroll-depth"), since = 0, engaged = 0, depth = 0, told = 0;
+  function watch() {
+    var now = Date.now();
+    if (since) engaged += now - since;
+    since = d.visibilityState === "visible" ? now : 0;
+  }
+  function scrolled() {
+    var height = d.documentElement.scrollHeight;
+    depth = Math.max(depth, height ? Math.min(100, Math.round((w.scrollY + w.innerHeight) * 100 / height)) : 100);
+  }
+  function engagement(url) {
+    watch();
+    var props = {}, any = 0;
+    if (timed && engaged) props.engaged_ms = engaged, any = 1;
+    if (scrolls && depth > told) props.scroll = depth - told, any = 1;
+    engaged = 0; told = depth;
+    if (any) send("engagement", props, "", url);
+  }
+  if (timed || scrolls) {
+    watch(); scrolled();
+    d.addEventListener("visibilitychange", function () { d.visibilityState === "hidden" ? engagement() : watch(); });
+    // The page is gone (or in the back-forward cache, whence it comes back visible): no time runs until then.
+    w.addEventListener("pagehide", function () { engagement(); since = 0; });
+    w.addEventListener("scroll", scrolled, { passive: true });
+  }
+  // A link's host only, or a file's path: never its query, which may carry what a patient typed.
+  var files = /\.(pdf|docx?|xlsx?|pptx?|odt|ods|csv|txt|rtf|zip|7z|gz|dmg|exe|msi|apk|mp3|mp4|mov|wav|epub)$/i;
+  function clicked(e) {
+    var a = e.target.closest && e.target.closest("a[href]"), own = a && a.host === w.location.host;
+    if (!a || !/^https?:$/.test(a.protocol)) return;
+    if (on("file-downloads") && files.test(a.pathname)) send("file-download", { file: own ? a.pathname : a.host + a.pathname });
+    else if (on("outbound-links") && !own) send("outbound-link", { host: a.hostname });
+  }
+  d.addEventListener("click", clicked, true);
+  d.addEventListener("auxclick", clicked, true);
+  // A form's id or name only, never a field: getAttribute, since a field named "id" or "name" shadows form.id.
+  if (on("forms")) d.addEventListener("submit", function (e) {
+    var form = e.target.getAttribute("id") || e.target.getAttribute("name");
+    send("form-submit", form ? { form: form } : null);
+  }, true);
 
   // A choice goes to the collector, which records it and answers with the cookie that remembers it. Without a
   // policy version the collector files it under the site's current one.
@@ -88,5 +133,9 @@
     consent: function (choice) { return consent(choice || {}); }
   };
   pageview();
+  // Browsers that expose a page's HTTP status (Chromium, Firefox) tell a 404; elsewhere a 404 page can call
+  // sluice.track("404").
+  var entry = on("404") && w.performance && w.performance.getEntriesByType("navigation")[0];
+  if (entry && entry.responseStatus === 404) send("404");
   if (typeof w.__tcfapi === "function") tcf(); else w.addEventListener("load", tcf);
 })(window, document);

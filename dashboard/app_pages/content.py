@@ -1,6 +1,6 @@
 import streamlit as st
 
-from dashboard.pages import fetch, picks, table
+from dashboard.pages import duration, fetch, picks, table
 from dashboard.view import period
 
 st.title("Content")
@@ -13,6 +13,10 @@ with left:
 with right:
     picks("Entry pages", entries, "path", "sessions", "path")
 st.subheader("All pages")
-table(pages, "pages", params)
+# Engaged time and scroll depth are per view, where the snippet's extensions measure them.
+table([{"Page": row["path"], "Views": row["pageviews"], "Visitors": row["visitors"],
+        "Engaged time": duration(row["engaged_seconds"]) if row["engaged_seconds"] is not None else "not measured",
+        "Scroll depth": f"{row['scroll_depth']:.0f}%" if row["scroll_depth"] is not None else "not measured"}
+       for row in pages], "pages", params)
 st.subheader("All entry pages")
 table(entries, "entry-pages", params)

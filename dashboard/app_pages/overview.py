@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.client import ApiRefused
-from dashboard.pages import api, duration, fetch, picks, summed
+from dashboard.pages import api, duration, fetch, goal_picks, picks, summed
 from dashboard.view import period
 from dashboard.view import today as current_day  # the API's day, in UTC
 
@@ -63,12 +63,16 @@ st.plotly_chart(chart, width="stretch", key="overview-chart")
 TOPS = [("Top sources", "sources", "source", "visitors", "source"), ("Top pages", "pages", "path", "pageviews", "path"),
         ("Top campaigns", "campaigns", "campaign", "sessions", "utm_campaign"),
         ("Devices", "devices", "device_type", "visitors", "device_type")]
-for column, (title, name, shown, measure, dimension) in zip(st.columns(len(TOPS)), TOPS, strict=True):
-    rows = fetch(f"/api/reports/{name}", **{k: v for k, v in params.items() if k != "compare"})["data"]
+*columns, last = st.columns(len(TOPS) + 1)
+unpaired = {k: v for k, v in params.items() if k != "compare"}
+for column, (title, name, shown, measure, dimension) in zip(columns, TOPS, strict=True):
+    rows = fetch(f"/api/reports/{name}", **unpaired)["data"]
     if name == "devices":  # one row per device type, whatever the browser and system (a visitor has about one)
         rows = summed(rows, shown, measure)
     with column:
         picks(title, rows, shown, measure, dimension, limit=5)
+with last:
+    goal_picks(fetch("/api/reports/goals", **unpaired)["data"], fetch("/api/goals", site=params.get("site", "")), 5)
 
 role, username = st.session_state.get("role"), st.session_state.get("username")
 # The list stays open after an annotation is added or removed, to show the change.

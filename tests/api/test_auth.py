@@ -186,6 +186,11 @@ MATRIX = [
     ("GET", "/api/views", "/api/views", None, EVERYONE),
     ("PUT", "/api/views/{name:path}", "/api/views/Matrix", {"days": 7}, EVERYONE),
     ("DELETE", "/api/views/{name:path}", "/api/views/None saved", None, (401, 404, 404, 404, 404)),
+    ("GET", "/api/goals", "/api/goals", None, EVERYONE),
+    ("POST", "/api/goals", "/api/goals", {"name": "Matrix", "event": "phone_click"}, (401, 403, 201, 403, 201)),
+    ("DELETE", "/api/goals/{goal_id:uuid}", f"/api/goals/{uuid.UUID(int=1)}", None, (401, 403, 404, 403, 404)),
+    ("GET", "/api/reports/goals", "/api/reports/goals", None, EVERYONE),
+    ("GET", "/api/reports/properties", "/api/reports/properties?event=phone_click", None, EVERYONE),
     ("POST", "/api/ops/migrate", "/api/ops/migrate", None, OPS_ONLY),
     ("POST", "/api/ops/audit/verify", "/api/ops/audit/verify", None, OPS_ONLY),
     ("POST", "/api/ops/forward/run", "/api/ops/forward/run", {"dry_run": True}, OPS_ONLY),
@@ -211,9 +216,12 @@ def test_role_matrix(api, method, route, path, body, expected):
     got = []
     for user in who:
         headers = _bearer(api, user) if user else {}
-        got.append(api.request(method, path, json=body, headers=headers).status_code)
-        if method == "POST" and got[-1] == 201:
+        answer = api.request(method, path, json=body, headers=headers)
+        got.append(answer.status_code)
+        if method == "POST" and answer.status_code == 201 and path == "/api/users":  # the next role adds it again
             api.patch("/api/users/newbie", json={"disabled": True}, headers=_bearer(api, "admin"))
+        if method == "POST" and answer.status_code == 201 and path == "/api/goals":
+            api.delete(f"/api/goals/{answer.json()['goal_id']}", headers=_bearer(api, "admin"))
     assert tuple(got) == expected
 
 

@@ -12,7 +12,7 @@ from api.accounts import Role
 from collector.enrich import Consent, Visit, enrich, visit_id
 from collector.wire import WireEvent
 from tests.conftest import demo_database
-from warehouse.events import IDENTIFIED, encode_rows
+from warehouse.events import CONVERSION, IDENTIFIED, encode_rows
 from warehouse.visits import store_events
 
 OPS = {"authorization": "Bearer ops", "sluice-actor": "root"}
@@ -52,10 +52,11 @@ def test_the_overview_adds_up(api, seeded):
     data = api.get("/api/reports/overview", params={"site": "main"}).json()["data"]
     start = datetime.now(UTC).date() - timedelta(days=29)
     # A visit counts in the period it started: one begun just before midnight brings its later events along.
-    events = seeded.client.command(
-        f"SELECT sum(n) FROM (SELECT count() AS n FROM events WHERE site = 'main' AND {IDENTIFIED} "
-        "GROUP BY session_id HAVING toDate(min(timestamp)) >= {start:Date})", parameters={"start": start})
-    assert data["pageviews"] + data["conversions"] == events
+    views, conversions = seeded.client.query(
+        f"SELECT sum(v), sum(c) FROM (SELECT countIf(name = 'pageview') AS v, countIf({CONVERSION}) AS c FROM events "
+        f"WHERE site = 'main' AND {IDENTIFIED} GROUP BY session_id HAVING toDate(min(timestamp)) >= {{start:Date}})",
+        parameters={"start": start}).result_rows[0]
+    assert (data["pageviews"], data["conversions"]) == (views, conversions)
     assert data["visitors"] <= data["sessions"] <= data["pageviews"]
     assert 0 < data["bounce_rate"] < 1 and 0 < data["conversion_rate"] < 1
 
@@ -67,9 +68,9 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
     overview = api.get("/api/reports/overview", params=period).json()["data"]
     sessions = f"""SELECT session_id, any(visitor_id) AS visitor, countIf(name = 'pageview') AS views,
                          dateDiff('second', min(timestamp), max(timestamp)) AS seconds,
-                         countIf(name != 'pageview') AS converted,
+                         countIf({CONVERSION}) AS converted,
                          argMin(if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
-                                timestamp) AS source
+                                (timestamp, toString(event_id))) AS source
                   FROM events WHERE site = 'main' AND {IDENTIFIED} GROUP BY session_id"""
     visitors, *raw = seeded.client.query(f"SELECT uniqExact(visitor), count(), sum(views), round(avg(views = 1), 4), "
                                          f"round(avg(seconds), 1), sum(converted) FROM ({sessions})").result_rows[0]
@@ -85,7 +86,7 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
     for path, _, visitors in by_page.result_rows:
         assert reported[path]["visitors"] == pytest.approx(visitors, rel=0.03)
     by_name = dict(seeded.client.query(f"SELECT name, count() FROM events WHERE site = 'main' AND {IDENTIFIED} "
-                                       "AND name != 'pageview' GROUP BY name")
+                                       f"AND {CONVERSION} GROUP BY name")
                    .result_rows)
     reported = {}
     for row in api.get("/api/reports/conversions", params=period).json()["data"]:
@@ -182,7 +183,7 @@ def test_a_csv_export_is_audited_and_defuses_spreadsheet_formulas(api, seeded):
     answer = api.get("/api/reports/pages/csv", params={"site": "main"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     lines = answer.text.splitlines()
-    assert lines[0] == "path,pageviews,visitors" and len(lines) > 5
+    assert lines[0] == "path,pageviews,visitors,engaged_seconds,scroll_depth" and len(lines) > 5
     assert [e.action for e in seeded.audit.entries()][-1] == "report.export"
 
 

@@ -42,22 +42,25 @@ def public_listener(sites: list[Site], spools: Spools) -> Iterator[str]:
 
 class _Pages(BaseHTTPRequestHandler):
     pages: dict[str, bytes] = {}
+    not_found: bytes = b""
 
     def do_GET(self) -> None:
         page = self.pages.get(self.path)
         self.send_response(200 if page else 404)
         self.send_header("content-type", "text/html; charset=utf-8")
         self.end_headers()
-        self.wfile.write(page or b"")
+        self.wfile.write(page or self.not_found)
 
     def log_message(self, *args) -> None:
         pass
 
 
 @contextmanager
-def website_serving(pages: dict[str, bytes]) -> Iterator[str]:
-    """The organisation's own pages (by path), on another origin than the collector; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", unused_port()), type("Site", (_Pages,), {"pages": pages}))
+def website_serving(pages: dict[str, bytes], not_found: bytes = b"") -> Iterator[str]:
+    """The organisation's own pages (by path), and its page for any other path (answered 404), on another
+    origin than the collector; yields its URL."""
+    handler = type("Site", (_Pages,), {"pages": pages, "not_found": not_found})
+    server = ThreadingHTTPServer(("127.0.0.1", unused_port()), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -265,7 +265,8 @@ def test_the_snippet_is_small_and_first_party(make_public):
     source = response.text
     assert "document.cookie" not in source
     assert not re.search(r"https?://", source.split("*/", 1)[1]), "the snippet names no other host"
-    for needed in ("sendBeacon", "keepalive", "text/plain", "globalPrivacyControl", "doNotTrack", "pushState", "track"):
+    for needed in ("sendBeacon", "keepalive", "text/plain", "globalPrivacyControl", "doNotTrack", "pushState", "track",
+                   "engaged-time", "scroll-depth", "outbound-links", "file-downloads", "404", "forms"):
         assert needed in source
 
 

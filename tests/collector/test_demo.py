@@ -10,7 +10,10 @@ def test_demo_traffic_looks_like_a_hospital_website():
     rows = list(generate(20_000, days=90, site="main", seed=7, now=NOW))
     assert len(rows) == 20_000 and {row.site for row in rows} == {"main"}
     names = Counter(row.name for row in rows)
-    assert names["pageview"] > 15_000 and {"appointment_request", "contact_form", "phone_click"} <= names.keys()
+    assert names["pageview"] > 9_000 and {"appointment_request", "contact_form", "phone_click"} <= names.keys()
+    # What the snippet's extensions measure: engagement on most page views, and some of everything else.
+    assert names["engagement"] > 0.7 * names["pageview"]
+    assert all(names[name] > 20 for name in ("404", "outbound-link", "file-download", "form-submit"))
     paths = {row.path for row in rows}
     assert {"/services/cardiology", "/services/orthopaedics", "/symptom-checker", "/find-a-doctor"} <= paths
     assert {"google", "facebook", "newsletter"} <= {row.utm_source for row in rows}
@@ -33,3 +36,14 @@ def test_no_demo_event_lies_after_the_moment_it_was_generated():
     rows = list(generate(20_000, days=3, site="main", seed=8, now=NOW))
     assert max(row.timestamp for row in rows) <= NOW
     assert max(row.timestamp for row in rows) > NOW - timedelta(hours=2)
+
+
+def test_demo_traffic_has_weekdays_busier_than_weekends_and_campaigns_that_start_and_end():
+    rows = list(generate(60_000, days=90, site="main", seed=9, now=NOW))
+    views = Counter(row.timestamp.weekday() for row in rows if row.name == "pageview")
+    assert min(views[day] for day in range(5)) > 1.3 * max(views[5], views[6])
+    start = NOW - timedelta(days=90)
+    knee = [row.timestamp for row in rows if row.utm_campaign == "knee-replacement"]
+    flu = [row.timestamp for row in rows if row.utm_campaign == "flu-shots"]
+    assert knee and min(knee) >= start + timedelta(days=59)  # launched two thirds in
+    assert flu and max(flu) <= start + timedelta(days=46)  # over halfway (a visit runs on a little)

@@ -161,3 +161,39 @@ def test_events_stored_without_analytics_consent_count_as_page_views_never_as_vi
         "/services/cardiology": (1, 1), "/p0": (1, 0), "/p1": (1, 0), "/p2": (1, 0)}
     series = reports.timeseries(warehouse.client, query)
     assert [(row["pageviews"], row["visitors"]) for row in series] == [(4, 1)]
+
+
+def _measured(name: str, seconds: int, **props) -> object:
+    event = _event(name, "https://h.example/find-a-doctor", seconds)
+    return msgspec.structs.replace(event, props={key: str(value) for key, value in props.items()})
+
+
+def test_what_the_snippet_measures_is_no_conversion_and_engagement_adds_up_per_page_view(warehouse):
+    measured = [_measured("engagement", 61, engaged_ms=42_000, scroll=80), _measured("outbound-link", 62, host="x.org"),
+                _measured("file-download", 63, file="/guide.pdf"), _measured("404", 64),
+                _measured("form-submit", 65, form="appointment"),
+                _measured("engagement", 66, engaged_ms=99_999_999, scroll=500)]  # forged: capped per event
+    store_events(warehouse.client, encode_rows([LANDING, SECOND, *measured, BOOKED]), token="a")
+
+    answers = _answers(warehouse)
+    assert (answers["overview"]["conversions"], answers["overview"]["pageviews"]) == (1, 2)
+    assert [row["conversion"] for row in answers["conversions"]] == ["appointment_request"]
+    page = next(r for r in reports.pages(warehouse.client, ReportQuery(site="main", start=START.date(),
+                                                                        end=START.date()))
+                if r["path"] == "/find-a-doctor")
+    assert page["pageviews"] == 1
+    assert page["engaged_seconds"] == 42 + 1800 and page["scroll_depth"] == 80 + 100
+    cardiology = [r for r in reports.pages(warehouse.client, ReportQuery(site="main", start=START.date(),
+                                                                          end=START.date()))
+                  if r["path"] == "/services/cardiology"]
+    assert cardiology[0]["engaged_seconds"] is None  # nothing measured there: not zero
+
+
+def test_a_filtered_page_report_measures_engagement_as_the_rollup_does(warehouse):
+    store_events(warehouse.client, encode_rows([LANDING, SECOND, _measured("engagement", 61, engaged_ms=30_000,
+                                                                           scroll=60)]), token="a")
+    day = START.date()
+    rolled = reports.pages(warehouse.client, ReportQuery(site="main", start=day, end=day))
+    filtered = reports.pages(warehouse.client, ReportQuery(site="main", start=day, end=day,
+                                                           filters={"utm_campaign": "heart"}))
+    assert filtered == rolled and {r["path"]: r["engaged_seconds"] for r in rolled}["/find-a-doctor"] == 30

@@ -1,0 +1,97 @@
+"""Goals: named conversions an analyst defines, as an event's name or a page path pattern, kept append-only.
+
+A goal is completed by each event of its name, or each page view whose path matches its pattern (`*` stands
+for any characters). Its report credits a completion to the visit it happened in, as every visit report
+does: to the visit's source, campaign, entry page and device.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from clickhouse_connect.driver.client import Client
+
+MAX_GOALS = 50
+"""Goals a site may have: each is one condition of every goal report's scan."""
+
+
+class GoalKind(StrEnum):
+    EVENT = "event"
+    PAGE = "page"
+
+
+class Goal(msgspec.Struct, frozen=True, kw_only=True):
+    goal_id: UUID
+    site: str
+    name: str
+    kind: GoalKind
+    pattern: str
+    """The event's name, or the path pattern of the page."""
+    value: float
+    """What one completion is worth, where its event carries no `value` property of its own."""
+    author: str
+    created_at: datetime
+
+    def condition(self, parameter: str) -> str:
+        """SQL: an event completes this goal (its pattern bound as `parameter`)."""
+        if self.kind is GoalKind.EVENT:
+            return f"name = {{{parameter}:String}}"
+        return f"name = 'pageview' AND path LIKE {{{parameter}:String}}"
+
+    def bound(self) -> str:
+        """The value bound for `condition`: a path pattern as LIKE reads it."""
+        if self.kind is GoalKind.EVENT:
+            return self.pattern
+        return self.pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+
+
+_CURRENT = """
+    SELECT goal_id, any(site), argMax(name, changed_at), argMax(kind, changed_at), argMax(pattern, changed_at),
+           argMax(value, changed_at), argMin(changed_by, changed_at), min(changed_at) AS created,
+           argMax(deleted, changed_at) AS removed
+    FROM goals WHERE site = {site:String} GROUP BY goal_id HAVING NOT removed ORDER BY created LIMIT 1000"""
+_COLUMNS = ["goal_id", "site", "name", "kind", "pattern", "value", "deleted", "changed_at", "changed_by"]
+
+
+class Goals:
+    """The goals of every site in the warehouse."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def of(self, site: str) -> list[Goal]:
+        """A site's goals, oldest first."""
+        rows = self._client.query(_CURRENT, parameters={"site": site}).result_rows
+        return [Goal(goal_id=i, site=s, name=n, kind=GoalKind(k), pattern=p, value=v, author=a, created_at=c)
+                for i, s, n, k, p, v, a, c, _ in rows]
+
+    def add(self, site: str, name: str, kind: GoalKind, pattern: str, value: float, author: str) -> Goal:
+        goal = Goal(goal_id=uuid.uuid4(), site=site, name=name, kind=kind, pattern=pattern, value=value,
+                    author=author, created_at=datetime.now(UTC))
+        self._append(goal, deleted=False, by=author)
+        return goal
+
+    def remove(self, goal: Goal, by: str) -> None:
+        self._append(goal, deleted=True, by=by)
+
+    def _append(self, goal: Goal, *, deleted: bool, by: str) -> None:
+        row = [goal.goal_id, goal.site, goal.name, str(goal.kind), goal.pattern, goal.value, deleted,
+               datetime.now(UTC), by]
+        self._client.insert("goals", [row], column_names=_COLUMNS, settings={"async_insert": 0})
+
+
+def completions(goals: list[Goal]) -> tuple[str, dict[str, Any]]:
+    """SQL over `events` rows: the index (from 1) of each goal a row completes, as `goal`; and its parameters."""
+    parameters = {f"goal{i}": goal.bound() for i, goal in enumerate(goals)}
+    parameters |= {f"goal_value{i}": goal.value for i, goal in enumerate(goals)}
+    matched = ", ".join(f"if({goal.condition(f'goal{i}')}, {i + 1}, 0)" for i, goal in enumerate(goals))
+    return f"arrayJoin(arrayFilter(g -> g > 0, [{matched}])) AS goal", parameters
+
+
+def worth(goals: list[Goal]) -> str:
+    """SQL over a completion's row (after `completions`): its event's `value` property, else its goal's value."""
+    values = ", ".join(f"{{goal_value{i}:Float64}}" for i in range(len(goals)))
+    return f"ifNull(toFloat64OrNull(props['value']), [{values}][goal])"
