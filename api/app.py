@@ -30,6 +30,7 @@ from api.ops import DemoLoader, OpsController
 from api.reports import ReportsController
 from api.views import ViewsController
 from forwarder.runner import Forwarder
+from mail import MailSettings
 from scanner.settings import ScannerSettings
 from warehouse import Warehouse, WarehouseError
 from warehouse.errors import first_line
@@ -39,7 +40,8 @@ log = logging.getLogger("sluice.api")
 
 def internal_app(
     warehouse: Warehouse, ops_token: str, sites: Sequence[str] = (), *, hasher: PasswordHasher | None = None,
-    forwarder: Forwarder | None = None, scanner: ScannerSettings = ScannerSettings(), demo: DemoLoader | None = None,
+    forwarder: Forwarder | None = None, scanner: ScannerSettings = ScannerSettings(), mail: MailSettings = MailSettings(),
+    demo: DemoLoader | None = None,
     dashboard_key: bytes = b"",
 ) -> Litestar:
     """The internal API over `warehouse`; `forwarder` and `demo` only where this process has them.
@@ -57,6 +59,7 @@ def internal_app(
         "pseudonym_key": secrets.token_bytes(32),
         "forwarder": forwarder,
         "scanner": scanner,
+        "mail": mail,
         "demo": demo,
         "dashboard_key": dashboard_key,
     }

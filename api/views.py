@@ -9,8 +9,9 @@ from litestar.params import FromPath, JSONBody
 
 from api.audit import audited, note
 from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
-from api.errors import NoSuchView
+from api.errors import NoSuchView, Unavailable
 from api.reports import checked_filters, known_site
+from mail import MailSettings
 from warehouse import Warehouse
 from warehouse.views import NamedView, SavedView, SavedViews
 
@@ -32,7 +33,7 @@ class ViewsController(Controller):
         note(request, detail={"rows": len(views)})
         return views
 
-    @put("/{name:path}", sync_to_thread=True, opt=audited("view.save"), raises=SIGNED_IN_ERRORS)
+    @put("/{name:path}", sync_to_thread=True, opt=audited("view.save"), raises=[*SIGNED_IN_ERRORS, Unavailable])
     def save_view(self, request: Request, warehouse: NamedDependency[Warehouse], name: FromPath[str],
                   data: JSONBody[SavedView]) -> NamedView:
         """Save the view under a name of yours (1 to 60 letters, digits, spaces and `.,:()+-`), or replace it."""
@@ -41,6 +42,8 @@ class ViewsController(Controller):
             raise ValidationException("a view's name is 1 to 60 letters, digits, spaces or .,:()+-")
         checked_filters(data.filters.items())
         known_site(request, data.site)
+        if data.email:
+            _check_recipients(request.app.state.mail, data.email.to)
         views, username = SavedViews(warehouse.client), request.state.session.username
         names = {v.name for v in views.of(username)}
         if name not in names and len(names) >= MAX_VIEWS:  # checked, then saved: two at once may make a 51st
@@ -56,3 +59,12 @@ class ViewsController(Controller):
         if name not in {v.name for v in views.of(username)}:
             raise NoSuchView(f"you have no saved view {name!r}")
         views.remove(username, name)
+
+
+def _check_recipients(mail: MailSettings, to: list[str]) -> None:
+    """A view is emailed through the configured relay, to the organisation's own addresses only."""
+    if not mail.relay:
+        raise Unavailable("no mail relay is configured ([mail] relay in the config), so no view can be emailed")
+    if outside := [address for address in to if not mail.internal(address)]:
+        raise ValidationException(f"{', '.join(outside)}: reports go only to addresses at "
+                                  f"{', '.join(mail.internal_domains)}")

@@ -18,6 +18,7 @@ FILTERABLE = {"source": "Source", "utm_campaign": "Campaign", "path": "Page", "d
 _DAYS = 30
 _MOST_DAYS = 400
 _EARLIEST = date(2000, 1, 1)
+_EVERY = {"No": "", "Every week": "week", "Every month": "month"}
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:$])")
 
 
@@ -111,11 +112,19 @@ def _saved_views(view: View) -> None:
                                chosen["site"], chosen["filters"]))
                 if right.button("✕", key=key_of("forget", name), help=f"Remove the saved view {name}"):
                     _changed(lambda: client.delete(f"/api/views/{quote(name, safe='')}"))
+                if chosen.get("email"):
+                    st.caption(f"Emailed every {chosen['email']['every']} to {', '.join(chosen['email']['to'])}")
             name = st.text_input("Name", max_chars=60, key="view-name", placeholder="Knee campaign, mobile").strip()
+            every = st.selectbox("Email it", list(_EVERY), key="view-every",
+                                 help="On Mondays the week before, or on the 1st the month before, to your colleagues")
+            to = st.text_input("To", key="view-to", disabled=not _EVERY[every],
+                               placeholder="marketing@your-hospital.org, another one")
             if st.button("Save this view", disabled=not name,
                          help="Saves the period's length (the last so many days), the comparison, site and filters"):
                 body = {"days": (view.end - view.start).days + 1, "compare": view.compare, "site": view.site,
                         "filters": view.filters}
+                if _EVERY[every]:
+                    body["email"] = {"every": _EVERY[every], "to": [a.strip() for a in to.split(",") if a.strip()]}
                 _changed(lambda: client.put(f"/api/views/{quote(name, safe='')}", body))
         except ApiRefused as exc:
             st.error(exc)

@@ -16,6 +16,7 @@ import msgspec
 
 from collector.settings import CollectorSettings, Site
 from forwarder.settings import ForwarderSettings
+from mail import MailSettings
 from scanner.settings import ScannerSettings
 from sluice.deadlines import Limits
 from sluice.errors import SluiceError
@@ -62,6 +63,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     collector: CollectorSettings = CollectorSettings()
     forwarder: ForwarderSettings = ForwarderSettings()
     scanner: ScannerSettings = ScannerSettings()
+    mail: MailSettings = MailSettings()
     sites: list[Site] = msgspec.field(default_factory=_default_sites)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from collector import demo
 from collector.settings import Site, opt_out_sites
 from forwarder.runner import Forwarder
 from forwarder.settings import ForwarderSettings
+from mail import MailSettings
 from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir
 from sluice.forwarding import forwarder_for
@@ -17,9 +18,9 @@ from warehouse import Warehouse
 
 def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[Site] = (),
                  forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
-                 instance: str = "sluice") -> tuple[Litestar, Forwarder | None]:
+                 mail: MailSettings = MailSettings(), instance: str = "sluice") -> tuple[Litestar, Forwarder | None]:
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
     runner = forwarder_for(forwarder, warehouse, data_dir, instance, opt_out_sites(sites))
     app = internal_app(warehouse, ops_token, [site.id for site in sites], forwarder=runner, scanner=scanner,
-                       demo=demo.load, dashboard_key=data_dir.dashboard_key())
+                       mail=mail, demo=demo.load, dashboard_key=data_dir.dashboard_key())
     return app, runner

@@ -21,6 +21,8 @@ from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from collector.writer import Writer
 from forwarder.settings import ForwarderSettings
+from mail import MailSettings
+from mail.schedule import schedule_mail
 from scanner.schedule import schedule_scans
 from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
@@ -84,6 +86,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     forwarder: ForwarderSettings = ForwarderSettings()
     scanner: ScannerSettings = ScannerSettings()
+    mail: MailSettings = MailSettings()
     instance: str = "sluice"
     """This instance's name on the warehouse: its audit chain, and the owner of the leases it takes."""
     limits: Limits = Limits()
@@ -111,7 +114,8 @@ def serve(plan: Plan) -> None:
         _warn_about_open_sites(plan.sites)
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
         app, forwarder = internal_api(warehouse, token, data_dir, sites=plan.sites,
-                                      forwarder=plan.forwarder, scanner=plan.scanner, instance=plan.instance)
+                                      forwarder=plan.forwarder, scanner=plan.scanner, mail=plan.mail,
+                                      instance=plan.instance)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not
         internal = (app, sockets[1], plan.internal)
@@ -120,6 +124,7 @@ def serve(plan: Plan) -> None:
         schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse,
                        instance=plan.instance)
         schedule_upkeep(scheduler, warehouse, [site.id for site in plan.sites], plan.instance)
+        schedule_mail(scheduler, plan.mail, warehouse, [site.id for site in plan.sites], os.environ, plan.instance)
         schedule_anchoring(scheduler, warehouse, plan.audit.anchor_minutes)
         stream = audit_stream(warehouse, plan.audit, data_dir.path)
         schedule_audit_stream(scheduler, stream, plan.audit.stream_seconds)

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# What each package may import of the others: sluice composes; api may use forwarder and scanner.
+# What each package may import of the others: sluice composes; api may use forwarder, scanner and mail.
 ALLOWED = {
-    "sluice": {"api", "collector", "forwarder", "scanner", "dashboard", "warehouse"},
-    "api": {"forwarder", "scanner", "warehouse"},
+    "sluice": {"api", "collector", "forwarder", "scanner", "mail", "dashboard", "warehouse"},
+    "api": {"forwarder", "scanner", "mail", "warehouse"},
     "collector": {"warehouse"},
     "forwarder": {"warehouse"},
     "scanner": {"warehouse"},
+    "mail": {"warehouse"},
     "dashboard": set(),
     "warehouse": set(),
 }
@@ -24,6 +25,7 @@ ROOT_ERRORS = {
     "collector": "collector.errors.CollectorError",
     "dashboard": "dashboard.client.DashboardError",
     "forwarder": "forwarder.errors.ForwarderError",
+    "mail": "mail.errors.MailError",
     "scanner": "scanner.errors.ScannerError",
     "sluice": "sluice.errors.SluiceError",
     "warehouse": "warehouse.errors.WarehouseError",

@@ -39,6 +39,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         log_level=server.log_level,
         forwarder=ctx.config.forwarder,
         scanner=ctx.config.scanner,
+        mail=ctx.config.mail,
         instance=server.instance_id,
         limits=server.limits,
     )

@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 from api import internal_app
 from api.accounts import Role
 from api.views import MAX_VIEWS
+from mail import MailSettings
 from tests.api.signed_in import SignedIn as _as
 from tests.conftest import PASSWORD
 
@@ -31,7 +32,7 @@ def test_a_saved_view_is_read_back_by_its_owner_only(app):
     mia, cora = _as(app, "mia"), _as(app, "cora")
     assert mia.put("/api/views/Knee campaign, mobile", json=KNEE).status_code == 200
     assert [(v["name"], v["view"]) for v in mia.get("/api/views").json()] == [
-        ("Knee campaign, mobile", {"days": 7, "compare": False, "site": "", "filters": KNEE["filters"]})]
+        ("Knee campaign, mobile", {"days": 7, "compare": False, "site": "", "filters": KNEE["filters"], "email": None})]
     assert cora.get("/api/views").json() == []
     assert cora.delete("/api/views/Knee campaign, mobile").status_code == 404  # not hers to remove
 
@@ -83,3 +84,33 @@ def test_a_stored_view_that_no_longer_reads_as_one_is_left_out_not_an_error(app,
                             column_names=["username", "name", "view", "deleted", "changed_at"])
     answer = mia.get("/api/views")
     assert answer.status_code == 200 and [v["name"] for v in answer.json()] == ["Kept"]
+
+
+WEEKLY = KNEE | {"email": {"every": "week", "to": ["marketing@example-hospital.org"]}}
+
+
+@pytest.fixture
+def with_relay(warehouse):
+    mail = MailSettings(relay="smtp.example-hospital.org", sender="sluice@example-hospital.org",
+                        internal_domains=["example-hospital.org"])
+    app = internal_app(warehouse, "ops", ["main"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST), mail=mail)
+    with TestClient(app) as client:
+        client.post("/api/ops/users", json={"username": "mia", "role": "marketer", "password": PASSWORD},
+                    headers={"authorization": "Bearer ops"}).raise_for_status()
+        yield _as(client, "mia")
+
+
+def test_a_view_is_emailed_weekly_or_monthly_to_internal_addresses(with_relay):
+    assert with_relay.put("/api/views/Knee weekly", json=WEEKLY).status_code == 200
+    assert with_relay.get("/api/views").json()[0]["view"]["email"] == WEEKLY["email"]
+    outside = WEEKLY | {"email": {"every": "month", "to": ["marketing@example-hospital.org", "me@gmail.com"]}}
+    refused = with_relay.put("/api/views/Knee monthly", json=outside)
+    assert refused.status_code == 400 and "me@gmail.com" in refused.json()["detail"]
+    assert with_relay.put("/api/views/Knee daily", json=WEEKLY | {"email": {"every": "day", "to": ["a@example-hospital.org"]}}
+                          ).status_code == 400
+    assert with_relay.put("/api/views/Nobody", json=WEEKLY | {"email": {"every": "week", "to": []}}).status_code == 400
+
+
+def test_a_view_cannot_be_emailed_where_no_relay_is_configured(app):
+    refused = _as(app, "mia").put("/api/views/Knee weekly", json=WEEKLY)
+    assert refused.status_code == 409 and "no mail relay" in refused.json()["detail"]

@@ -112,3 +112,12 @@ def test_a_view_name_the_api_refuses_says_why_in_the_sidebar(dashboard):
     app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
     assert any("a view's name is 1 to 60" in e.value for e in app.sidebar.error)
 
+
+
+def test_emailing_a_view_where_no_relay_is_configured_says_so_in_the_sidebar(dashboard):
+    app = dashboard("marketer")
+    app.sidebar.text_input(key="view-name").input("Weekly mail")
+    app = app.sidebar.selectbox(key="view-every").set_value("Every week").run()  # then the address may be typed
+    app = app.sidebar.text_input(key="view-to").input("marketing@example-hospital.org").run()
+    app = next(b for b in app.sidebar.button if b.label == "Save this view").click().run()
+    assert any("no mail relay is configured" in e.value for e in app.sidebar.error)
