@@ -51,6 +51,9 @@ FORMS = {"appointment_request": "appointment", "contact_form": "contact"}
 # in, flu shots end halfway.
 CAMPAIGN_RUNS = {"knee-replacement": (2 / 3, 1.0), "flu-shots": (0.0, 0.5), "maternity-tours": (0.2, 0.8)}
 _WEEKDAY_WEIGHTS = [10, 10, 9, 9, 8, 5, 4]  # Monday first: people book care on weekdays
+# How often each page is viewed, and how long it holds a reader (a symptom checker long, the home page briefly).
+_PAGE_WEIGHTS = [8, 6, 5, 7, 5, 6, 3, 20, 14, 16, 6, 4, 5, 6, 3, 2, 4]
+_READING = {"/": 0.4, "/symptom-checker": 2.5, "/find-a-doctor": 1.5, "/billing": 1.2, "/careers": 0.8}
 _MISSING = ["/services/cardiolgy", "/old-site/visiting-hours", "/doctors/dr-smith"]
 _DOWNLOADS = ["/files/visitor-guide.pdf", "/files/price-transparency.csv", "/files/pre-op-checklist.pdf"]
 _OUTBOUND = ["www.cdc.gov", "maps.google.com", "www.medicare.gov"]
@@ -120,13 +123,14 @@ def _session(rng: random.Random, site: str, visit: Visit, start: datetime, end: 
         yield enrich(WireEvent(site=site, name="pageview", url=url, referrer=previous), visit)
         if url.endswith(tuple(_MISSING)):
             yield event("404", url)
-        stay = rng.randint(5, 240)
+        stay = round(rng.randint(5, 240) * _READING.get(url.removeprefix(HOST).split("?")[0], 1.0))
         visit = msgspec.structs.replace(visit, received_at=visit.received_at + timedelta(seconds=stay))
         if visit.received_at <= end and rng.random() < 0.85:
-            yield event("engagement", url, engaged_ms=stay * rng.randint(300, 950), scroll=rng.randint(15, 100))
+            yield event("engagement", url, engaged_ms=stay * rng.randint(300, 950),
+                        scroll=min(100, rng.randint(15, 60) + stay // 6))
         if visit.received_at <= end and rng.random() < 0.03:
             yield event("file-download", url, file=rng.choice(_DOWNLOADS))
-        previous, url = url, f"{HOST}{rng.choice(PAGES)}"
+        previous, url = url, f"{HOST}{rng.choices(PAGES, _PAGE_WEIGHTS)[0]}"
     if visit.received_at <= end and rng.random() < 0.04:
         yield event("outbound-link", previous, host=rng.choice(_OUTBOUND))
     for name, rate in CONVERSIONS:

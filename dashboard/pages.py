@@ -111,10 +111,10 @@ def picks(title: str, rows: list[dict], column: str, measure: str, dimension: st
             add_filter(dimension, value)
 
 
-def goal_picks(figures: list[dict], defined: list[dict], limit: int = 8) -> None:
+def goal_picks(figures: list[dict], defined: list[dict], limit: int = 8, title: str = "Goals") -> None:
     """Each goal's converted visits as a button: a click filters every page to the visits of its event or page
     (a page pattern with `*` names no one page, so it cannot filter)."""
-    st.subheader("Goals")
+    st.subheader(title)
     if not figures:
         st.caption("No goal was completed in this period." if defined else "No goals defined yet.")
     goals = {goal["name"]: goal for goal in defined}

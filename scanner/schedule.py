@@ -23,10 +23,10 @@ _HELD = 0.9
 
 
 def schedule_scans(scheduler: BaseScheduler, settings: ScannerSettings, origins: Mapping[str, Sequence[str]],
-                   warehouse: Warehouse, instance: str = "sluice") -> None:
-    """Scan each target every `schedule_hours` (the first soon after start) with its site's `origins` as first
+                   warehouse: Warehouse, instance: str = "sluice", first_after: timedelta = timedelta(minutes=1)) -> None:
+    """Scan each target every `schedule_hours` (the first `first_after` start) with its site's `origins` as first
     party, and alert on new hosts that CSP reports show every few minutes; `instance` names this one's leases."""
-    leases, first = Leases(warehouse.client), datetime.now(UTC) + timedelta(minutes=1)
+    leases, first = Leases(warehouse.client), datetime.now(UTC) + first_after
     owner = f"{instance}:{uuid.uuid4().hex[:8]}"  # this process: two with one instance name stay apart
 
     def scan_and_record(target: Target) -> None:

@@ -8,7 +8,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import msgspec
 import uvicorn
@@ -87,6 +87,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     forwarder: ForwarderSettings = ForwarderSettings()
     scanner: ScannerSettings = ScannerSettings()
     mail: MailSettings = MailSettings()
+    first_scan_after: timedelta = timedelta(minutes=1)
+    """How soon after start the first scan runs: a minute, so that it does not slow a start; the demo's sooner."""
     instance: str = "sluice"
     """This instance's name on the warehouse: its audit chain, and the owner of the leases it takes."""
     limits: Limits = Limits()
@@ -122,7 +124,7 @@ def serve(plan: Plan) -> None:
         scheduler = BackgroundScheduler(timezone=UTC)
         schedule_forwarding(scheduler, forwarder)
         schedule_scans(scheduler, plan.scanner, {site.id: site.origins for site in plan.sites}, warehouse,
-                       instance=plan.instance)
+                       instance=plan.instance, first_after=plan.first_scan_after)
         schedule_upkeep(scheduler, warehouse, [site.id for site in plan.sites], plan.instance)
         schedule_mail(scheduler, plan.mail, warehouse, [site.id for site in plan.sites], os.environ, plan.instance)
         schedule_anchoring(scheduler, warehouse, plan.audit.anchor_minutes)

@@ -19,4 +19,4 @@ table([{"Page": row["path"], "Views": row["pageviews"], "Visitors": row["visitor
         "Scroll depth": f"{row['scroll_depth']:.0f}%" if row["scroll_depth"] is not None else "not measured"}
        for row in pages], "pages", params)
 st.subheader("All entry pages")
-table(entries, "entry-pages", params)
+table([{"Page": row["path"], "Visits that began there": row["sessions"]} for row in entries], "entry-pages", params)

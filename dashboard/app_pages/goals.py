@@ -15,7 +15,7 @@ if not defined:
     st.info("No goals yet. An analyst or admin names one below: an event (such as appointment_request) or a "
             "page (such as /appointments/thank-you, or /services/* for every page under /services/).")
 else:
-    goal_picks(figures, defined)
+    goal_picks(figures, defined, title="Converted visits, and their share of all visits")
     by = st.radio("Break each goal down by", list(BREAKDOWNS), horizontal=True)
     rows = fetch("/api/reports/goals", by=BREAKDOWNS[by], **params)["data"]
     column = BREAKDOWNS[by]

@@ -63,7 +63,8 @@ st.plotly_chart(chart, width="stretch", key="overview-chart")
 TOPS = [("Top sources", "sources", "source", "visitors", "source"), ("Top pages", "pages", "path", "pageviews", "path"),
         ("Top campaigns", "campaigns", "campaign", "sessions", "utm_campaign"),
         ("Devices", "devices", "device_type", "visitors", "device_type")]
-*columns, last = st.columns(len(TOPS) + 1)
+# Three to a row, so that a page's path or a goal's name has room to be read.
+*columns, last = [*st.columns(3), *st.columns(3)][:len(TOPS) + 1]
 unpaired = {k: v for k, v in params.items() if k != "compare"}
 for column, (title, name, shown, measure, dimension) in zip(columns, TOPS, strict=True):
     rows = fetch(f"/api/reports/{name}", **unpaired)["data"]

@@ -15,8 +15,9 @@ left, right = st.columns([1, 2])
 with left:
     picks("Events", names, "name", "events", "name", limit=12)
 with right:
-    event = st.selectbox("Properties of", [row["name"] for row in names])
-    rows = fetch("/api/reports/properties", event=event, **params)["data"]
+    # Engaged time and scroll depth are figures per page (on Content), not values to list.
+    event = st.selectbox("Properties of", [row["name"] for row in names if row["name"] != "engagement"])
+    rows = fetch("/api/reports/properties", event=event, **params)["data"] if event else []
     for prop in dict.fromkeys(row["property"] for row in rows):
         st.subheader("Pages" if prop == "page" else prop)
         table([{"Value": row["value"], "Events": row["events"], "Visitors": row["visitors"]}

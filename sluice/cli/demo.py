@@ -2,11 +2,13 @@
 
 import asyncio
 import secrets
+from datetime import UTC, datetime, timedelta
 
 import click
 import httpx
 from tqdm import tqdm
 
+from collector import demo
 from sluice.cli._common import Context, context, global_options
 from sluice.ops import checked, ops_client
 
@@ -49,9 +51,13 @@ def seed_demo(ctx: Context, *, events: int, days: int, site: str, only_if_empty:
 
     async def run() -> str | None:
         async with ops_client(ctx.data_dir, ctx.warehouse, instance=ctx.config.server.instance_id,
-                              audit=ctx.config.audit) as client:
+                              audit=ctx.config.audit, sites=ctx.config.sites) as client:
             await seed(client)
-            return await _demo_admin(client) if admin else None
+            if not admin:
+                return None
+            password = await _demo_admin(client)
+            await _goals_and_annotations(client, site, days, password)
+            return password
 
     return asyncio.run(run())
 
@@ -65,3 +71,28 @@ async def _demo_admin(client: httpx.AsyncClient) -> str:
         checked(await client.post("/api/ops/users", json={"username": DEMO_ADMIN, "role": "admin",
                                                           "password": password}))
     return password
+
+
+DEMO_GOALS = [{"name": "Appointment booked", "event": "appointment_request", "value": 150},
+              {"name": "Contact form sent", "event": "contact_form", "value": 40},
+              {"name": "Called us", "event": "phone_click", "value": 60},
+              {"name": "Read about heart care", "page": "/services/card*"}]
+
+
+async def _goals_and_annotations(client: httpx.AsyncClient, site: str, days: int, password: str) -> None:
+    """The demo's goals, and annotations on the days its campaigns start and end, added by the demo admin as a
+    marketer would (once: a second start finds them)."""
+    token = checked(await client.post("/api/session", json={"username": DEMO_ADMIN, "password": password}))
+    signed_in = {"authorization": f"Bearer {token.json()['token']}"}
+    if checked(await client.get("/api/goals", params={"site": site}, headers=signed_in)).json():
+        return
+    for goal in DEMO_GOALS:
+        checked(await client.post("/api/goals", json=goal | {"site": site}, headers=signed_in))
+    today = datetime.now(UTC).date()
+    for campaign, (first, last) in demo.CAMPAIGN_RUNS.items():
+        for moment, what in ((first, "launched"), (last, "ended")):
+            if 0 < moment < 1:
+                day = today - timedelta(days=round(days * (1 - moment)))
+                checked(await client.post("/api/annotations", headers=signed_in, json={
+                    "site": site, "day": str(day), "text": f"{campaign.replace('-', ' ').capitalize()} campaign {what}"}))
+    checked(await client.delete("/api/session", headers=signed_in))

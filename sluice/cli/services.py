@@ -4,12 +4,16 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import timedelta
 
 import click
+import msgspec
 
 from sluice import dashboard
 from sluice.cli._common import Context, context, global_options
 from sluice.cli.demo import DEMO_ADMIN, seed_demo
+from sluice.demo_site import SECRET_ENV, demo_site, with_demo
 from collector.settings import opt_out_sites
 from sluice.forwarding import run_forwarder
 from sluice.logs import configure_logging
@@ -58,7 +62,8 @@ def serve_command(host: str | None, public_port: int | None, internal_port: int 
 @click.command("up")
 @global_options
 @listener_options
-@click.option("--demo", is_flag=True, help="Seed demo events over the last 90 days first, once.")
+@click.option("--demo", is_flag=True, help="Seed demo events over the last 90 days (once), with goals and annotations, and "
+              "run a demo website, forwarder policy and scan on loopback.")
 @click.option("--demo-events", type=click.IntRange(1), default=1_000_000, show_default=True)
 @click.option("--dashboard-port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | None, public_port: int | None,
@@ -68,9 +73,20 @@ def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | No
     plan = _plan(ctx, host, public_port, internal_port)
     site = ctx.config.sites[0].id
     login = ""
-    if demo:
-        password = seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True, admin=True)
-        login = f"\n  demo login:         {DEMO_ADMIN} / {password}   (admin)"
+    with ExitStack() as demo_parts:
+        if demo:
+            password = seed_demo(ctx, events=demo_events, days=90, site=site, only_if_empty=True, admin=True)
+            login = f"\n  demo login:         {DEMO_ADMIN} / {password}   (admin)"
+            url, secret, _ = demo_parts.enter_context(demo_site())
+            os.environ[SECRET_ENV] = secret  # the forwarder signs with it, as with any webhook's secret
+            forwarder, scanner = with_demo(plan.forwarder, plan.scanner, site, url)
+            plan = msgspec.structs.replace(plan, forwarder=forwarder, scanner=scanner,
+                                           first_scan_after=timedelta(seconds=5))
+            login += f"\n  demo website:       {url}/   (scanned at start; the forwarder's webhook goes to it)"
+        _up(ctx, plan, site, dashboard_port, login)
+
+
+def _up(ctx: Context, plan: Plan, site: str, dashboard_port: int, login: str) -> None:
     public = plan.public.local_url
     click.echo(
         f"""

@@ -3,6 +3,8 @@
 import re
 import signal
 import subprocess
+import time
+from datetime import date, timedelta
 
 import httpx
 
@@ -30,10 +32,31 @@ def _run_once(data_dir) -> tuple[str, str, int]:
     username, password = re.search(r"demo login:\s+(\S+) / (\S+)", out).groups()
     login = httpx.post(f"http://127.0.0.1:{internal}/api/session", json={"username": username, "password": password})
     assert login.status_code == 201 and login.json()["role"] == "admin"
+    _every_page_has_something_to_show(f"http://127.0.0.1:{internal}", login.json()["token"])
     process.send_signal(signal.SIGTERM)
     rest, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     return out + rest, err, public
+
+
+def _every_page_has_something_to_show(api: str, token: str) -> None:
+    """Goals, annotations, a forwarder outbox with released and withheld cells, and trackers the demo's website
+    planted and its scan found (the forwarder runs and the scan starts within seconds of the start)."""
+    client = httpx.Client(base_url=api, headers={"authorization": f"Bearer {token}"}, timeout=30)
+    assert {g["name"] for g in client.get("/api/goals").json()} >= {"Appointment booked", "Read about heart care"}
+    assert any("campaign launched" in a["text"] for a in client.get("/api/annotations", params={"from": str(
+        date.today() - timedelta(days=89))}).json())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        outbox = client.get("/api/outbox").json()
+        trackers = client.get("/api/trackers").json()
+        if outbox["records"] and trackers["hosts"]:
+            break
+        time.sleep(1)
+    assert {record["destination"] for record in outbox["records"]} == {"demo-csv", "demo-webhook"}
+    assert "suppressed" in {record["state"] for record in outbox["records"]}  # 3,000 events: cells under k
+    assert {"www.facebook.com", "connect.facebook.net", "www.googletagmanager.com"} <= {
+        host["host"] for host in trackers["hosts"]}
 
 
 def test_up_seeds_demo_data_once_says_where_to_look_and_serves(tmp_path):
