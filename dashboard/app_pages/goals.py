@@ -38,7 +38,7 @@ with st.expander(f"Defined goals ({len(defined)})", expanded=not defined):
             except ApiRefused as exc:
                 st.error(exc)
     with st.form("new-goal", clear_on_submit=True):
-        name = st.text_input("Name", max_chars=80, help="What the team calls it, e.g. Appointment booked")
+        name = st.text_input("Goal name", max_chars=80, help="What the team calls it, e.g. Appointment booked")
         kind = st.radio("Completed by", ["an event", "a page view"], horizontal=True)
         pattern = st.text_input("Event name or page path", max_chars=251,
                                 help="An event such as appointment_request, or a path such as /thank-you; "
