@@ -22,5 +22,7 @@ else:
             api.log_out()
             st.session_state.clear()
             st.rerun()
-    navigation = st.navigation([st.Page(path, title=title, url_path=slug) for slug, title, path in pages_for(role)])
+    # Every page listed: past ten, Streamlit would fold the rest behind "View more".
+    navigation = st.navigation([st.Page(path, title=title, url_path=slug) for slug, title, path in pages_for(role)],
+                               expanded=True)
 navigation.run()
