@@ -83,15 +83,19 @@ class Goals:
         self._client.insert("goals", [row], column_names=_COLUMNS, settings={"async_insert": 0})
 
 
-def completions(goals: list[Goal]) -> tuple[str, dict[str, Any]]:
-    """SQL over `events` rows: the index (from 1) of each goal a row completes, as `goal`; and its parameters."""
+def completions(goals: list[Goal], where: str) -> tuple[str, dict[str, Any]]:
+    """SQL: each event of `where` that completes a goal, as its `session_id`, the goal's index (from 1) as `goal`
+    and its `worth`; and the parameters it binds. Event goals and page goals are read apart, so that the page
+    views a page goal scans never read their properties."""
     parameters = {f"goal{i}": goal.bound() for i, goal in enumerate(goals)}
     parameters |= {f"goal_value{i}": goal.value for i, goal in enumerate(goals)}
-    matched = ", ".join(f"if({goal.condition(f'goal{i}')}, {i + 1}, 0)" for i, goal in enumerate(goals))
-    return f"arrayJoin(arrayFilter(g -> g > 0, [{matched}])) AS goal", parameters
-
-
-def worth(goals: list[Goal]) -> str:
-    """SQL over a completion's row (after `completions`): its event's `value` property, else its goal's value."""
-    values = ", ".join(f"{{goal_value{i}:Float64}}" for i in range(len(goals)))
-    return f"ifNull(toFloat64OrNull(props['value']), [{values}][goal])"
+    values = f"[{', '.join(f'{{goal_value{i}:Float64}}' for i in range(len(goals)))}][goal]"
+    arms = []
+    for kind, worth in ((GoalKind.EVENT, f"ifNull(toFloat64OrNull(props['value']), {values})"), (GoalKind.PAGE, values)):
+        chosen = [(i, goal) for i, goal in enumerate(goals) if goal.kind is kind]
+        if chosen:
+            matched = ", ".join(f"if({goal.condition(f'goal{i}')}, {i + 1}, 0)" for i, goal in chosen)
+            either = " OR ".join(f"({goal.condition(f'goal{i}')})" for i, goal in chosen)
+            arms.append(f"SELECT session_id, arrayJoin(arrayFilter(g -> g > 0, [{matched}])) AS goal, {worth} AS worth "
+                        f"FROM events WHERE {where} AND ({either})")
+    return " UNION ALL ".join(arms), parameters

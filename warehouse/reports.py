@@ -22,9 +22,9 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
 from warehouse import cells
-from warehouse.events import ANONYMOUS, CONVERSION, IDENTIFIED, MEASUREMENTS
+from warehouse.events import ANONYMOUS, CONVERSION, ENGAGED_MS, IDENTIFIED, MEASUREMENTS, SCROLL
 from warehouse.cells import VisitReport
-from warehouse.goals import Goal, completions, worth
+from warehouse.goals import Goal, completions
 from warehouse.privacy import FREE_TEXT, masked_path, masked_path_sql, masked_value, masked_value_sql
 from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
@@ -172,8 +172,7 @@ def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
         return _table(client, f"""
             SELECT {_MASKED_PATH} AS path, countIf(name = 'pageview') AS pageviews,
                    uniqCombinedIf(12)(visitor_id, {IDENTIFIED} AND name = 'pageview') AS visitors,
-                   {_per_view("sumIf(least(toUInt64OrZero(props['engaged_ms']), 1800000), name = 'engagement')",
-                              "sumIf(least(toUInt64OrZero(props['scroll']), 100), name = 'engagement')")}
+                   {_per_view(f"sumIf({ENGAGED_MS}, name = 'engagement')", f"sumIf({SCROLL}, name = 'engagement')")}
             FROM events WHERE {_where(query)} AND name IN ('pageview', 'engagement')
             GROUP BY path HAVING pageviews > 0 ORDER BY pageviews DESC, path LIMIT 100""", query)
     return _table(client, f"""
@@ -233,12 +232,10 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
     its completions and their value, and the share of the period's visits that converted."""
     if not defined:
         return []
-    goal, parameters = completions(defined)
-    folded = GOAL_BREAKDOWNS[by].folded if by else "''"
-    any_goal = " OR ".join(f"({g.condition(f'goal{i}')})" for i, g in enumerate(defined))
     # Completions of the visits that started in the period, up to a day after it for visits that ran past its end.
-    hits = (f"SELECT session_id, {goal}, {worth(defined)} AS worth FROM events WHERE site = {{site:String}} "
-            f"AND toDate(timestamp) BETWEEN {{start:Date}} AND {{end:Date}} + 1 AND {IDENTIFIED} AND ({any_goal})")
+    hits, parameters = completions(defined, "site = {site:String} AND toDate(timestamp) BETWEEN {start:Date} "
+                                            f"AND {{end:Date}} + 1 AND {IDENTIFIED}")
+    folded = GOAL_BREAKDOWNS[by].folded if by else "''"
     rows = _rows(client, f"""
         SELECT visit.key, hit.goal, count() AS converted, sum(hit.times) AS conversions, sum(hit.worth) AS value
         FROM (SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal)

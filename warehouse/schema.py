@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from warehouse.events import ENGAGED_MS, SCROLL
+
 TIMES = "between 2000 and 2200"
 """The times a time column takes, as an error message says it: none is older, none far in the future."""
 _EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
@@ -162,12 +164,11 @@ DAILY_EVENTS = Table(
     ttl="day + INTERVAL {retention_months} MONTH DELETE",
     shard_key="rand()",
 )
-DAILY_EVENTS_VIEW = """
+DAILY_EVENTS_VIEW = f"""
     SELECT site, toDate(timestamp) AS day, name, path, count() AS events,
            uniqCombinedStateIf(12)(visitor_id, visitor_id != toUUID('00000000-0000-0000-0000-000000000000')) AS visitors,
-           sum(least(toUInt64OrZero(props['engaged_ms']), 1800000)) AS engaged_ms,
-           sum(least(toUInt64OrZero(props['scroll']), 100)) AS scroll
-    FROM {events} GROUP BY site, day, name, path"""
+           sum({ENGAGED_MS}) AS engaged_ms, sum({SCROLL}) AS scroll
+    FROM {{events}} GROUP BY site, day, name, path"""
 
 # Per day of visit starts, what its visits hold: their event count and a hash sum over them, kept by a view
 # on `visits` with every insert, so that a report can tell in a few rows whether a day changed.

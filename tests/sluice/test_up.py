@@ -25,14 +25,20 @@ def _run_once(data_dir) -> tuple[str, str, int]:
     """Start `sluice up --demo`, log in with the printed demo credentials, stop it."""
     public, internal = unused_port(), unused_port()
     process = _up(data_dir, public, internal)
-    wait_until_up(f"http://127.0.0.1:{internal}/healthz", process)
-    out = ""
-    while "Stop with Ctrl+C." not in out:
-        out += process.stdout.readline()
-    username, password = re.search(r"demo login:\s+(\S+) / (\S+)", out).groups()
-    login = httpx.post(f"http://127.0.0.1:{internal}/api/session", json={"username": username, "password": password})
-    assert login.status_code == 201 and login.json()["role"] == "admin"
-    _every_page_has_something_to_show(f"http://127.0.0.1:{internal}", login.json()["token"])
+    try:
+        wait_until_up(f"http://127.0.0.1:{internal}/healthz", process)
+        out = ""
+        while "Stop with Ctrl+C." not in out:
+            out += process.stdout.readline()
+        username, password = re.search(r"demo login:\s+(\S+) / (\S+)", out).groups()
+        login = httpx.post(f"http://127.0.0.1:{internal}/api/session",
+                           json={"username": username, "password": password})
+        assert login.status_code == 201 and login.json()["role"] == "admin"
+        _every_page_has_something_to_show(f"http://127.0.0.1:{internal}", login.json()["token"])
+    except BaseException:
+        process.kill()  # a failed check leaves no server behind
+        process.communicate(timeout=60)
+        raise
     process.send_signal(signal.SIGTERM)
     rest, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
