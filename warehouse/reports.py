@@ -235,16 +235,18 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
     # Completions of the visits that started in the period, up to a day after it for visits that ran past its end.
     hits, parameters = completions(defined, "site = {site:String} AND toDate(timestamp) BETWEEN {start:Date} "
                                             f"AND {{end:Date}} + 1 AND {IDENTIFIED}")
-    folded = GOAL_BREAKDOWNS[by].folded if by else "''"
-    rows = _rows(client, f"""
-        SELECT visit.key, hit.goal, count() AS converted, sum(hit.times) AS conversions, sum(hit.worth) AS value
-        FROM (SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal)
-             AS hit
-        INNER JOIN (SELECT session_id, {folded} AS key FROM visits WHERE site = {{site:String}}
-                    AND toDate(start) BETWEEN {{start:Date}} AND {{end:Date}}
-                    AND session_id IN (SELECT session_id FROM ({hits})){_filtered_visits(query)} GROUP BY session_id)
-             AS visit USING session_id
-        {"WHERE visit.key != ''" if by else ""} GROUP BY visit.key, hit.goal""", query, parameters)
+    grouped = f"SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal"
+    started = "site = {site:String} AND toDate(start) BETWEEN {start:Date} AND {end:Date}" + _filtered_visits(query)
+    # The period's page views are read once: totals keep the visits of the period by their ids alone, and a
+    # breakdown folds every visit of the period rather than a second scan to find the converted ones.
+    if by:
+        visit = f"SELECT session_id, {GOAL_BREAKDOWNS[by].folded} AS key FROM visits WHERE {started} GROUP BY session_id"
+        sql = f"""SELECT visit.key, hit.goal, count(), sum(hit.times), sum(hit.worth) FROM ({grouped}) AS hit
+                  INNER JOIN ({visit}) AS visit USING session_id WHERE visit.key != '' GROUP BY visit.key, hit.goal"""
+    else:
+        sql = f"""SELECT '', goal, count(), sum(times), sum(worth) FROM ({grouped})
+                  WHERE session_id IN (SELECT session_id FROM visits WHERE {started}) GROUP BY goal"""
+    rows = _rows(client, sql, query, parameters)
     visits = _visits_by(client, query, GOAL_BREAKDOWNS[by].report) if by else {"": overview(client, query).sessions}
     table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, converted),
               "converted": converted, "conversions": conversions, "value": round(value, 2),
