@@ -16,11 +16,12 @@ from api.errors import NoSuchGoal
 from api.reports import SiteId, known_site
 from warehouse import Warehouse
 from warehouse.goals import MAX_GOALS, Goal, GoalKind, Goals
-from warehouse.privacy import identifier_in_note, plain_text
+from warehouse.privacy import identifier_in_note, masked_path, plain_text
 from warehouse.reports import FILTERS
 
 _DEFINERS = {Role.ANALYST, Role.ADMIN}
-_PAGE_PATTERN = r"^/[\w./~%*-]{0,250}$"
+_PAGE_PATTERN = FILTERS["path"].replace("%-]", "%*-]")
+"""A path filter's pattern, with `*` for any characters."""
 
 
 class NewGoal(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -63,6 +64,9 @@ class GoalsController(Controller):
             raise ValidationException(f"{site} has {MAX_GOALS} goals, the most a site may have: remove one first")
         if any(goal.name == name for goal in current):
             raise ValidationException(f"{site} has a goal named {name!r} already")
+        if data.page and masked_path(data.page) != data.page:
+            raise ValidationException("the page looks like it holds a record or account number: goals are read by "
+                                      "everyone with a login, so name the page with * in its place")
         kind, pattern = (GoalKind.EVENT, data.event) if data.event else (GoalKind.PAGE, data.page)
         added = goals.add(site, name, kind, pattern, data.value, request.state.session.username)
         note(request, resource=f"goal:{added.goal_id}", detail={"site": site, "kind": str(kind), "pattern": pattern})
@@ -72,6 +76,7 @@ class GoalsController(Controller):
             raises=[*SIGNED_IN_ERRORS, NoSuchGoal])
     def remove_goal(self, request: Request, warehouse: NamedDependency[Warehouse], goal_id: FromPath[UUID],
                     site: SiteId = "") -> None:
+        """Remove a goal: its figures go with it, its definition stays on record."""
         note(request, resource=f"goal:{goal_id}")
         goals = Goals(warehouse.client)
         found = next((goal for goal in goals.of(known_site(request, site)) if goal.goal_id == goal_id), None)

@@ -12,6 +12,7 @@ from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
 from api.errors import NoSuchView, Unavailable
 from api.reports import checked_filters, known_site
 from mail import MailSettings
+from warehouse.privacy import identifier_in_note
 from warehouse import Warehouse
 from warehouse.views import NamedView, SavedView, SavedViews
 
@@ -44,6 +45,9 @@ class ViewsController(Controller):
         known_site(request, data.site)
         if data.email:
             _check_recipients(request.app.state.mail, data.email.to)
+            if kind := identifier_in_note(name):  # the name is the email's subject, read outside the dashboard
+                raise ValidationException(f"the name looks like it holds {kind}: an emailed view's name is its "
+                                          "subject line, so keep people and records out of it")
         views, username = SavedViews(warehouse.client), request.state.session.username
         names = {v.name for v in views.of(username)}
         if name not in names and len(names) >= MAX_VIEWS:  # checked, then saved: two at once may make a 51st

@@ -54,7 +54,7 @@ _WEEKDAY_WEIGHTS = [10, 10, 9, 9, 8, 5, 4]  # Monday first: people book care on 
 # How often each page is viewed, and how long it holds a reader (a symptom checker long, the home page briefly).
 _PAGE_WEIGHTS = [8, 6, 5, 7, 5, 6, 3, 20, 14, 16, 6, 4, 5, 6, 3, 2, 4]
 _READING = {"/": 0.4, "/symptom-checker": 2.5, "/find-a-doctor": 1.5, "/billing": 1.2, "/careers": 0.8}
-_MISSING = ["/services/cardiolgy", "/old-site/visiting-hours", "/doctors/dr-smith"]
+_MISSING = ["/servcies/cardiology", "/old-site/visiting-hours", "/doctors/dr-smith"]
 _DOWNLOADS = ["/files/visitor-guide.pdf", "/files/price-transparency.csv", "/files/pre-op-checklist.pdf"]
 _OUTBOUND = ["www.cdc.gov", "maps.google.com", "www.medicare.gov"]
 _BATCH = 50_000

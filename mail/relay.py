@@ -9,8 +9,9 @@ from mail.errors import RelayFailed
 from mail.settings import MailSettings
 
 
-def deliver(message: EmailMessage, settings: MailSettings, env: Mapping[str, str]) -> None:
-    """Send `message` through the relay; `RelayFailed` says why it was not taken."""
+def deliver(message: EmailMessage, to: list[str], settings: MailSettings, env: Mapping[str, str]) -> list[str]:
+    """Send `message` to `to` (never to what its headers might be read as) through the relay; return the addresses
+    it refused. `RelayFailed` says why it took none."""
     tls = ssl.create_default_context(cafile=settings.ca_file or None)
     username, password = env.get(settings.username_env, ""), env.get(settings.password_env, "")
     opened = smtplib.SMTP_SSL if settings.security == "tls" else smtplib.SMTP
@@ -21,6 +22,6 @@ def deliver(message: EmailMessage, settings: MailSettings, env: Mapping[str, str
                 smtp.starttls(context=tls)
             if username:
                 smtp.login(username, password)
-            smtp.send_message(message)
+            return sorted(smtp.send_message(message, to_addrs=to))
     except (OSError, smtplib.SMTPException) as exc:
         raise RelayFailed(f"the relay {settings.relay}:{settings.port} did not take the report: {exc}") from exc

@@ -3,30 +3,31 @@
 import html
 from datetime import date, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from clickhouse_connect.driver.client import Client
 
 from warehouse import reports
 from warehouse.goals import Goals
+from warehouse.privacy import masked_path, masked_value
 from warehouse.reports import ReportQuery
 from warehouse.views import NamedView
 
 _TOP = 10
 
 
-def period(every: str, today: date) -> tuple[date, date] | None:
-    """The period a report sent `today` covers: the week to yesterday on a Monday, the month before on the 1st."""
-    if every == "week" and today.weekday() == 0:
-        return today - timedelta(days=7), today - timedelta(days=1)
-    if every == "month" and today.day == 1:
-        last = today - timedelta(days=1)
-        return last.replace(day=1), last
-    return None
+def period(every: str, today: date) -> tuple[date, date]:
+    """The last whole period before `today`: the week (Monday to Sunday) or the calendar month."""
+    if every == "week":
+        monday = today - timedelta(days=today.weekday())
+        return monday - timedelta(days=7), monday - timedelta(days=1)
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
 
 
-def compose(client: Client, view: NamedView, site: str, start: date, end: date, sender: str) -> EmailMessage:
-    """The email of `view` (its filters, on `site`) from `start` to `end`, to the view's recipients."""
+def compose(client: Client, view: NamedView, site: str, start: date, end: date, sender: str,
+            to: list[str]) -> EmailMessage:
+    """The email of `view` (its filters, on `site`) from `start` to `end`, to `to`."""
     query = ReportQuery(site=site, start=start, end=end, filters=view.view.filters)
     now, before = reports.overview(client, query), reports.overview(client, query.previous())
     sections = [("Figures", ["", "This period", "Before", "Change"], _figures(now, before)),
@@ -39,11 +40,12 @@ def compose(client: Client, view: NamedView, site: str, start: date, end: date, 
                 ("Goals", ["Goal", "Converted visits", "Conversion rate"],
                  [[r["goal"], r["converted"], f"{r['conversion_rate']:.1%}"]
                   for r in reports.goals(client, query, Goals(client).of(site))])]
-    filters = ", ".join(f"{key} {value}" for key, value in sorted(view.view.filters.items())) or "none"
+    filters = ", ".join(f"{key} {masked_path(value) if key == 'path' else masked_value(value)}"
+                        for key, value in sorted(view.view.filters.items())) or "none"
     title = f"{view.name}: {site}, {start} to {end}"
     message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = f"Sluice report: {title}", sender, ", ".join(view.view.email.to)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    message["Subject"], message["From"], message["To"] = f"Sluice report: {title}", sender, ", ".join(to)
+    message["Message-ID"], message["Date"] = make_msgid(domain=sender.rpartition("@")[2]), formatdate(usegmt=True)
     intro = f"{title}. Filters: {filters}. Paths that look like a record number read *."
     message.set_content("\n\n".join([intro, *(_text(name, head, rows[:_TOP]) for name, head, rows in sections)]))
     message.add_alternative(f"<p>{html.escape(intro)}</p>" + "".join(_html(name, head, rows[:_TOP])

@@ -10,6 +10,9 @@ Host = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9.-]{1,253}$", descriptio
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 
 
+_ON_THIS_HOST = ("127.0.0.1", "::1", "localhost")
+
+
 class MailSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     relay: Host | None = None
     """The relay's host; without one, no report is emailed."""
@@ -32,6 +35,9 @@ class MailSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
         if self.relay and not (self.sender and self.internal_domains):
             raise ValueError("a relay needs a sender and internal_domains: reports go to the organisation's own "
                              "addresses only, and the domains say which those are")
+        if self.relay and self.security == "none" and self.relay not in _ON_THIS_HOST:
+            raise ValueError("security = \"none\" sends the login and the reports in the clear: only for a relay "
+                             "on this host (127.0.0.1, ::1 or localhost); use starttls or tls")
 
     def internal(self, address: str) -> bool:
         """Whether `address` is at one of the organisation's domains."""

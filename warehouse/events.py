@@ -63,8 +63,9 @@ conversion; a goal (`warehouse.goals`) can make one of these count as one."""
 CONVERSION = f"name NOT IN {MEASUREMENTS!r}"
 """SQL: the event is a conversion."""
 ENGAGED_MS = "least(toUInt64OrZero(props['engaged_ms']), 1800000)"
+"""SQL: an engagement event's visible time, capped at 30 minutes so that no one browser moves a page's far."""
 SCROLL = "least(toUInt64OrZero(props['scroll']), 100)"
-"""SQL: an engagement event's figures, capped (30 minutes, 100 %) so that no one browser moves a page's far."""
+"""SQL: an engagement event's scroll depth, capped at 100 %."""
 
 
 class ConsentRow(msgspec.Struct, frozen=True, kw_only=True):

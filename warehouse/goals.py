@@ -91,7 +91,10 @@ def completions(goals: list[Goal], where: str) -> tuple[str, dict[str, Any]]:
     parameters |= {f"goal_value{i}": goal.value for i, goal in enumerate(goals)}
     values = f"[{', '.join(f'{{goal_value{i}:Float64}}' for i in range(len(goals)))}][goal]"
     arms = []
-    for kind, worth in ((GoalKind.EVENT, f"ifNull(toFloat64OrNull(props['value']), {values})"), (GoalKind.PAGE, values)):
+    # An event's own value, where it is a number from 0 to a million (no browser can skew a goal's value further).
+    own = "toFloat64OrNull(props['value'])"
+    carried = f"if(isFinite(ifNull({own}, nan)) AND {own} BETWEEN 0 AND 1e6, {own}, {values})"
+    for kind, worth in ((GoalKind.EVENT, carried), (GoalKind.PAGE, values)):
         chosen = [(i, goal) for i, goal in enumerate(goals) if goal.kind is kind]
         if chosen:
             matched = ", ".join(f"if({goal.condition(f'goal{i}')}, {i + 1}, 0)" for i, goal in chosen)

@@ -184,9 +184,10 @@ def pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def _per_view(engaged_ms: str, scroll: str) -> str:
-    """A page's engaged seconds and scroll depth (%) per view, NULL where the snippet measured neither."""
-    return (f"round(nullIf({engaged_ms}, 0) / pageviews / 1000, 1) AS engaged_seconds, "
-            f"round(nullIf({scroll}, 0) / pageviews) AS scroll_depth")
+    """A page's engaged seconds and scroll depth (%) per view, NULL where the snippet measured neither; capped like
+    one event's, since engagement events need no page view of their own."""
+    return (f"nullIf(round(least({engaged_ms} / pageviews / 1000, 1800), 1), 0) AS engaged_seconds, "
+            f"nullIf(round(least({scroll} / pageviews, 100)), 0) AS scroll_depth")
 
 
 def entry_pages(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -248,9 +249,9 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
                   WHERE session_id IN (SELECT session_id FROM visits WHERE {started}) GROUP BY goal"""
     rows = _rows(client, sql, query, parameters)
     visits = _visits_by(client, query, GOAL_BREAKDOWNS[by].report) if by else {"": overview(client, query).sessions}
-    table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, converted),
+    table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, 0),
               "converted": converted, "conversions": conversions, "value": round(value, 2),
-              "conversion_rate": round(converted / max(visits.get(key, converted), 1), 4)}
+              "conversion_rate": round(converted / max(visits.get(key, 0), converted, 1), 4)}
              for key, index, converted, conversions, value in rows]
     return sorted(table, key=lambda row: (-row["converted"], row["goal"], row.get(by, "")))[:500]
 

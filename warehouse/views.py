@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 from warehouse.reports import FILTERS
 
 
-Address = Annotated[str, msgspec.Meta(pattern=r"^[^@\s,;<>\"]{1,64}@[A-Za-z0-9.-]{1,253}$", max_length=254,
+Address = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}\Z", max_length=254,
                                       description="an email address like marketing@example-hospital.org")]
 
 

@@ -67,7 +67,7 @@
   var files = /\.(pdf|docx?|xlsx?|pptx?|odt|ods|csv|txt|rtf|zip|7z|gz|dmg|exe|msi|apk|mp3|mp4|mov|wav|epub)$/i;
   function clicked(e) {
     var a = e.target.closest && e.target.closest("a[href]"), own = a && a.host === w.location.host;
-    if (!a || !/^https?:$/.test(a.protocol)) return;
+    if (!a || !/^https?:$/.test(a.protocol) || e.button > 1) return;  // a right-click opens a menu, not the link
     if (on("file-downloads") && files.test(a.pathname)) send("file-download", { file: own ? a.pathname : a.host + a.pathname });
     else if (on("outbound-links") && !own) send("outbound-link", { host: a.hostname });
   }

@@ -7,7 +7,7 @@ from dashboard.view import period
 BREAKDOWNS = {"Source": "source", "Campaign": "campaign", "Entry page": "entry_page", "Device": "device_type"}
 
 st.title("Goals")
-params = period()
+params = {key: value for key, value in period().items() if key != "compare"}  # no figures of the period before
 site = params.get("site", "")
 defined = fetch("/api/goals", site=site)
 figures = fetch("/api/reports/goals", **params)["data"]

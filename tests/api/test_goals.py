@@ -121,6 +121,7 @@ def test_only_analysts_and_admins_define_goals_and_each_change_is_audited(signed
     ({"name": "Call 555-123-4567", "event": "phone_click"}, "looks like it holds"),
     ({"name": "   ", "event": "phone_click"}, "a name that shows"),
     ({"name": "Bad page", "page": "contact"}, "page"),
+    ({"name": "One patient", "page": "/patients/4711234/results"}, "record or account number"),
     ({"name": "Bad event", "event": "no spaces allowed"}, "event"),
     ({"name": "Priceless", "event": "phone_click", "value": -1}, "value"),
     ({"name": "Appointment booked", "event": "phone_click"}, "already"),

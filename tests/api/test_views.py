@@ -109,6 +109,12 @@ def test_a_view_is_emailed_weekly_or_monthly_to_internal_addresses(with_relay):
     assert with_relay.put("/api/views/Knee daily", json=WEEKLY | {"email": {"every": "day", "to": ["a@example-hospital.org"]}}
                           ).status_code == 400
     assert with_relay.put("/api/views/Nobody", json=WEEKLY | {"email": {"every": "week", "to": []}}).status_code == 400
+    for trick in ("x(@example-hospital.org", "me%evil.org@example-hospital.org", "me@example-hospital.org.evil.com",
+                  "me@example-hospital.org\n"):
+        assert with_relay.put("/api/views/Tricky", json=WEEKLY | {"email": {"every": "week", "to": [trick]}}
+                              ).status_code == 400, trick
+    named = with_relay.put("/api/views/Call 555-123-4567", json=WEEKLY)
+    assert named.status_code == 400 and "subject line" in named.text
 
 
 def test_a_view_cannot_be_emailed_where_no_relay_is_configured(app):

@@ -18,6 +18,7 @@ from mail.settings import MailSettings
 from tests.conftest import demo_database, unused_port
 from warehouse import reports
 from warehouse.reports import ReportQuery
+from warehouse.users import UserRecord, append_user
 from warehouse.views import Emailed, SavedView, SavedViews
 
 TODAY = datetime.now(UTC).date()
@@ -58,6 +59,9 @@ def relay(tmp_path_factory) -> Iterator[tuple[_Inbox, MailSettings]]:
 @pytest.fixture(scope="module")
 def seeded(engine_path):
     with demo_database(engine_path, 8_000, days=30, site="main", seed=4) as warehouse:
+        for name in ("mia", "ana"):
+            append_user(warehouse.client, UserRecord(username=name, role="marketer", password_hash="-", disabled=False,
+                                                     changed_at=datetime.now(UTC), changed_by="test"))
         yield warehouse
 
 
@@ -126,7 +130,7 @@ def test_a_relay_that_refuses_the_report_is_audited_as_a_failure_and_retried_nex
     assert send_due(seeded, settings, ["main"], env, today=monday) == []
     failed = seeded.audit.search(action=ACTION, outcome="failure")[0][0]
     assert failed.resource == f"view:mia/Google weekly:{monday - timedelta(days=7)}" and "did not take" in failed.detail
-    assert len(send_due(seeded, settings, ["main"], LOGIN, today=monday)) == 1  # the next run sends it
+    assert len(send_due(seeded, settings, ["main"], LOGIN, today=monday + timedelta(days=1))) == 1  # the next day
 
 
 def test_a_relay_without_a_sender_or_internal_domains_is_refused_in_the_settings():
@@ -141,3 +145,24 @@ def test_a_relay_whose_certificate_is_not_trusted_gets_no_report(relay, seeded, 
     assert send_due(seeded, untrusted, ["main"], LOGIN, today=MONDAY + timedelta(days=14)) == []
     assert inbox.messages == [] and "CERTIFICATE_VERIFY_FAILED" in seeded.audit.search(
         action=ACTION, outcome="failure")[0][0].detail
+
+
+def test_the_views_of_a_disabled_account_are_no_longer_emailed(relay, seeded, weekly):
+    inbox, settings = relay
+    inbox.messages.clear()
+    append_user(seeded.client, UserRecord(username="mia", role="marketer", password_hash="-", disabled=True,
+                                          changed_at=datetime.now(UTC), changed_by="test"))
+    try:
+        monday = MONDAY + timedelta(days=21)
+        assert send_due(seeded, settings, ["main"], LOGIN, today=monday) == [] and inbox.messages == []
+        failed = seeded.audit.search(action=ACTION, outcome="failure")[0][0]
+        assert failed.resource.startswith("view:mia/") and "disabled" in failed.detail
+    finally:
+        append_user(seeded.client, UserRecord(username="mia", role="marketer", password_hash="-", disabled=False,
+                                              changed_at=datetime.now(UTC), changed_by="test"))
+
+
+def test_a_relay_in_the_clear_is_only_for_this_host():
+    with pytest.raises(ValueError, match="only for a relay on this host"):
+        MailSettings(relay="smtp.example-hospital.org", security="none", sender="s@example-hospital.org",
+                     internal_domains=["example-hospital.org"])

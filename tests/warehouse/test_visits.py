@@ -182,7 +182,9 @@ def test_what_the_snippet_measures_is_no_conversion_and_engagement_adds_up_per_p
                                                                         end=START.date()))
                 if r["path"] == "/find-a-doctor")
     assert page["pageviews"] == 1
-    assert page["engaged_seconds"] == 42 + 1800 and page["scroll_depth"] == 80 + 100
+    assert page["engaged_seconds"] == 1800 and page["scroll_depth"] == 100  # a view's figures are capped too
+    assert warehouse.client.query("SELECT sum(engaged_ms), sum(scroll) FROM daily_events WHERE name = 'engagement'"
+                                  ).result_rows == [(42_000 + 1_800_000, 80 + 100)]  # and each event's
     cardiology = [r for r in reports.pages(warehouse.client, ReportQuery(site="main", start=START.date(),
                                                                           end=START.date()))
                   if r["path"] == "/services/cardiology"]
