@@ -11,6 +11,7 @@ COPY warehouse ./warehouse
 COPY forwarder ./forwarder
 COPY dashboard ./dashboard
 COPY scanner ./scanner
+COPY mail ./mail
 RUN pip install --no-cache-dir .
 
 USER sluice

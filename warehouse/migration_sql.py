@@ -774,7 +774,7 @@ _GOALS_COLUMNS = """(
 _MEASUREMENTS = "('pageview', 'engagement', 'outbound-link', 'file-download', '404', 'form-submit')"
 _VISITS_SELECT_14 = _VISITS_SELECT_12.replace(
     "countIf(name != 'pageview') AS conversions,", f"countIf(name NOT IN {_MEASUREMENTS}) AS conversions,").replace(
-    "name != 'pageview') AS converted", "name NOT IN ('pageview', 'engagement')) AS converted")
+    "name != 'pageview') AS converted", f"name NOT IN {_MEASUREMENTS}) AS converted")
 _DAILY_EVENTS_SELECT_14 = f"""
     SELECT site, toDate(timestamp) AS day, name, path, count() AS events,
            uniqCombinedStateIf(12)(visitor_id, visitor_id != {_ANONYMOUS}) AS visitors,

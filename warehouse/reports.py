@@ -22,7 +22,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
 from warehouse import cells
-from warehouse.events import ANONYMOUS, CONVERSION, ENGAGED_MS, IDENTIFIED, MEASUREMENTS, SCROLL
+from warehouse.events import ANONYMOUS, CONVERSION, ENGAGED_MS, IDENTIFIED, SCROLL
 from warehouse.cells import VisitReport
 from warehouse.goals import Goal, completions
 from warehouse.privacy import FREE_TEXT, masked_path, masked_path_sql, masked_value, masked_value_sql
@@ -112,7 +112,6 @@ _CONVERSIONS = VisitReport(
     folded=f"min(visitor_id) AS visitor, {FIRST_VALUES} AS first, sumMap(converted) AS by_name",
     array_join=" ARRAY JOIN mapKeys(by_name) AS conversion, mapValues(by_name) AS times",
     key="[conversion, first[4], first[1]]",
-    where=f"conversion NOT IN {MEASUREMENTS!r}",
     measures={"visitors": _VISITOR, "conversions": "sum(times)"},
 )
 _DEVICES = VisitReport(

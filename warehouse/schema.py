@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from warehouse.events import ENGAGED_MS, SCROLL
+from warehouse.events import CONVERSION, ENGAGED_MS, SCROLL
 
 TIMES = "between 2000 and 2200"
 """The times a time column takes, as an error message says it: none is older, none far in the future."""
@@ -125,16 +125,14 @@ VISITS = Table(
     deduplicated=True,
     shard_key="cityHash64(visitor_id)",
 )
-VISITS_VIEW = """
+VISITS_VIEW = f"""
     SELECT site, session_id,
            if(bitAnd(bitShiftRight(toUInt128(session_id), 76), 15) = 7
               AND abs(dateDiff('hour', UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp))) <= 24,
               UUIDv7ToDateTime(session_id, 'UTC'), min(timestamp)) AS start,
            min(visitor_id) AS visitor_id, min(timestamp) AS started, max(timestamp) AS ended,
            countIf(name = 'pageview') AS pageviews, count() AS events,
-           countIf(name NOT IN ('pageview', 'engagement', 'outbound-link', 'file-download', '404', 'form-submit'))
-               AS conversions,
-           sumMapIf(map(toString(name), toUInt64(1)), name NOT IN ('pageview', 'engagement')) AS converted,
+           countIf({CONVERSION}) AS conversions, sumMapIf(map(toString(name), toUInt64(1)), {CONVERSION}) AS converted,
            min(concat(leftPad(toString(toUnixTimestamp64Milli(timestamp)), 15, '0'), toString(event_id),
                       arrayStringConcat(arrayMap(value -> replaceAll(value, '\\0', ''), [
                           if(utm_source != '', utm_source, if(referrer_host != '', referrer_host, '(direct)')),
@@ -143,7 +141,7 @@ VISITS_VIEW = """
            min(concat(toString(name != 'pageview'), leftPad(toString(toUnixTimestamp64Milli(timestamp)), 15, '0'),
                       toString(event_id), if(name = 'pageview', path, ''))) AS entry,
            max(is_bot) AS is_bot
-    FROM {events} WHERE session_id != toUUID('00000000-0000-0000-0000-000000000000') GROUP BY site, session_id"""
+    FROM {{events}} WHERE session_id != toUUID('00000000-0000-0000-0000-000000000000') GROUP BY site, session_id"""
 
 # Events per day, name and page with their visitors, kept by a materialized view on `events`.
 DAILY_EVENTS = Table(
