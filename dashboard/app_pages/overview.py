@@ -29,8 +29,11 @@ KPIS = [("Visitors", "visitors", "{:,}".format, "{:,}".format, True),
         ("Conversion rate", "conversion_rate", "{:.1%}".format, _points, True)]
 for column, (label, key, shown, changed, rise_is_good) in zip(st.columns(len(KPIS)), KPIS, strict=True):
     change = now[key] - before[key] if key in before else None
-    delta = None if change is None else ("-" if change < 0 else "+") + changed(abs(change))
-    column.metric(label, shown(now[key]), delta, delta_color="normal" if rise_is_good else "inverse",
+    text = None if change is None else changed(abs(change))
+    flat = text == changed(0)  # a change too small to show reads as none, not as a fall of "-0s"
+    delta = None if text is None else text if flat else ("-" if change < 0 else "+") + text
+    column.metric(label, shown(now[key]), delta, delta_color="off" if flat else "normal" if rise_is_good else "inverse",
+                  delta_arrow="off" if flat else "auto",
                   help="Against the period before, of the same length" if delta else None)
 
 METRICS = {"Visitors": "visitors", "Page views": "pageviews", "Conversions": "conversions"}

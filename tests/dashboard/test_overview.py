@@ -36,7 +36,14 @@ def test_durations_read_as_people_say_them(seconds, reads):
 def test_session_length_and_its_change_read_in_minutes_and_seconds(dashboard):
     length = next(m for m in _overview(dashboard, "marketer").metric if m.label == "Session length")
     assert re.fullmatch(r"(\d+m \d{2}s|\d+s)", length.value)
-    assert re.fullmatch(r"[+-](\d+m \d{2}s|\d+s)", length.delta)
+    assert re.fullmatch(r"[+-](\d+m \d{2}s|\d+s)|0s", length.delta)
+
+
+def test_no_change_reads_as_none_rather_than_a_fall(dashboard):
+    quiet = dashboard("marketer", **{"from": "2001-01-01", "to": "2001-01-07", "compare": "1"})  # no traffic, then or before
+    assert {m.label: m.delta for m in quiet.metric} == {
+        "Visitors": "0", "Sessions": "0", "Page views": "0", "Bounce rate": "0.0 pts", "Session length": "0s",
+        "Conversions": "0", "Conversion rate": "0.0 pts"}
 
 
 def test_a_rates_change_reads_in_percentage_points(dashboard):
