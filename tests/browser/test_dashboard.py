@@ -26,12 +26,18 @@ def dashboard_url(api_url) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def test_log_in_see_the_overview_chart_log_out_and_stay_out(browser, dashboard_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def _logged_in(browser, dashboard_url: str, username: str, height: int = 1400):
+    """A new page, logged in to the dashboard as `username`."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
     page.goto(dashboard_url)
-    page.locator("input[type=text]").first.fill("marketer")
+    page.locator("input[type=text]").first.fill(username)
     page.locator("input[type=password]").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    return page
+
+
+def test_log_in_see_the_overview_chart_log_out_and_stay_out(browser, dashboard_url):
+    page = _logged_in(browser, dashboard_url, "marketer", 1000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the per-day chart
     assert page.get_by_role("heading", name="Overview").is_visible()
     assert page.get_by_text("Compliance", exact=True).count() == 0  # not this role's page
@@ -48,11 +54,7 @@ def test_log_in_see_the_overview_chart_log_out_and_stay_out(browser, dashboard_u
 
 
 def test_click_a_source_to_filter_then_annotate_a_day(browser, dashboard_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1400})
-    page.goto(dashboard_url)
-    page.locator("input[type=text]").first.fill("marketer")
-    page.locator("input[type=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = _logged_in(browser, dashboard_url, "marketer")
     page.get_by_role("heading", name="Top sources").wait_for(timeout=30_000)
 
     source = page.locator("[class*='st-key-pick-Top-sources-'] button").first
@@ -74,11 +76,7 @@ def test_click_a_source_to_filter_then_annotate_a_day(browser, dashboard_url):
 
 
 def test_an_analyst_adds_a_goal_and_sees_it_counted_and_clickable(browser, dashboard_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1400})
-    page.goto(dashboard_url)
-    page.locator("input[type=text]").first.fill("analyst")
-    page.locator("input[type=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = _logged_in(browser, dashboard_url, "analyst")
     page.get_by_role("heading", name="Overview").wait_for(timeout=30_000)
     page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Goals", exact=True).click()
     page.get_by_role("heading", name="Goals").first.wait_for(timeout=30_000)
