@@ -199,3 +199,13 @@ def test_a_filtered_page_report_measures_engagement_as_the_rollup_does(warehouse
     filtered = reports.pages(warehouse.client, ReportQuery(site="main", start=day, end=day,
                                                            filters={"utm_campaign": "heart"}))
     assert filtered == rolled and {r["path"]: r["engaged_seconds"] for r in rolled}["/find-a-doctor"] == 30
+
+
+def test_an_events_property_values_read_masked_like_every_report(warehouse):
+    booked = _measured("appointment_request", 90, service_line="cardiology", callback="555-123-4567",
+                       email="jane@example.org")
+    store_events(warehouse.client, encode_rows([LANDING, booked]), token="a")
+    day = START.date()
+    rows = reports.properties(warehouse.client, ReportQuery(site="main", start=day, end=day), "appointment_request")
+    assert {(r["property"], r["value"]) for r in rows} == {
+        ("service_line", "cardiology"), ("callback", "*"), ("email", "*"), ("page", "/find-a-doctor")}
