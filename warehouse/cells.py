@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 from clickhouse_connect.driver.client import Client
@@ -22,7 +22,8 @@ CLOSED_AFTER = timedelta(days=1)
 _CHUNK_DAYS = 31
 """Closed days computed per query: a first refresh after an upgrade folds the visits of a month at a time."""
 _STATES = frozenset({"visitors"})
-"""Cell columns that hold aggregate states; the others are counts."""
+"""Cell columns that hold aggregate states; `value` is a sum of money; the others are counts."""
+_FLOATS = frozenset({"value"})
 _FEW_ROWS = {"max_threads": 1}
 """For the check of current days, and a period's stored cells with at most `_FEW_DAYS` folded: on a few
 thousand rows a second thread costs more to start and merge than it saves (5 to 10 ms of 15 to 30 here)."""
@@ -43,10 +44,38 @@ _RECORDED = """
            argMax(fingerprint, generation) AS recorded_fingerprint
     FROM visit_cell_days WHERE site = {site:String} AND report = {report:String} AND definition = {definition:String}
          AND day BETWEEN {start:Date} AND {end:Date} GROUP BY day"""
+_RECORDED_OF_MANY = """
+    SELECT report, day, max(generation) AS latest, argMax(events, generation) AS recorded_events,
+           argMax(fingerprint, generation) AS recorded_fingerprint
+    FROM visit_cell_days WHERE site = {site:String} AND (report, definition) IN {reports:Array(Tuple(String, String))}
+         AND day BETWEEN {start:Date} AND {end:Date} GROUP BY report, day"""
 _FRESH = f"""
-    SELECT recorded.day, recorded.latest FROM ({_RECORDED}) AS recorded INNER JOIN ({_FINGERPRINTS}) AS stored
+    SELECT recorded.report, recorded.day, recorded.latest FROM ({_RECORDED_OF_MANY}) AS recorded
+    INNER JOIN ({_FINGERPRINTS}) AS stored
     ON recorded.day = stored.day AND recorded.recorded_events = stored.stored_events
        AND recorded.recorded_fingerprint = stored.stored_fingerprint"""
+
+
+class CellReport(Protocol):
+    """What `refresh` computes cells of: a name, the cell columns it fills, and the query that fills them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def measures(self) -> dict[str, str]: ...
+
+    @property
+    def definition(self) -> str:
+        """Changes with whatever changes the cells, so cells of an earlier definition are computed again."""
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """What `select` binds besides the site and its days."""
+
+    def select(self, days: str, *, by_day: bool = False, filtered: str = "") -> str:
+        """The cells of the visits that started on `days` (an `Array(Date)` expression), per `key` and with
+        `by_day` per `day`; `filtered` narrows the visits (a condition on `visits`)."""
 
 
 class VisitReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,19 +92,29 @@ class VisitReport(msgspec.Struct, frozen=True, kw_only=True):
     where: str = ""
 
     def select(self, days: str, *, by_day: bool = False, filtered: str = "") -> str:
-        """The cells of the visits that started on `days` (a condition), per key and with `by_day` per day."""
         day = "day, " if by_day else ""
-        measures = ", ".join(f"{expression if column in _STATES else f'toUInt64({expression})'} AS {column}"
-                             for column, expression in self.measures.items())
         where = f" WHERE {self.where}" if self.where else ""
-        return (f"SELECT {day}CAST({self.key} AS Array(String)) AS key, {measures} FROM ("
-                f"SELECT toDate(start) AS day, {self.folded} FROM visits WHERE site = {{site:String}} AND {days}"
-                f"{filtered} GROUP BY day, session_id){self.array_join}{where} GROUP BY {day}key")
+        return (f"SELECT {day}CAST({self.key} AS Array(String)) AS key, {typed(self.measures)} FROM ("
+                f"SELECT toDate(start) AS day, {self.folded} FROM visits WHERE site = {{site:String}} "
+                f"AND toDate(start) IN {days}{filtered} GROUP BY day, session_id){self.array_join}{where} "
+                f"GROUP BY {day}key")
 
     @property
     def definition(self) -> str:
-        """Changes with the report's SQL, so cells of an earlier definition are computed again."""
         return hashlib.sha256(self.select("").encode()).hexdigest()[:16]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {}
+
+
+def typed(measures: dict[str, str]) -> str:
+    """SQL: each measure as the type of its cell column."""
+    def cast(column: str, expression: str) -> str:
+        if column in _STATES:
+            return expression
+        return f"toFloat64({expression})" if column in _FLOATS else f"toUInt64({expression})"
+    return ", ".join(f"{cast(column, expression)} AS {column}" for column, expression in measures.items())
 
 
 class Period(NamedTuple):
@@ -90,28 +129,39 @@ def period(client: Client, report: VisitReport, site: str, start: date, end: dat
     """`report`'s cells over a period: the stored cells of the days that still match their visits, the other
     days folded. A `filtered` condition on visits folds every day."""
     parameters: dict[str, Any] = {"report": report.name}
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     if filtered:
-        folded = report.select("toDate(start) BETWEEN {start:Date} AND {end:Date}", filtered=filtered)
-        return Period(f"({folded})", parameters, {})
-    fresh = _fresh(client, report, site, start, end)
+        folded = report.select("{period_days:Array(Date)}", filtered=filtered)
+        return Period(f"({folded})", parameters | {"period_days": days}, {})
+    fresh = fresh_cells(client, [report], site, start, end).get(report.name, {})
     stored = (f"SELECT key, {', '.join(report.measures)} FROM visit_cells WHERE site = {{site:String}} "
               f"AND report = {{report:String}} AND day BETWEEN {{start:Date}} AND {{end:Date}} "
               f"AND (day, generation) IN {{stored_cells:Array(Tuple(Date, UInt64))}}")
     # The days left are given as a list, not a NOT IN, so that the table's key narrows the fold to them.
-    folded = report.select("toDate(start) IN {folded_days:Array(Date)}")
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    folded = report.select("{folded_days:Array(Date)}")
     folded_days = [day for day in days if day not in fresh]
     parameters |= {"stored_cells": sorted(fresh.items()), "folded_days": folded_days}
     few = len(folded_days) <= _FEW_DAYS and len(days) <= _FEW_ROWS_DAYS
     return Period(f"({stored} UNION ALL {folded})", parameters, _FEW_ROWS if few else {})
 
 
-def current_days(client: Client, report: VisitReport, site: str, start: date, end: date) -> set[date]:
+def current_days(client: Client, report: CellReport, site: str, start: date, end: date) -> set[date]:
     """The days of a period that `report` reads from stored cells now."""
-    return set(_fresh(client, report, site, start, end))
+    return set(fresh_cells(client, [report], site, start, end).get(report.name, {}))
 
 
-def refresh(client: Client, site: str, reports: Sequence[VisitReport], today: date | None = None) -> list[date]:
+def fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date,
+                end: date) -> dict[str, dict[date, int]]:
+    """Per report, the days of a period whose latest cells match what their visits hold now, with that generation."""
+    parameters = {"site": site, "start": start, "end": end,
+                  "reports": [(report.name, report.definition) for report in reports]}
+    fresh: dict[str, dict[date, int]] = {}
+    for name, day, generation in client.query(_FRESH, parameters=parameters, settings=_FEW_ROWS).result_rows:
+        fresh.setdefault(name, {})[day] = generation
+    return fresh
+
+
+def refresh(client: Client, site: str, reports: Sequence[CellReport], today: date | None = None) -> list[date]:
     """Compute the cells of every closed day of `site` whose visits changed since its last cells; return the days
     recorded (a day whose visits changed while it was computed is left for the next refresh)."""
     closed = (today or datetime.now(UTC).date()) - CLOSED_AFTER
@@ -128,14 +178,15 @@ def refresh(client: Client, site: str, reports: Sequence[VisitReport], today: da
     return sorted(computed)
 
 
-def _compute(client: Client, site: str, report: VisitReport, days: dict[date, tuple[int, int]]) -> list[date]:
+def _compute(client: Client, site: str, report: CellReport, days: dict[date, tuple[int, int]]) -> list[date]:
     """Compute `report`'s cells of `days`, and record those whose visits did not change meanwhile."""
     generation, columns = time.time_ns(), ", ".join(report.measures)
     client.command(
         f"INSERT INTO visit_cells (site, day, generation, report, key, {columns}) "
         f"SELECT {{site:String}}, day, {{generation:UInt64}}, {{report:String}}, key, {columns} "
-        f"FROM ({report.select('toDate(start) IN {days:Array(Date)}', by_day=True)})",
-        parameters={"site": site, "generation": generation, "report": report.name, "days": list(days)},
+        f"FROM ({report.select('{days:Array(Date)}', by_day=True)})",
+        parameters=report.parameters | {"site": site, "generation": generation, "report": report.name,
+                                        "days": list(days)},
         settings={"async_insert": 0})
     after = _fingerprints(client, {"site": site, "start": min(days), "end": max(days)})
     unchanged = {day: before for day, before in days.items() if after.get(day) == before}
@@ -151,19 +202,13 @@ def _compute(client: Client, site: str, report: VisitReport, days: dict[date, tu
     return list(unchanged)
 
 
-def _fresh(client: Client, report: VisitReport, site: str, start: date, end: date) -> dict[date, int]:
-    """The days of a period whose latest cells of `report` match what their visits hold now, with that generation."""
-    parameters = {"site": site, "start": start, "end": end, "report": report.name, "definition": report.definition}
-    return dict(client.query(_FRESH, parameters=parameters, settings=_FEW_ROWS).result_rows)
-
-
 def _fingerprints(client: Client, bounds: dict[str, Any], sql: str = _FINGERPRINTS) -> dict[date, tuple[int, int]]:
     """Per day, what its visits hold now: their event count and a hash sum over them."""
     rows = client.query(sql, parameters=bounds).result_rows
     return {day: (events, fingerprint) for day, events, fingerprint in rows}
 
 
-def _recorded(client: Client, report: VisitReport, bounds: dict[str, Any]) -> dict[date, tuple[int, int]]:
+def _recorded(client: Client, report: CellReport, bounds: dict[str, Any]) -> dict[date, tuple[int, int]]:
     """Per day, the fingerprint that the latest cells of `report` were computed from."""
     rows = client.query(_RECORDED, parameters=bounds | {"report": report.name, "definition": report.definition})
     return {day: (events, fingerprint) for day, _, events, fingerprint in rows.result_rows}

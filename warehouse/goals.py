@@ -2,20 +2,30 @@
 
 A goal is completed by each event of its name, or each page view whose path matches its pattern (`*` stands
 for any characters). Its report credits a completion to the visit it happened in, as every visit report
-does: to the visit's source, campaign, entry page and device.
+does: to the visit's source, campaign, entry page and device. Each goal's figures per closed day are cells
+(`warehouse.cells`), so that a report need not scan every page view of its period for a page goal.
 """
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import msgspec
 from clickhouse_connect.driver.client import Client
 
+from warehouse.cells import typed
+from warehouse.events import IDENTIFIED
+from warehouse.privacy import masked_path_sql
+from warehouse.visits import ENTRY_PATH, FIRST_VALUES
+
 MAX_GOALS = 50
 """Goals a site may have: each is one condition of every goal report's scan."""
+BREAKDOWNS = {"source": "first[1]", "campaign": "first[4]", "entry_page": "entry_page", "device_type": "first[6]"}
+"""Dimensions of the visit a completion is credited to, over its first event's values and its entry page."""
+_MEASURES = {"converted": "count()", "conversions": "sum(times)", "value": "sum(worth)"}
 
 
 class GoalKind(StrEnum):
@@ -102,3 +112,45 @@ def completions(goals: list[Goal], where: str) -> tuple[str, dict[str, Any]]:
             arms.append(f"SELECT session_id, arrayJoin(arrayFilter(g -> g > 0, [{matched}])) AS goal, {worth} AS worth "
                         f"FROM events WHERE {where} AND ({either})")
     return " UNION ALL ".join(arms), parameters
+
+
+def goal_cells(goals: list[Goal], days: str, *, by_day: bool = False, filtered: str = "") -> tuple[str, dict[str, Any]]:
+    """SQL: per goal (its index from 1) and `key` (`[dimension, value]` of `BREAKDOWNS`, `['', '']` for every
+    visit), the visits that started on `days` (an `Array(Date)` expression) and completed it, its completions
+    and their value; and the parameters it binds. A visit's completions are read up to the day after it started."""
+    hits, parameters = completions(goals, "site = {site:String} AND toDate(timestamp) IN "
+                                          f"arrayConcat({days}, arrayMap(d -> d + 1, {days})) AND {IDENTIFIED}")
+    day = "day, " if by_day else ""
+    breakdowns = ", ".join(f"('{name}', {value})" for name, value in BREAKDOWNS.items())
+    visits = (f"SELECT toDate(start) AS day, session_id, {FIRST_VALUES} AS first, "
+              f"{masked_path_sql(ENTRY_PATH)} AS entry_page FROM visits WHERE site = {{site:String}} "
+              f"AND toDate(start) IN {days}{filtered} GROUP BY day, session_id")
+    return f"""
+        SELECT {day}goal, [breakdown.1, breakdown.2] AS key, {typed(_MEASURES)}
+        FROM (SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal)
+             AS hit INNER JOIN ({visits}) AS visit USING session_id
+        ARRAY JOIN [('', ''), {breakdowns}] AS breakdown WHERE breakdown.1 = '' OR breakdown.2 != ''
+        GROUP BY {day}goal, key""", parameters
+
+
+class GoalCells(msgspec.Struct, frozen=True):
+    """One goal's figures per closed day, as `warehouse.cells` computes and checks them."""
+
+    goal: Goal
+    measures: ClassVar[dict[str, str]] = _MEASURES
+
+    @property
+    def name(self) -> str:
+        return f"goal:{self.goal.goal_id}"
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return goal_cells([self.goal], "")[1]
+
+    @property
+    def definition(self) -> str:
+        defined = (self.select(""), str(self.goal.kind), self.goal.pattern, repr(self.goal.value))
+        return hashlib.sha256("\0".join(defined).encode()).hexdigest()[:16]
+
+    def select(self, days: str, *, by_day: bool = False, filtered: str = "") -> str:
+        return goal_cells([self.goal], days, by_day=by_day, filtered=filtered)[0]

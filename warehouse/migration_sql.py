@@ -806,3 +806,8 @@ V14_CLUSTER = (
     "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`visits_view` ON CLUSTER `${cluster}`\n"
     "TO `${db}`.`visits_local` AS" + _VISITS_SELECT_14 % "_local",
 )
+
+# A goal's figures per closed day are cells like the visit reports' (`warehouse.cells`), with the value of its
+# completions, a sum of money, beside the counts.
+V15_SINGLE = ("ALTER TABLE `${db}`.`visit_cells` ADD COLUMN IF NOT EXISTS value Float64",)
+V15_CLUSTER = ("ALTER TABLE `${db}`.`visit_cells` ON CLUSTER `${cluster}` ADD COLUMN IF NOT EXISTS value Float64",)

@@ -24,7 +24,7 @@ from clickhouse_connect.driver.query import QueryResult
 from warehouse import cells
 from warehouse.events import ANONYMOUS, CONVERSION, ENGAGED_MS, IDENTIFIED, SCROLL
 from warehouse.cells import VisitReport
-from warehouse.goals import Goal, completions
+from warehouse.goals import Goal, GoalCells, Goals, goal_cells
 from warehouse.privacy import FREE_TEXT, masked_path, masked_path_sql, masked_value, masked_value_sql
 from warehouse.visits import ENTRY_PATH, FIRST_VALUES
 
@@ -124,8 +124,9 @@ _VISIT_REPORTS = (_OVERVIEW, _SOURCES, _CAMPAIGNS, _ENTRY_PAGES, _CONVERSIONS, _
 
 
 def refresh_cells(client: Client, site: str) -> list[date]:
-    """Compute the visit reports' cells of the closed days that changed (see `warehouse.cells`); return those days."""
-    return cells.refresh(client, site, _VISIT_REPORTS)
+    """Compute the cells of the visit reports and goals of the closed days that changed (see `warehouse.cells`);
+    return those days."""
+    return cells.refresh(client, site, [*_VISIT_REPORTS, *(GoalCells(goal) for goal in Goals(client).of(site))])
 
 
 def overview(client: Client, query: ReportQuery) -> Overview:
@@ -211,20 +212,9 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
         FROM {cells} GROUP BY device_type, browser, os ORDER BY visitors DESC, device_type, browser, os LIMIT 200""")
 
 
-class GoalBreakdown(msgspec.Struct, frozen=True):
-    """A dimension of the visit a goal's completion is credited to: its value per visit, and the visit report
-    whose cells count the period's visits per value."""
-
-    folded: str
-    report: VisitReport
-
-
-GOAL_BREAKDOWNS = {
-    "source": GoalBreakdown(f"{FIRST_VALUES}[1]", _SOURCES),
-    "campaign": GoalBreakdown(f"{FIRST_VALUES}[4]", _CAMPAIGNS),
-    "entry_page": GoalBreakdown(masked_path_sql(ENTRY_PATH), _ENTRY_PAGES),
-    "device_type": GoalBreakdown(f"{FIRST_VALUES}[6]", _DEVICES),
-}
+# The dimensions a goal breaks down by (`warehouse.goals.BREAKDOWNS`), each with the visit report whose cells
+# count the period's visits per value.
+GOAL_BREAKDOWNS = {"source": _SOURCES, "campaign": _CAMPAIGNS, "entry_page": _ENTRY_PAGES, "device_type": _DEVICES}
 
 
 def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "") -> list[dict[str, Any]]:
@@ -232,27 +222,39 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
     its completions and their value, and the share of the period's visits that converted."""
     if not defined:
         return []
-    # Completions of the visits that started in the period, up to a day after it for visits that ran past its end.
-    hits, parameters = completions(defined, "site = {site:String} AND toDate(timestamp) BETWEEN {start:Date} "
-                                            f"AND {{end:Date}} + 1 AND {IDENTIFIED}")
-    grouped = f"SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal"
-    started = "site = {site:String} AND toDate(start) BETWEEN {start:Date} AND {end:Date}" + _filtered_visits(query)
-    # The period's page views are read once: totals keep the visits of the period by their ids alone, and a
-    # breakdown folds every visit of the period rather than a second scan to find the converted ones.
-    if by:
-        visit = f"SELECT session_id, {GOAL_BREAKDOWNS[by].folded} AS key FROM visits WHERE {started} GROUP BY session_id"
-        sql = f"""SELECT visit.key, hit.goal, count(), sum(hit.times), sum(hit.worth) FROM ({grouped}) AS hit
-                  INNER JOIN ({visit}) AS visit USING session_id WHERE visit.key != '' GROUP BY visit.key, hit.goal"""
-    else:
-        sql = f"""SELECT '', goal, count(), sum(times), sum(worth) FROM ({grouped})
-                  WHERE session_id IN (SELECT session_id FROM visits WHERE {started}) GROUP BY goal"""
-    rows = _rows(client, sql, query, parameters)
-    visits = _visits_by(client, query, GOAL_BREAKDOWNS[by].report) if by else {"": overview(client, query).sessions}
+    rows = _goal_figures(client, query, defined, by)
+    visits = _visits_by(client, query, GOAL_BREAKDOWNS[by]) if by else {"": overview(client, query).sessions}
     table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, 0),
               "converted": converted, "conversions": conversions, "value": round(value, 2),
               "conversion_rate": round(converted / max(visits.get(key, 0), converted, 1), 4)}
              for key, index, converted, conversions, value in rows]
     return sorted(table, key=lambda row: (-row["converted"], row["goal"], row.get(by, "")))[:500]
+
+
+def _goal_figures(client: Client, query: ReportQuery, defined: list[Goal], by: str) -> list[tuple]:
+    """Per value of `by` and goal (its index in `defined`, from 1): converted visits, completions and value; read
+    from each goal's cells of the closed days where they are current, the other days folded."""
+    days = [query.start + timedelta(days=n) for n in range((query.end - query.start).days + 1)]
+    reports = [GoalCells(goal) for goal in defined]
+    fresh = {} if query.filters else cells.fresh_cells(client, reports, query.site, query.start, query.end)
+    stored = [(report.name, day, generation) for report in reports
+              for day, generation in fresh.get(report.name, {}).items()]
+    folded = [(index, day) for index, report in enumerate(reports, 1) for day in days
+              if day not in fresh.get(report.name, {})]
+    fold, parameters = goal_cells(defined, "{folded_days:Array(Date)}", by_day=True, filtered=_filtered_visits(query))
+    arms = []
+    if stored:
+        arms.append("""SELECT indexOf({goal_cells:Array(String)}, report) AS goal, key, converted, conversions, value
+                       FROM visit_cells WHERE site = {site:String} AND report IN {goal_cells:Array(String)}
+                       AND day BETWEEN {start:Date} AND {end:Date} AND key[1] = {by:String}
+                       AND (report, day, generation) IN {stored_cells:Array(Tuple(String, Date, UInt64))}""")
+    if folded:
+        arms.append(f"""SELECT goal, key, converted, conversions, value FROM ({fold})
+                        WHERE key[1] = {{by:String}} AND (goal, day) IN {{folded_cells:Array(Tuple(UInt8, Date))}}""")
+    parameters |= {"by": by, "goal_cells": [report.name for report in reports], "stored_cells": stored,
+                   "folded_cells": folded, "folded_days": sorted({day for _, day in folded})}
+    return _rows(client, f"""SELECT key[2], goal, sum(converted), sum(conversions), sum(value)
+                             FROM ({" UNION ALL ".join(arms)}) GROUP BY key[2], goal""", query, parameters)
 
 
 def _visits_by(client: Client, query: ReportQuery, report: VisitReport) -> dict[str, int]:

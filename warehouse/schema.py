@@ -207,7 +207,8 @@ VISIT_CELLS = Table(
     seconds     UInt64,
     conversions UInt64,
     converted   UInt64,
-    events      UInt64
+    events      UInt64,
+    value       Float64
     """,
     partition_by="toYYYYMM(day)",
     order_by="(site, report, day, generation, key)",

@@ -1,4 +1,6 @@
-"""Report cells of closed days: the same answers as folding every visit, current whatever arrives late."""
+"""Report cells of closed days: the same answers as folding every visit, current whatever arrives late.
+
+Each answer compared is every visit report's and every goal's (in total and by each dimension it breaks down by)."""
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +15,8 @@ from collector.wire import WireEvent
 from tests.conftest import AUDIT_KEY
 from warehouse import WarehouseSettings, cells, open_warehouse, reports
 from warehouse.events import encode_rows
-from warehouse.reports import ReportQuery, refresh_cells
+from warehouse.goals import GoalCells, GoalKind, Goals
+from warehouse.reports import GOAL_BREAKDOWNS, ReportQuery, refresh_cells
 from warehouse.visits import store_events
 
 TODAY = datetime.now(UTC).date()
@@ -29,10 +32,14 @@ PERIODS = {
 
 @pytest.fixture
 def traffic(engine_path):
-    """Demo traffic of 12 days in a database of its own, with no cells computed yet."""
+    """Demo traffic of 12 days in a database of its own, with two goals (an event with a value, a page pattern)
+    and no cells computed yet."""
     database = f"cells_{uuid.uuid4().hex[:8]}"
     warehouse = open_warehouse(WarehouseSettings(dsn=f"chdb://{engine_path}?database={database}"), migrate_as="test", audit_key=AUDIT_KEY)
     demo.load(warehouse, 3_000, days=12, site="main", seed=11)
+    goals = Goals(warehouse.client)
+    goals.add("main", "Booked", GoalKind.EVENT, "appointment_request", 150, "ana")
+    goals.add("main", "Heart pages", GoalKind.PAGE, "/services/card*", 0, "ana")
     yield warehouse
     warehouse.client.command(f"DROP DATABASE `{database}`")
     warehouse.close()
@@ -40,12 +47,27 @@ def traffic(engine_path):
 
 def _answers(warehouse, start=PERIODS["the last 30 days"][0], end=TODAY, **filters) -> dict:
     query = ReportQuery(site="main", start=start, end=end, filters=filters)
-    return {report.__name__: msgspec.to_builtins(report(warehouse.client, query)) for report in VISIT_REPORTS}
+    answers = {report.__name__: msgspec.to_builtins(report(warehouse.client, query)) for report in VISIT_REPORTS}
+    defined = Goals(warehouse.client).of("main")
+    for by in ("", *GOAL_BREAKDOWNS):
+        answers[f"goals by {by or 'nothing'}"] = reports.goals(warehouse.client, query, defined, by)
+    return answers
+
+
+def _goal(answers: dict, name: str) -> dict:
+    """A goal's figures in all: a goal nobody completed has no row."""
+    return next((row for row in answers["goals by nothing"] if row["goal"] == name), {"converted": 0, "value": 0})
 
 
 def _stored_days(warehouse, start=PERIODS["the last 30 days"][0], end=TODAY) -> set:
     """The days of the period that the sources report reads from stored cells."""
     return cells.current_days(warehouse.client, reports._SOURCES, "main", start, end)
+
+
+def _stored_goal_days(warehouse, start=PERIODS["the last 30 days"][0], end=TODAY) -> set:
+    """The days of the period that every goal's figures are read from stored cells."""
+    defined = Goals(warehouse.client).of("main")
+    return set.intersection(*(cells.current_days(warehouse.client, GoalCells(g), "main", start, end) for g in defined))
 
 
 def _days_with_visits(warehouse) -> set:
@@ -76,7 +98,18 @@ def test_days_that_have_ended_are_read_from_cells_and_today_is_folded(traffic):
     assert _stored_days(traffic) == set()
     computed = refresh_cells(traffic.client, "main")
     assert computed == sorted(_days_with_visits(traffic) - {TODAY})
-    assert _stored_days(traffic) == set(computed)
+    assert _stored_days(traffic) == _stored_goal_days(traffic) == set(computed)
+
+
+def test_a_goal_defined_after_the_refresh_answers_at_once_and_has_cells_after_the_next(traffic):
+    refresh_cells(traffic.client, "main")
+    Goals(traffic.client).add("main", "Found a doctor", GoalKind.PAGE, "/find-a-doctor*", 0, "ana")
+    assert _stored_goal_days(traffic) == set()
+    folded = _answers(traffic)
+    assert _goal(folded, "Found a doctor")["converted"] > 0
+    assert refresh_cells(traffic.client, "main") == sorted(_days_with_visits(traffic) - {TODAY})
+    assert _stored_goal_days(traffic) == _days_with_visits(traffic) - {TODAY}
+    assert _answers(traffic) == folded
 
 
 def test_a_refresh_with_nothing_new_computes_nothing(traffic):
@@ -95,7 +128,8 @@ def test_a_late_batch_for_a_closed_day_counts_at_once_and_its_day_is_computed_ag
     assert now["overview"]["sessions"] == before["overview"]["sessions"] + 1
     assert now["overview"]["conversions"] == before["overview"]["conversions"] + 1
     assert {"campaign": "late", "source": "mail", "medium": "", "sessions": 1, "conversions": 1} in now["campaigns"]
-    assert day not in _stored_days(traffic, day, day)  # its cells no longer match its visits
+    assert _goal(now, "Booked")["converted"] == _goal(before, "Booked")["converted"] + 1
+    assert day not in _stored_days(traffic, day, day) | _stored_goal_days(traffic, day, day)  # no longer current
     assert refresh_cells(traffic.client, "main") == [day]
     assert _stored_days(traffic, day, day) == {day}
     assert _answers(traffic, day, day) == now
@@ -157,3 +191,14 @@ def test_closed_days_are_answered_from_the_stored_cells(traffic):
     traffic.client.command("ALTER TABLE visit_cells UPDATE sessions = sessions + 1000 WHERE report = 'overview' "
                            "AND day = {day:Date}", parameters={"day": day}, settings={"mutations_sync": 2})
     assert _answers(traffic, day, day)["overview"]["sessions"] == before + 1000
+
+
+def test_closed_days_of_a_goal_are_answered_from_its_stored_cells(traffic):
+    refresh_cells(traffic.client, "main")
+    day = TODAY - timedelta(days=4)
+    before = _goal(_answers(traffic, day, day), "Booked")
+    traffic.client.command("ALTER TABLE visit_cells UPDATE converted = converted + 1000, value = value + 0.5 "
+                           "WHERE startsWith(report, 'goal:') AND day = {day:Date} AND key = ['', '']",
+                           parameters={"day": day}, settings={"mutations_sync": 2})
+    after = _goal(_answers(traffic, day, day), "Booked")
+    assert (after["converted"], after["value"]) == (before["converted"] + 1000, before["value"] + 0.5)
