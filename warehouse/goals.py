@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -114,22 +115,26 @@ def completions(goals: list[Goal], where: str) -> tuple[str, dict[str, Any]]:
     return " UNION ALL ".join(arms), parameters
 
 
-def goal_cells(goals: list[Goal], days: str, *, by_day: bool = False, filtered: str = "") -> tuple[str, dict[str, Any]]:
-    """SQL: per goal (its index from 1) and `key` (`[dimension, value]` of `BREAKDOWNS`, `['', '']` for every
-    visit), the visits that started on `days` (an `Array(Date)` expression) and completed it, its completions
-    and their value; and the parameters it binds. A visit's completions are read up to the day after it started."""
-    hits, parameters = completions(goals, "site = {site:String} AND toDate(timestamp) IN "
-                                          f"arrayConcat({days}, arrayMap(d -> d + 1, {days})) AND {IDENTIFIED}")
+def goal_cells(goals: list[Goal], days: str, *, by_day: bool = False, filtered: str = "",
+               breakdowns: Sequence[str] = tuple(BREAKDOWNS)) -> tuple[str, dict[str, Any]]:
+    """SQL: per goal (its index from 1) and `key` (`[dimension, value]` of each of `breakdowns`, and `['', '']`
+    for every visit), the visits that started on `days` (an `Array(Date)` expression) and completed it, its
+    completions and their value; and the parameters it binds. A visit's completions are read up to the day
+    after it started."""
+    # Written so that the table's key narrows the scan to those days (an array built from `days` would not).
+    on_days = f"(toDate(timestamp) IN {days} OR toDate(timestamp) - 1 IN {days})"
+    hits, parameters = completions(goals, f"site = {{site:String}} AND {on_days} AND {IDENTIFIED}")
     day = "day, " if by_day else ""
-    breakdowns = ", ".join(f"('{name}', {value})" for name, value in BREAKDOWNS.items())
-    visits = (f"SELECT toDate(start) AS day, session_id, {FIRST_VALUES} AS first, "
-              f"{masked_path_sql(ENTRY_PATH)} AS entry_page FROM visits WHERE site = {{site:String}} "
+    keys = "".join(f", ('{name}', {BREAKDOWNS[name]})" for name in breakdowns)
+    # A visit's first values and entry page are folded only where a breakdown needs them.
+    folded = f", {FIRST_VALUES} AS first, {masked_path_sql(ENTRY_PATH)} AS entry_page" if breakdowns else ""
+    visits = (f"SELECT toDate(start) AS day, session_id{folded} FROM visits WHERE site = {{site:String}} "
               f"AND toDate(start) IN {days}{filtered} GROUP BY day, session_id")
     return f"""
         SELECT {day}goal, [breakdown.1, breakdown.2] AS key, {typed(_MEASURES)}
         FROM (SELECT session_id, goal, count() AS times, sum(worth) AS worth FROM ({hits}) GROUP BY session_id, goal)
              AS hit INNER JOIN ({visits}) AS visit USING session_id
-        ARRAY JOIN [('', ''), {breakdowns}] AS breakdown WHERE breakdown.1 = '' OR breakdown.2 != ''
+        ARRAY JOIN [('', ''){keys}] AS breakdown WHERE breakdown.1 = '' OR breakdown.2 != ''
         GROUP BY {day}goal, key""", parameters
 
 

@@ -241,7 +241,8 @@ def _goal_figures(client: Client, query: ReportQuery, defined: list[Goal], by: s
               for day, generation in fresh.get(report.name, {}).items()]
     folded = [(index, day) for index, report in enumerate(reports, 1) for day in days
               if day not in fresh.get(report.name, {})]
-    fold, parameters = goal_cells(defined, "{folded_days:Array(Date)}", by_day=True, filtered=_filtered_visits(query))
+    fold, parameters = goal_cells(defined, "{folded_days:Array(Date)}", by_day=True, filtered=_filtered_visits(query),
+                                  breakdowns=[by] if by else [])
     arms = []
     if stored:
         arms.append("""SELECT indexOf({goal_cells:Array(String)}, report) AS goal, key, converted, conversions, value
