@@ -13,7 +13,7 @@ import os
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +66,14 @@ class Run(msgspec.Struct, kw_only=True):
     outcomes: dict[str, int] = {}
 
 
+def policy_version(settings: ForwarderSettings, opt_out_sites: Iterable[str]) -> str:
+    """The policy's version, with the sites whose visitors consent until they refuse: those decide who counts."""
+    if not opt_out_sites:
+        return settings.version()
+    sites = ",".join(sorted(opt_out_sites))
+    return hashlib.sha256(f"{settings.version()}:{sites}".encode()).hexdigest()[:16]
+
+
 class Forwarder:
     def __init__(self, warehouse: Warehouse, settings: ForwarderSettings, exports: Path, *,
                  http: httpx.Client | None = None, env: Mapping[str, str] = os.environ,
@@ -109,11 +117,7 @@ class Forwarder:
         return sorted(starts)
 
     def version(self) -> str:
-        """The policy's version, with the sites whose visitors consent until they refuse: those decide who counts."""
-        if not self._opt_out_sites:
-            return self._settings.version()
-        sites = ",".join(sorted(self._opt_out_sites))
-        return hashlib.sha256(f"{self._settings.version()}:{sites}".encode()).hexdigest()[:16]
+        return policy_version(self._settings, self._opt_out_sites)
 
     def record_policy(self) -> None:
         """Audit the policy when its version is new: every change is on record."""

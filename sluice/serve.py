@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, timedelta
+from importlib.metadata import version
 
 import msgspec
 import uvicorn
@@ -92,6 +93,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     instance: str = "sluice"
     """This instance's name on the warehouse: its audit chain, and the owner of the leases it takes."""
     limits: Limits = Limits()
+    config: str = ""
+    """The config file this plan was read from ("" for every default): named in the log at start."""
 
 
 def serve(plan: Plan) -> None:
@@ -120,6 +123,9 @@ def serve(plan: Plan) -> None:
                                       instance=plan.instance)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not
+        log.info("starting", extra={"version": version("sluice"), "config": plan.config or "(none: every default)",
+                                    "instance": plan.instance, "data_dir": str(data_dir.path),
+                                    "policy_version": forwarder.version() if forwarder else "(forwarder off)"})
         internal = (app, sockets[1], plan.internal)
         scheduler = BackgroundScheduler(timezone=UTC)
         schedule_forwarding(scheduler, forwarder)

@@ -11,7 +11,7 @@ import click
 import msgspec
 
 from sluice import dashboard
-from sluice.cli._common import Context, context, global_options
+from sluice.cli._common import Context, config_path, context, global_options
 from sluice.cli.demo import DEMO_ADMIN, seed_demo
 from sluice.demo_site import SECRET_ENV, demo_site, with_demo
 from collector.settings import opt_out_sites
@@ -46,6 +46,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         mail=ctx.config.mail,
         instance=server.instance_id,
         limits=server.limits,
+        config=str(config_path() or ""),
     )
 
 
