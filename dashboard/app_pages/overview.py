@@ -5,13 +5,20 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.client import ApiRefused
-from dashboard.pages import api, duration, fetch, goal_picks, picks, summed
+from dashboard.pages import api, duration, fetch_all, goal_picks, picks, summed
 from dashboard.view import period
 from dashboard.view import today as current_day  # the API's day, in UTC
 
 st.title("Overview")
 params = period()
-report = fetch("/api/reports/overview", **params)
+unpaired = {k: v for k, v in params.items() if k != "compare"}
+TOPS = [("Top sources", "sources", "source", "visitors", "source"), ("Top pages", "pages", "path", "pageviews", "path"),
+        ("Top campaigns", "campaigns", "campaign", "sessions", "utm_campaign"),
+        ("Devices", "devices", "device_type", "visitors", "device_type")]
+report, series, notes, goal_figures, defined, *tops = fetch_all(
+    ("/api/reports/overview", params), ("/api/reports/timeseries", params), ("/api/annotations", unpaired),
+    ("/api/reports/goals", unpaired), ("/api/goals", {"site": params.get("site", "")}),
+    *((f"/api/reports/{name}", unpaired) for _, name, *_ in TOPS))
 now, before = report["data"], report["previous"] or {}
 
 def _points(change: float) -> str:
@@ -38,8 +45,7 @@ for column, (label, key, shown, changed, rise_is_good) in zip(st.columns(len(KPI
 
 METRICS = {"Visitors": "visitors", "Page views": "pageviews", "Conversions": "conversions"}
 metric = st.radio("Chart", list(METRICS), horizontal=True, key="overview-metric")
-series = fetch("/api/reports/timeseries", **params)["data"]
-notes = fetch("/api/annotations", **{k: v for k, v in params.items() if k != "compare"})
+series = series["data"]
 days, values = [row["day"] for row in series], [row[METRICS[metric]] for row in series]
 today = str(current_day())
 # Today is not over: its part of the line is dotted, so that a day half counted does not read as a fall.
@@ -63,20 +69,16 @@ chart.update_layout(title=f"{metric} per day", xaxis_title="Day", yaxis_title=me
                     yaxis_rangemode="tozero")
 st.plotly_chart(chart, width="stretch", key="overview-chart")
 
-TOPS = [("Top sources", "sources", "source", "visitors", "source"), ("Top pages", "pages", "path", "pageviews", "path"),
-        ("Top campaigns", "campaigns", "campaign", "sessions", "utm_campaign"),
-        ("Devices", "devices", "device_type", "visitors", "device_type")]
 # Three to a row, so that a page's path or a goal's name has room to be read.
 *columns, last = [*st.columns(3), *st.columns(3)][:len(TOPS) + 1]
-unpaired = {k: v for k, v in params.items() if k != "compare"}
-for column, (title, name, shown, measure, dimension) in zip(columns, TOPS, strict=True):
-    rows = fetch(f"/api/reports/{name}", **unpaired)["data"]
+for column, (title, name, shown, measure, dimension), top in zip(columns, TOPS, tops, strict=True):
+    rows = top["data"]
     if name == "devices":  # one row per device type, whatever the browser and system (a visitor has about one)
         rows = summed(rows, shown, measure)
     with column:
         picks(title, rows, shown, measure, dimension, limit=5)
 with last:
-    goal_picks(fetch("/api/reports/goals", **unpaired)["data"], fetch("/api/goals", site=params.get("site", "")), 5)
+    goal_picks(goal_figures["data"], defined, 5)
 
 role, username = st.session_state.get("role"), st.session_state.get("username")
 # The list stays open after an annotation is added or removed, to show the change.
