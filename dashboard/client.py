@@ -1,12 +1,27 @@
 """The dashboard's only way to data: the internal API over HTTP, with the user's session token."""
 
 import os
+import ssl
 
 import httpx
 
 DEFAULT_API = "http://127.0.0.1:8401"
 DASHBOARD_KEY_ENV = "SLUICE_DASHBOARD_KEY"
 """The key (base64) the dashboard shows the API when it forwards a browser's address; `sluice` sets it."""
+API_TLS_ENV = ("SLUICE_API_CERT", "SLUICE_API_CLIENT_CERT", "SLUICE_API_CLIENT_KEY")
+"""The API's own certificate, trusted alone (`sluice up` sets it for an API on loopback over HTTPS), and the
+client certificate and key to present where the API asks for one."""
+
+
+def pinned(cert: str, client_cert: str = "", client_key: str = "") -> ssl.SSLContext:
+    """TLS that trusts exactly the certificate in `cert` (an API on loopback, in no certificate's names), and
+    presents `client_cert` where one is asked."""
+    context = ssl.create_default_context(cafile=cert)
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the leaf itself is the trust anchor
+    if client_cert:
+        context.load_cert_chain(client_cert, client_key)
+    return context
 
 
 class DashboardError(Exception):
@@ -25,6 +40,8 @@ class Api:
     def __init__(self, base_url: str | None = None, token: str | None = None) -> None:
         self.base_url = base_url or os.environ.get("SLUICE_API_URL", DEFAULT_API)
         self.token = token
+        cert, client_cert, client_key = (os.environ.get(name, "") for name in API_TLS_ENV)
+        self._verify: ssl.SSLContext | bool = pinned(cert, client_cert, client_key) if cert else True
 
     def log_in(self, username: str, password: str, client_ip: str | None = None) -> dict:
         """Open a session; `client_ip`, the browser's address, lets the API limit and audit per person."""
@@ -64,7 +81,8 @@ class Api:
     def _send(self, method: str, path: str, raw: bool = False, headers: dict | None = None, **kwargs):
         headers = (headers or {}) | ({"authorization": f"Bearer {self.token}"} if self.token else {})
         try:
-            response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+            response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, verify=self._verify,
+                                     **kwargs)
         except httpx.TransportError as exc:
             raise ApiRefused(503, f"the Sluice API at {self.base_url} is not answering ({exc})") from None
         if response.status_code >= 400:

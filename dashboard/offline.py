@@ -10,10 +10,13 @@ import sys
 from streamlit import net_util
 from streamlit.web import cli
 
+from dashboard.https import secure_streamlit
+
 
 def main() -> None:
     net_util.get_internal_ip = lambda: None
     net_util.get_external_ip = lambda: None
+    secure_streamlit()
     sys.argv[0] = "streamlit"
     sys.exit(cli.main())
 

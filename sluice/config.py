@@ -20,6 +20,7 @@ from mail import MailSettings
 from scanner.settings import ScannerSettings
 from sluice.deadlines import Limits
 from sluice.errors import SluiceError
+from sluice.tls import TlsSettings
 from warehouse import WarehouseSettings
 from warehouse.settings import AuditSettings
 
@@ -41,6 +42,8 @@ class ServerSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
     """This instance's name among several on one warehouse (its audit chain, its leases); empty: the host's name."""
     limits: Limits = Limits()
     """Deadlines and a cap for every listening process."""
+    tls: TlsSettings = TlsSettings()
+    """HTTPS for both listeners and the dashboard."""
 
     @property
     def instance_id(self) -> str:

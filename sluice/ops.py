@@ -19,6 +19,7 @@ from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
 from sluice.internal import internal_api
+from sluice.tls import TlsSettings, local_client
 from warehouse import WarehouseSettings, parse_dsn
 from warehouse.settings import AuditSettings
 
@@ -34,6 +35,7 @@ async def ops_client(
     data_dir: DataDir, warehouse: WarehouseSettings, *, migrate: bool = True, existing: bool = False,
     forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
     instance: str = "sluice", sites: Sequence[Site] = (), audit: AuditSettings = AuditSettings(),
+    tls: TlsSettings = TlsSettings(),
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the internal API for the server holding `data_dir`, else of an in-process one.
 
@@ -45,7 +47,7 @@ async def ops_client(
     try:
         hold = data_dir.hold()
     except DataDirBusy:
-        async with _server_client(data_dir) as client:
+        async with _server_client(data_dir, tls) as client:
             yield client
         return
     with hold:
@@ -69,10 +71,10 @@ def checked(response: httpx.Response) -> httpx.Response:
 
 
 @asynccontextmanager
-async def _server_client(data_dir: DataDir) -> AsyncIterator[httpx.AsyncClient]:
+async def _server_client(data_dir: DataDir, tls: TlsSettings) -> AsyncIterator[httpx.AsyncClient]:
     server = await _wait_for_server(data_dir)
     headers = {"authorization": f"Bearer {data_dir.ops_token()}", ACTOR_HEADER: getpass.getuser()}
-    async with httpx.AsyncClient(base_url=server, headers=headers, timeout=600) as client:
+    async with httpx.AsyncClient(base_url=server, headers=headers, timeout=600, verify=local_client(tls)) as client:
         try:
             yield client
         except httpx.TransportError as exc:

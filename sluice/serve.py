@@ -6,7 +6,8 @@ import os
 import shutil
 import signal
 import socket
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, timedelta
 from importlib.metadata import version
@@ -30,6 +31,7 @@ from sluice.datadir import DataDir, DataDirBusy
 from sluice.deadlines import Limits, uvicorn_config
 from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
+from sluice.tls import Certificates, TlsSettings
 from sluice.internal import internal_api
 from sluice.upkeep import (audit_stream, push_audit_stream, schedule_anchoring, schedule_audit_stream,
                            schedule_upkeep)
@@ -46,10 +48,12 @@ class ServeError(SluiceError):
 
 
 class Listener:
-    """One address to serve an app on."""
+    """One address to serve an app on; over HTTPS with `secure`, asking clients for certificates with
+    `verify_clients` where a client CA is configured."""
 
-    def __init__(self, name: str, host: str, port: int) -> None:
+    def __init__(self, name: str, host: str, port: int, *, secure: bool = False, verify_clients: bool = False) -> None:
         self.name, self.host, self.port = name, host, port
+        self.secure, self.verify_clients = secure, verify_clients
 
     def bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -70,7 +74,8 @@ class Listener:
     def local_url(self) -> str:
         """A URL this machine can reach the listener on, for commands run beside the server."""
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://[{host}]:{self.port}" if ":" in host else f"{scheme}://{host}:{self.port}"
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,10 +100,12 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits = Limits()
     config: str = ""
     """The config file this plan was read from ("" for every default): named in the log at start."""
+    tls: TlsSettings = TlsSettings()
 
 
-def serve(plan: Plan) -> None:
-    """Run both listeners and the spool writer until SIGTERM or SIGINT, then stop cleanly."""
+def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
+    """Run both listeners and the spool writer until SIGTERM or SIGINT, then stop cleanly; SIGHUP reloads the
+    certificates, here and in the `companions` started beside it (the dashboard)."""
     data_dir = plan.data_dir
     os.umask(0o077)  # the warehouse and spool files are for the service account only
     try:
@@ -147,7 +154,8 @@ def serve(plan: Plan) -> None:
                                  internal], None
         data_dir.publish_server(plan.internal.local_url)
         cleanup.callback(data_dir.withdraw_server)
-        uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers, plan.limits))
+        uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers, plan.limits, Certificates(plan.tls),
+                              companions))
         log.info("stopped")
 
 
@@ -158,7 +166,7 @@ def _workers(plan: Plan, spools: Spools, listening: socket.socket, consent_key: 
     metrics.add_up_workers(metrics_dir)
     worker_plan = WorkerPlan(collector=plan.collector, sites=plan.sites, consent_key=consent_key,
                              spool_dir=str(spools.events.directory.parent), metrics_dir=str(metrics_dir),
-                             log_level=plan.log_level, limits=plan.limits)
+                             log_level=plan.log_level, limits=plan.limits, tls=plan.tls)
     log.info("listening", extra={"listener": plan.public.name, "address": f"{plan.public.host}:{plan.public.port}",
                                  "workers": plan.public_workers})
     return Workers(plan.public_workers, worker_plan, listening)
@@ -173,14 +181,19 @@ class _Server(uvicorn.Server):
 
 
 async def _serve_all(bindings: list[tuple[Litestar, socket.socket, Listener]], writer: Writer,
-                     workers: Workers | None, limits: Limits) -> None:
+                     workers: Workers | None, limits: Limits, certificates: Certificates,
+                     companions: Sequence[subprocess.Popen]) -> None:
     servers = []
     for app, sock, listener in bindings:
-        servers.append(_Server(uvicorn_config(app, limits)))
-        log.info("listening", extra={"listener": listener.name, "address": f"{listener.host}:{listener.port}"})
+        config = uvicorn_config(app, limits)
+        certificates.secure(config, verify_clients=listener.verify_clients)
+        servers.append(_Server(config))
+        log.info("listening", extra={"listener": listener.name, "address": f"{listener.host}:{listener.port}",
+                                     "tls": listener.secure})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop, servers, workers, sig)
+    loop.add_signal_handler(signal.SIGHUP, _reload, certificates, workers, companions)
     loading = asyncio.create_task(writer.run())
     if workers:
         workers.start()
@@ -202,6 +215,15 @@ def _warn_about_open_sites(sites: list[Site]) -> None:
                 "site accepts events from any origin; list your website's origins under [[sites]] in the config file",
                 extra={"site": site.id},
             )
+
+
+def _reload(certificates: Certificates, workers: Workers | None, companions: Sequence[subprocess.Popen]) -> None:
+    certificates.reload()
+    if workers:
+        workers.reload()
+    for process in companions:
+        if process.poll() is None:
+            process.send_signal(signal.SIGHUP)
 
 
 def _stop(servers: list[uvicorn.Server], workers: Workers | None, sig: signal.Signals) -> None:

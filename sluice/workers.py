@@ -25,6 +25,7 @@ from collector import metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from sluice.deadlines import Limits, uvicorn_config
+from sluice.tls import Certificates, TlsSettings
 
 log = logging.getLogger("sluice.workers")
 _PR_SET_PDEATHSIG = 1
@@ -41,6 +42,7 @@ class WorkerPlan(msgspec.Struct, frozen=True, kw_only=True):
     metrics_dir: str
     log_level: str
     limits: Limits
+    tls: TlsSettings = TlsSettings()
 
 
 class Workers:
@@ -78,6 +80,12 @@ class Workers:
                 process.kill()
                 await asyncio.to_thread(process.wait)
 
+    def reload(self) -> None:
+        """SIGHUP every worker: each loads its certificate again."""
+        for process in self._processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGHUP)
+
     def _spawn(self) -> subprocess.Popen:
         fd = self._listening.fileno()
         process = subprocess.Popen(
@@ -97,7 +105,10 @@ def _run_worker(fd: int, parent: int) -> None:
     spools = Spools.configured(Path(plan.spool_dir), plan.collector)
     app = public_app(plan.collector, plan.sites, spools, plan.consent_key)
     _publish_metrics(Path(plan.metrics_dir) / f"{os.getpid()}.json")
-    uvloop.run(uvicorn.Server(uvicorn_config(app, plan.limits)).serve(sockets=[socket.socket(fileno=fd)]))
+    config, certificates = uvicorn_config(app, plan.limits), Certificates(plan.tls)
+    certificates.secure(config)
+    signal.signal(signal.SIGHUP, lambda *_: certificates.reload())
+    uvloop.run(uvicorn.Server(config).serve(sockets=[socket.socket(fileno=fd)]))
 
 
 def _end_with_parent(parent: int) -> None:

@@ -99,7 +99,7 @@ def call(method: str, path: str, *, json: Any = None, migrate: bool = True, exis
     async def request() -> Any:
         async with ops_client(ctx.data_dir, ctx.warehouse, migrate=migrate, existing=existing,
                               forwarder=ctx.config.forwarder, scanner=ctx.config.scanner,
-                              instance=ctx.config.server.instance_id, sites=ctx.config.sites,
+                              instance=ctx.config.server.instance_id, tls=ctx.config.server.tls, sites=ctx.config.sites,
                               audit=ctx.config.audit) as client:
             return checked(await client.request(method, path, json=json)).json()
 

@@ -50,7 +50,7 @@ def seed_demo(ctx: Context, *, events: int, days: int, site: str, only_if_empty:
                 bar.update(result["inserted"])
 
     async def run() -> str | None:
-        async with ops_client(ctx.data_dir, ctx.warehouse, instance=ctx.config.server.instance_id,
+        async with ops_client(ctx.data_dir, ctx.warehouse, instance=ctx.config.server.instance_id, tls=ctx.config.server.tls,
                               audit=ctx.config.audit, sites=ctx.config.sites) as client:
             await seed(client)
             if not admin:

@@ -18,6 +18,7 @@ from collector.settings import opt_out_sites
 from sluice.forwarding import run_forwarder
 from sluice.logs import configure_logging
 from sluice.serve import Listener, Plan, serve
+from sluice.tls import TlsSettings
 
 
 def listener_options(command: Callable) -> Callable:
@@ -37,8 +38,9 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         audit=ctx.config.audit,
         collector=ctx.config.collector,
         sites=ctx.config.sites,
-        public=Listener("public", host or server.host, public_port or server.public_port),
-        internal=Listener("internal", server.internal_host, internal_port or server.internal_port),
+        public=Listener("public", host or server.host, public_port or server.public_port, secure=server.tls.enabled),
+        internal=Listener("internal", server.internal_host, internal_port or server.internal_port,
+                          secure=server.tls.enabled, verify_clients=True),
         public_workers=server.public_workers,
         log_level=server.log_level,
         forwarder=ctx.config.forwarder,
@@ -47,6 +49,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         instance=server.instance_id,
         limits=server.limits,
         config=str(config_path() or ""),
+        tls=server.tls,
     )
 
 
@@ -95,15 +98,15 @@ Sluice is starting on {ctx.data_dir.path}
   add to your pages:  <script defer src="{public}/t.js" data-site="{site}"></script>
   events go to:       {public}/collect
   internal API:       {plan.internal.local_url}/api/schema/openapi.json
-  dashboard:          http://127.0.0.1:{dashboard_port}
+  dashboard:          {"https" if plan.tls.enabled else "http"}://127.0.0.1:{dashboard_port}
   metrics:            {plan.internal.local_url}/metrics{login}
 Stop with Ctrl+C.
 """
     )
     configure_logging(ctx.config.server.log_level)
-    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url, ctx.data_dir.dashboard_key())
+    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url, ctx.data_dir.dashboard_key(), plan.tls)
     try:
-        serve(plan)
+        serve(plan, companions=[ui])
     finally:
         ui.terminate()
         ui.wait(timeout=30)
@@ -117,8 +120,11 @@ Stop with Ctrl+C.
 def dashboard_command(port: int, address: str, api_url: str | None) -> None:
     """Run the dashboard, a client of the internal API."""
     ctx = context()
+    tls = ctx.config.server.tls
+    # An API named by --api is verified against the system's CAs; this config's own is trusted by its certificate.
     url = api_url or _plan(ctx, None, None, None).internal.local_url
-    os.execvpe(sys.executable, dashboard.command(port, address), dashboard.environment(url, ctx.data_dir.dashboard_key()))
+    os.execvpe(sys.executable, dashboard.command(port, address, tls),
+               dashboard.environment(url, ctx.data_dir.dashboard_key(), TlsSettings() if api_url else tls))
 
 
 @click.command("forwarder")
