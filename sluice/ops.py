@@ -6,6 +6,7 @@ Both paths talk to the same internal API, so a command behaves the same either w
 import asyncio
 import getpass
 import secrets
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,12 +15,13 @@ import httpx
 
 from api.ops import ACTOR_HEADER
 from collector.settings import Site
+from dashboard.client import pinned
 from forwarder.settings import ForwarderSettings
 from scanner.settings import ScannerSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.errors import SluiceError
 from sluice.internal import internal_api
-from sluice.tls import TlsSettings, local_client
+from sluice.tls import TlsSettings
 from warehouse import WarehouseSettings, parse_dsn
 from warehouse.settings import AuditSettings
 
@@ -74,11 +76,16 @@ def checked(response: httpx.Response) -> httpx.Response:
 async def _server_client(data_dir: DataDir, tls: TlsSettings) -> AsyncIterator[httpx.AsyncClient]:
     server = await _wait_for_server(data_dir)
     headers = {"authorization": f"Bearer {data_dir.ops_token()}", ACTOR_HEADER: getpass.getuser()}
-    async with httpx.AsyncClient(base_url=server, headers=headers, timeout=600, verify=local_client(tls)) as client:
+    async with httpx.AsyncClient(base_url=server, headers=headers, timeout=600, verify=_trusting(tls)) as client:
         try:
             yield client
         except httpx.TransportError as exc:
             raise OpsError(f"the sluice server at {server} did not answer: {exc}") from None
+
+
+def _trusting(tls: TlsSettings) -> ssl.SSLContext | bool:
+    """Commands reach the server on loopback: they trust exactly its certificate, and present theirs if asked."""
+    return pinned(tls.cert, tls.client_cert, tls.client_key) if tls.enabled else True
 
 
 @asynccontextmanager

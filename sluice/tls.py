@@ -11,8 +11,6 @@ from pathlib import Path
 import msgspec
 import uvicorn
 
-from dashboard.client import pinned
-
 log = logging.getLogger("sluice.tls")
 
 
@@ -90,9 +88,3 @@ class Certificates:
             if context.verify_mode == ssl.CERT_REQUIRED:
                 context.load_verify_locations(self._tls.client_ca)
         log.info("certificate reloaded", extra={"cert": self._tls.cert})
-
-
-def local_client(tls: TlsSettings) -> ssl.SSLContext | bool:
-    """How this machine's clients verify the internal listener on loopback: they trust exactly its certificate,
-    and present the client certificate where one is asked."""
-    return pinned(tls.cert, tls.client_cert, tls.client_key) if tls.enabled else True
