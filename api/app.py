@@ -26,7 +26,7 @@ from api.goals import GoalsController
 from api.health import internal_health
 from api.logins import AddressLimit, LoginSessions, Throttle
 from api.metrics import MetricsController, request_metrics
-from api.ops import DemoLoader, OpsController
+from api.ops import BackupMaker, DemoLoader, OpsController
 from api.reports import ReportsController
 from api.views import ViewsController
 from forwarder.runner import Forwarder
@@ -43,8 +43,9 @@ def internal_app(
     forwarder: Forwarder | None = None, scanner: ScannerSettings = ScannerSettings(), mail: MailSettings = MailSettings(),
     demo: DemoLoader | None = None,
     dashboard_key: bytes = b"",
+    backup: BackupMaker | None = None,
 ) -> Litestar:
-    """The internal API over `warehouse`; `forwarder` and `demo` only where this process has them.
+    """The internal API over `warehouse`; `forwarder`, `demo` and `backup` only where this process has them.
 
     A login that shows `dashboard_key` may name the browser's address; without one, no forwarded address counts.
     """
@@ -62,6 +63,7 @@ def internal_app(
         "mail": mail,
         "demo": demo,
         "dashboard_key": dashboard_key,
+        "backup": backup,
     }
     app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,

@@ -51,6 +51,12 @@ class Unavailable(ApiError):
     status_code = 409
 
 
+class BackupRefused(ApiError):
+    """A backup that cannot go where asked (a directory that is not empty, or inside the data dir)."""
+
+    status_code = 409
+
+
 class NoSuchAnnotation(ApiError):
     status_code = 404
 

@@ -6,6 +6,7 @@ account can read, and every call is audited.
 
 import hmac
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Protocol
 
 import msgspec
@@ -21,7 +22,7 @@ from api.accounts import Account
 from api.audit import act_as, audited, note
 from api.auth import SECURED, NewUser, UserChange, apply_change, bearer_token
 from api.compliance import forward_status
-from api.errors import AccountConflict, NoSuchAccount, Unavailable
+from api.errors import AccountConflict, BackupRefused, NoSuchAccount, Unavailable
 from forwarder.errors import ForwarderBusy, ForwarderError
 from forwarder.report import RunReport, run_report
 from scanner.scan import ScanResult
@@ -69,6 +70,26 @@ class DemoLoader(Protocol):
     """Generates and stores demo traffic; the composing process supplies it (it enriches like the collector)."""
 
     def __call__(self, warehouse: Warehouse, events: int, days: int, site: str, seed: int) -> int: ...
+
+
+class BackupRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    destination: Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern="^/")]
+    """An absolute path on the server's machine: a new or empty directory."""
+
+
+class BackupMade(msgspec.Struct, frozen=True):
+    destination: str
+    tables: dict[str, int]
+    """Row count per table in the backup."""
+    files: int
+    bytes: int
+
+
+class BackupMaker(Protocol):
+    """Writes a backup of this process's data dir and warehouse to a directory (`sluice.backup`); raises
+    `BackupRefused` where it cannot go."""
+
+    def __call__(self, warehouse: Warehouse, destination: Path) -> BackupMade: ...
 
 
 class ForwardRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -128,6 +149,17 @@ class OpsController(Controller):
             refresh_cells(warehouse.client, data.site)  # the demo's past days read fast from the first report
         note(request, resource=data.site, detail={"events": inserted, "days": data.days})
         return DemoSeeded(inserted=inserted)
+
+    @post("/backup", sync_to_thread=True, status_code=201, opt=audited("backup.create"),
+          raises=[*OPS_ERRORS, Unavailable, BackupRefused])
+    def back_up(self, request: Request, data: JSONBody[BackupRequest], warehouse: NamedDependency[Warehouse]) -> BackupMade:
+        """Back up the warehouse, the spool and the keys into a new directory, with a manifest of checksums."""
+        make = request.app.state.backup
+        if make is None:
+            raise Unavailable("this process keeps no data dir to back up")
+        made = make(warehouse, Path(data.destination))
+        note(request, resource=made.destination, detail={"files": made.files, "bytes": made.bytes})
+        return made
 
     @get("/users", sync_to_thread=True, opt=audited("users.read"), raises=OPS_ERRORS)
     def list_users(self, request: Request) -> list[Account]:

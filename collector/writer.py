@@ -8,7 +8,7 @@ from pathlib import Path
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from collector import metrics
-from collector.spool import Spools, complete_lines
+from collector.spool import Spool, Spools, complete_lines
 from warehouse import Warehouse
 from warehouse.events import UnreadableRows, insert_lines
 from warehouse.visits import store_events
@@ -51,7 +51,7 @@ class Writer:
             spool.recover()
             for segment in spool.segments():
                 try:
-                    await asyncio.to_thread(self._load, table, segment)
+                    await asyncio.to_thread(self._load, table, spool, segment)
                 except UnreadableRows as exc:
                     _set_aside(segment, exc)
                     continue
@@ -60,7 +60,6 @@ class Writer:
                     log.error("warehouse insert failed; will retry",
                               extra={"segment": segment.name, "error": str(exc)[:300]})
                     return False
-                spool.discard(segment)
         metrics.SPOOL_SEGMENTS.set(sum(len(spool.segments()) for spool in self._spools))
         metrics.SPOOL_BYTES.set(sum(spool.disk_bytes() for spool in self._spools))
         return True
@@ -73,15 +72,18 @@ class Writer:
             pass
         return not any(spool.segments() for spool in self._spools)
 
-    def _load(self, table: str, segment: Path) -> None:
+    def _load(self, table: str, spool: Spool, segment: Path) -> None:
+        """Store a segment and then discard it, as one step for a backup (`Warehouse.writing`)."""
         lines = complete_lines(segment)
         started = time.perf_counter()
         # The segment's name is the token: a replay after a crash inserts nothing twice.
         token = f"{table}:{segment.stem}"
-        if table == "events":
-            store_events(self._warehouse.client, lines, token)
-        else:
-            insert_lines(self._warehouse.client, table, lines, token)
+        with self._warehouse.writing:
+            if table == "events":
+                store_events(self._warehouse.client, lines, token)
+            else:
+                insert_lines(self._warehouse.client, table, lines, token)
+            spool.discard(segment)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         if table == "events":
             metrics.EVENTS_STORED.inc(lines.count(b"\n"))

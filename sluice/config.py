@@ -18,6 +18,7 @@ from collector.settings import CollectorSettings, Site
 from forwarder.settings import ForwarderSettings
 from mail import MailSettings
 from scanner.settings import ScannerSettings
+from sluice.backup import BackupSettings
 from sluice.deadlines import Limits
 from sluice.errors import SluiceError
 from sluice.tls import TlsSettings
@@ -67,6 +68,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     forwarder: ForwarderSettings = ForwarderSettings()
     scanner: ScannerSettings = ScannerSettings()
     mail: MailSettings = MailSettings()
+    backup: BackupSettings = BackupSettings()
     sites: list[Site] = msgspec.field(default_factory=_default_sites)
 
     def __post_init__(self) -> None:

@@ -27,6 +27,9 @@ AUDIT_KEY_ENV = "SLUICE_AUDIT_KEY"
 _AUDIT_ANCHORS = "audit-anchors.jsonl"
 _DASHBOARD_KEY = "dashboard-key"
 _KEY_BYTES = 32
+BACKED_UP = (_AUDIT_KEY, _CONSENT_KEY, _DASHBOARD_KEY)
+"""The files of a data dir that a backup keeps besides the warehouse and the spool (keys from the environment
+are the operator's to keep)."""
 
 
 class DataDirError(SluiceError):
@@ -97,6 +100,10 @@ class DataDir:
             file.write(token)
         return token
 
+    def anchors(self, audit: AuditSettings) -> Path:
+        """The file the audit chains' heads are anchored in."""
+        return Path(audit.anchors) if audit.anchors else self.path / _AUDIT_ANCHORS
+
     def consent_key(self, env: Mapping[str, str] = os.environ) -> bytes:
         """The key that signs consent cookies: from the environment if set, else made once and kept here."""
         return self._key(CONSENT_KEY_ENV, _CONSENT_KEY, "every consent recorded so far must then be given again", env)
@@ -112,7 +119,7 @@ class DataDir:
     def open_warehouse(self, settings: WarehouseSettings, audit: AuditSettings, *, chain: str,
                        migrate_as: str | None = None) -> Warehouse:
         """The warehouse, with audit entries on `chain` signed with the audit key and anchored as configured."""
-        anchors = Path(audit.anchors) if audit.anchors else self.path / _AUDIT_ANCHORS
+        anchors = self.anchors(audit)
         return open_warehouse(settings, audit_key=self.audit_key(), audit_chain=chain, anchors=anchors,
                               migrate_as=migrate_as)
 

@@ -11,16 +11,20 @@ from forwarder.runner import Forwarder
 from forwarder.settings import ForwarderSettings
 from mail import MailSettings
 from scanner.settings import ScannerSettings
+from sluice import backup
 from sluice.datadir import DataDir
 from sluice.forwarding import forwarder_for
 from warehouse import Warehouse
+from warehouse.settings import AuditSettings
 
 
 def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[Site] = (),
                  forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
-                 mail: MailSettings = MailSettings(), instance: str = "sluice") -> tuple[Litestar, Forwarder | None]:
+                 mail: MailSettings = MailSettings(), instance: str = "sluice",
+                 audit: AuditSettings = AuditSettings()) -> tuple[Litestar, Forwarder | None]:
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
     runner = forwarder_for(forwarder, warehouse, data_dir, instance, opt_out_sites(sites))
     app = internal_app(warehouse, ops_token, [site.id for site in sites], forwarder=runner, scanner=scanner,
-                       mail=mail, demo=demo.load, dashboard_key=data_dir.dashboard_key())
+                       mail=mail, demo=demo.load, dashboard_key=data_dir.dashboard_key(),
+                       backup=backup.maker(data_dir, data_dir.anchors(audit)))
     return app, runner

@@ -98,7 +98,7 @@ async def _in_process_client(settings: WarehouseSettings, migrate: bool, data_di
     token = secrets.token_urlsafe(32)
     headers = {"authorization": f"Bearer {token}", ACTOR_HEADER: user}
     app, _ = internal_api(warehouse, token, data_dir, sites=sites, forwarder=forwarder, scanner=scanner,
-                          instance=instance)
+                          instance=instance, audit=audit)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://sluice", headers=headers) as client:

@@ -27,6 +27,7 @@ from mail import MailSettings
 from mail.schedule import schedule_mail
 from scanner.schedule import schedule_scans
 from scanner.settings import ScannerSettings
+from sluice.backup import BackupSettings
 from sluice.datadir import DataDir, DataDirBusy
 from sluice.deadlines import Limits, uvicorn_config
 from sluice.errors import SluiceError
@@ -34,7 +35,7 @@ from sluice.forwarding import schedule_forwarding
 from sluice.tls import Certificates, TlsSettings
 from sluice.internal import internal_api
 from sluice.upkeep import (audit_stream, push_audit_stream, schedule_anchoring, schedule_audit_stream,
-                           schedule_upkeep)
+                           schedule_backups, schedule_upkeep)
 from sluice.workers import WorkerPlan, Workers
 from warehouse import WarehouseSettings
 from warehouse.settings import AuditSettings
@@ -101,6 +102,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     config: str = ""
     """The config file this plan was read from ("" for every default): named in the log at start."""
     tls: TlsSettings = TlsSettings()
+    backup: BackupSettings = BackupSettings()
 
 
 def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
@@ -127,7 +129,7 @@ def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
         app, forwarder = internal_api(warehouse, token, data_dir, sites=plan.sites,
                                       forwarder=plan.forwarder, scanner=plan.scanner, mail=plan.mail,
-                                      instance=plan.instance)
+                                      instance=plan.instance, audit=plan.audit)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not
         log.info("starting", extra={"version": version("sluice"), "config": plan.config or "(none: every default)",
@@ -141,6 +143,7 @@ def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
         schedule_upkeep(scheduler, warehouse, [site.id for site in plan.sites], plan.instance)
         schedule_mail(scheduler, plan.mail, warehouse, [site.id for site in plan.sites], os.environ, plan.instance)
         schedule_anchoring(scheduler, warehouse, plan.audit.anchor_minutes)
+        schedule_backups(scheduler, plan.backup, warehouse, data_dir, data_dir.anchors(plan.audit))
         stream = audit_stream(warehouse, plan.audit, data_dir.path)
         schedule_audit_stream(scheduler, stream, plan.audit.stream_seconds)
         if stream:

@@ -1,5 +1,5 @@
 """The warehouse's upkeep on a schedule: cells of closed days kept current by one instance, audit anchors,
-and the audit stream to the SIEM."""
+the audit stream to the SIEM, and the daily backup."""
 
 import logging
 import socket
@@ -9,9 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from sluice.backup import BackupError, BackupSettings, back_up, prune, scheduled_destination
+from sluice.datadir import DataDir
 from warehouse import Warehouse, WarehouseError
 from warehouse.audit_stream import AuditStream, JsonLinesSink, Sink, StreamError, SyslogSink
 from warehouse.errors import first_line
@@ -21,6 +24,7 @@ from warehouse.settings import AuditSettings
 
 log = logging.getLogger("sluice.audit")
 
+BACKUP_ACTOR = "system:backup"
 _CELLS_MINUTES = 10
 _HELD = 0.9
 """The share of the interval a run's lease lasts: the next run's turn is open again before it is due."""
@@ -38,6 +42,31 @@ def schedule_upkeep(scheduler: BaseScheduler, warehouse: Warehouse, sites: Seque
                       args=["cells", owner, _CELLS_MINUTES * 60 * _HELD, refresh_all], id="cells",
                       name="report cells of closed days", coalesce=True, max_instances=1, replace_existing=True,
                       next_run_time=datetime.now(UTC) + timedelta(seconds=10))
+
+
+def schedule_backups(scheduler: BaseScheduler, settings: BackupSettings, warehouse: Warehouse, data_dir: DataDir,
+                     anchors: Path) -> None:
+    """Back up every day at the configured hour into `settings.directory`, keeping the newest `settings.keep`."""
+    if not settings.directory or not warehouse.dsn.embedded:
+        return
+    scheduler.add_job(daily_backup, CronTrigger(hour=settings.hour, timezone=UTC),
+                      args=[settings, warehouse, data_dir, anchors], id="backup", name="daily backup",
+                      coalesce=True, max_instances=1, replace_existing=True)
+
+
+def daily_backup(settings: BackupSettings, warehouse: Warehouse, data_dir: DataDir, anchors: Path) -> None:
+    """One scheduled backup, audited; a failure is logged and audited, and tried again the next day."""
+    directory = Path(settings.directory)
+    destination = scheduled_destination(directory)
+    try:
+        manifest = back_up(warehouse, data_dir, anchors, destination)
+    except (BackupError, OSError, WarehouseError, ClickHouseError) as exc:
+        log.error("scheduled backup failed; the next is tomorrow", extra={"error": first_line(exc)})
+        warehouse.audit.record(BACKUP_ACTOR, "backup.failed", str(destination), detail={"error": first_line(exc)})
+        return
+    removed = prune(directory, settings.keep)
+    warehouse.audit.record(BACKUP_ACTOR, "backup.create", str(destination), detail={
+        "files": len(manifest.files), "removed": [path.name for path in removed]})
 
 
 def schedule_anchoring(scheduler: BaseScheduler, warehouse: Warehouse, minutes: int) -> None:

@@ -1,6 +1,7 @@
 """Opening the warehouse: one shared client per process, embedded chDB or a ClickHouse server."""
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,6 +24,9 @@ class Warehouse:
     def __init__(self, client: Client, dsn: Dsn, settings: WarehouseSettings, audit: AuditLog) -> None:
         self.client = client
         self.dsn = dsn
+        self.writing = threading.Lock()
+        """Held while the spool writer stores a segment, and while a backup is taken: a backup finds each
+        segment either stored or still in the spool, never both."""
         self.ddl = Ddl(
             database=dsn.database,
             cluster=settings.cluster,
@@ -81,7 +85,8 @@ def connect(settings: WarehouseSettings) -> Client:
     dsn = parse_dsn(settings.dsn)
     try:
         if dsn.embedded:
-            return clickhouse_connect.get_client(interface="chdb", path=dsn.path, tz_mode="aware")
+            return clickhouse_connect.get_client(interface="chdb", path=dsn.path, tz_mode="aware",
+                                                 chdb_options={"config-file": str(_engine_config(Path(dsn.path)))})
         return clickhouse_connect.get_client(
             interface=dsn.scheme,
             host=dsn.host,
@@ -93,6 +98,16 @@ def connect(settings: WarehouseSettings) -> Client:
         )
     except ClickHouseError as exc:
         raise WarehouseUnavailable(f"cannot open the warehouse at {dsn.redacted()}: {_reason(exc)}") from exc
+
+
+def _engine_config(path: Path) -> Path:
+    """The embedded engine's settings, beside its data: BACKUP and RESTORE may use any directory the service
+    account can write (the engine refuses them without a setting)."""
+    config = path.with_name(f"{path.name}.xml")
+    if not config.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("<clickhouse><backups><allowed_path>/</allowed_path></backups></clickhouse>\n")
+    return config
 
 
 def username(settings: WarehouseSettings, env: Mapping[str, str] = os.environ) -> str:

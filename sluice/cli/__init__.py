@@ -4,6 +4,7 @@ import click
 
 from sluice.cli._common import Group, global_options
 from sluice.cli.audit import audit_group
+from sluice.cli.backup import backup_command, restore_command
 from sluice.cli.config import config_group
 from sluice.cli.demo import demo_group
 from sluice.cli.forward import forward_group
@@ -20,7 +21,8 @@ def cli() -> None:
 
 
 for command in (serve_command, up_command, dashboard_command, forwarder_command, demo_group, migrate_command,
-                grants_command, config_group, user_group, audit_group, forward_group, scan_command, csp_policy_command):
+                grants_command, config_group, user_group, audit_group, forward_group, scan_command, csp_policy_command,
+                backup_command, restore_command):
     cli.add_command(command)
 
 

@@ -50,6 +50,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         limits=server.limits,
         config=str(config_path() or ""),
         tls=server.tls,
+        backup=ctx.config.backup,
     )
 
 

@@ -81,7 +81,7 @@ def test_every_operation_declares_the_shape_of_its_request_and_answer(warehouse)
         paths = client.get("/api/schema/openapi.json").json()["paths"]
     operations = {(method, path): spec for path, methods in paths.items() if path.startswith("/api/ops/")
                   for method, spec in methods.items()}
-    assert len(operations) == 9
+    assert len(operations) == 10
     for (method, path), spec in operations.items():
         answer = spec["responses"][next(code for code in spec["responses"] if code.startswith("2"))]
         shape = answer["content"]["application/json"]["schema"]
@@ -104,3 +104,13 @@ def test_a_forwarder_run_while_another_instance_forwards_is_a_409(warehouse, tmp
     with TestClient(internal_app(warehouse, TOKEN, forwarder=Forwarder(warehouse, policy, tmp_path))) as client:
         answer = client.post("/api/ops/forward/run", json={}, headers=AUTH)
     assert answer.status_code == 409 and "serve-b" in answer.json()["detail"]
+
+
+def test_a_backup_needs_an_absolute_destination_and_a_process_that_keeps_a_data_dir(warehouse):
+    with TestClient(internal_app(warehouse, TOKEN)) as client:
+        relative = client.post("/api/ops/backup", json={"destination": "backups/today"}, headers=AUTH)
+        unknown = client.post("/api/ops/backup", json={"destination": "/b", "to": "x"}, headers=AUTH)
+        nowhere = client.post("/api/ops/backup", json={"destination": "/srv/backups/today"}, headers=AUTH)
+        anyone = client.post("/api/ops/backup", json={"destination": "/srv/backups/today"})
+    assert (relative.status_code, unknown.status_code, nowhere.status_code, anyone.status_code) == (400, 400, 409, 401)
+    assert "keeps no data dir" in nowhere.json()["detail"]
