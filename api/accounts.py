@@ -91,6 +91,10 @@ class Accounts:
         if not others and any(a.username == username and a.role == Role.ADMIN for a in accounts):
             raise AccountConflict("that would leave no enabled admin; make another admin first")
 
+    def has(self, username: str) -> bool:
+        """Whether a local account of that name exists, enabled or not."""
+        return find_user(self._warehouse.client, username) is not None
+
     def authenticate(self, username: str, password: str) -> Account | None:
         """The account if the password is right and the account enabled; None otherwise, in similar time."""
         record = find_user(self._warehouse.client, username)

@@ -26,6 +26,7 @@ from api.goals import GoalsController
 from api.health import internal_health
 from api.logins import AddressLimit, LoginSessions, Throttle
 from api.metrics import MetricsController, request_metrics
+from api.directory import Directory, LoginSettings
 from api.ops import BackupMaker, DemoLoader, OpsController
 from api.reports import ReportsController
 from api.views import ViewsController
@@ -44,6 +45,7 @@ def internal_app(
     demo: DemoLoader | None = None,
     dashboard_key: bytes = b"",
     backup: BackupMaker | None = None,
+    login: LoginSettings = LoginSettings(),
 ) -> Litestar:
     """The internal API over `warehouse`; `forwarder`, `demo` and `backup` only where this process has them.
 
@@ -64,6 +66,8 @@ def internal_app(
         "demo": demo,
         "dashboard_key": dashboard_key,
         "backup": backup,
+        "login": login,
+        "directory": Directory(login.ldap) if login.ldap else None,
     }
     app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,

@@ -99,13 +99,39 @@ def actor(request: Request) -> str:
     return f"user:{request.state.session.username}"
 
 
+def _role(request: Request, data: "Credentials") -> Role:
+    """The role a login gets: a local account's (the only way in for a name that has one), else the directory's
+    from the user's groups; each refusal is noted with its reason."""
+    state = request.app.state
+    if state.accounts.has(data.username) or state.directory is None:
+        account = state.accounts.authenticate(data.username, data.password)
+        if account is None:
+            note(request, outcome="failure", detail={"source": "local"})
+            raise NotAuthorizedException("wrong username or password")
+        if state.login.local == "admins" and account.role != Role.ADMIN:
+            note(request, outcome="failure", detail={"source": "local", "reason": "local logins are for admins"})
+            raise NotAuthorizedException("local accounts are for admins here: log in with your directory account")
+        return account.role
+    login = state.directory.authenticate(data.username, data.password)
+    if login.role is None:
+        note(request, outcome="failure", detail={"source": "ldap", "reason": login.reason})
+        if login.reason == "no mapped group":
+            raise PermissionDeniedException("none of your directory groups gives a Sluice role: ask IT for access")
+        if login.reason == "directory unreachable":
+            raise ServiceUnavailableException("the directory does not answer; try again, or ask IT")
+        raise NotAuthorizedException("wrong username or password")
+    note(request, detail={"source": "ldap", "group": login.group, "role": str(login.role)})
+    return login.role
+
+
 class SessionController(Controller):
     path = "/api/session"
     tags = ["session"]
 
     @post(status_code=201, sync_to_thread=True,
           opt=audited("session.login") | public("logging in; lockouts per name and address slow guessing"),
-          raises=[NotAuthorizedException, TooManyRequestsException, ServiceUnavailableException])
+          raises=[NotAuthorizedException, PermissionDeniedException, TooManyRequestsException,
+                  ServiceUnavailableException])
     def log_in(self, request: Request, data: JSONBody[Credentials]) -> Response:
         """Exchange a username and password for a session token."""
         state = request.app.state
@@ -117,13 +143,10 @@ class SessionController(Controller):
             locks_now = not was_locked and state.throttle.locked(data.username, client)
             note(request, action="session.lockout" if locks_now else None, detail={"reason": "throttled"})
             raise TooManyRequestsException("too many attempts; try again later", headers={"retry-after": str(wait)})
-        account = state.accounts.authenticate(data.username, data.password)
-        if account is None:
-            note(request, outcome="failure")
-            raise NotAuthorizedException("wrong username or password")
+        role = _role(request, data)
         state.throttle.succeeded(data.username, client)
-        token = state.login_sessions.open(account.username, account.role)
-        return Response(Opened(token=token, username=account.username, role=account.role,
+        token = state.login_sessions.open(data.username, role)
+        return Response(Opened(token=token, username=data.username, role=role,
                                idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
 
     @get(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.read"), sync_to_thread=False,

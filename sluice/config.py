@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
+from api.directory import LoginSettings
 from collector.settings import CollectorSettings, Site
 from forwarder.settings import ForwarderSettings
 from mail import MailSettings
@@ -69,6 +70,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     scanner: ScannerSettings = ScannerSettings()
     mail: MailSettings = MailSettings()
     backup: BackupSettings = BackupSettings()
+    login: LoginSettings = LoginSettings()
     sites: list[Site] = msgspec.field(default_factory=_default_sites)
 
     def __post_init__(self) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from litestar import Litestar
 
 from api import internal_app
+from api.directory import LoginSettings
 from collector import demo
 from collector.settings import Site, opt_out_sites
 from forwarder.runner import Forwarder
@@ -21,10 +22,11 @@ from warehouse.settings import AuditSettings
 def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sites: Sequence[Site] = (),
                  forwarder: ForwarderSettings = ForwarderSettings(), scanner: ScannerSettings = ScannerSettings(),
                  mail: MailSettings = MailSettings(), instance: str = "sluice",
-                 audit: AuditSettings = AuditSettings()) -> tuple[Litestar, Forwarder | None]:
+                 audit: AuditSettings = AuditSettings(),
+                 login: LoginSettings = LoginSettings()) -> tuple[Litestar, Forwarder | None]:
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
     runner = forwarder_for(forwarder, warehouse, data_dir, instance, opt_out_sites(sites))
     app = internal_app(warehouse, ops_token, [site.id for site in sites], forwarder=runner, scanner=scanner,
                        mail=mail, demo=demo.load, dashboard_key=data_dir.dashboard_key(),
-                       backup=backup.maker(data_dir, data_dir.anchors(audit)))
+                       backup=backup.maker(data_dir, data_dir.anchors(audit)), login=login)
     return app, runner

@@ -18,6 +18,7 @@ import uvloop
 from apscheduler.schedulers.background import BackgroundScheduler
 from litestar import Litestar
 
+from api.directory import LoginSettings
 from collector import metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
@@ -103,6 +104,7 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     """The config file this plan was read from ("" for every default): named in the log at start."""
     tls: TlsSettings = TlsSettings()
     backup: BackupSettings = BackupSettings()
+    login: LoginSettings = LoginSettings()
 
 
 def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
@@ -129,7 +131,7 @@ def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
         spools = Spools.configured(data_dir.path / "spool", plan.collector)
         app, forwarder = internal_api(warehouse, token, data_dir, sites=plan.sites,
                                       forwarder=plan.forwarder, scanner=plan.scanner, mail=plan.mail,
-                                      instance=plan.instance, audit=plan.audit)
+                                      instance=plan.instance, audit=plan.audit, login=plan.login)
         if forwarder is not None:
             forwarder.record_policy()  # a changed policy is on record from the start, sent or not
         log.info("starting", extra={"version": version("sluice"), "config": plan.config or "(none: every default)",

@@ -51,6 +51,7 @@ def _plan(ctx: Context, host: str | None, public_port: int | None, internal_port
         config=str(config_path() or ""),
         tls=server.tls,
         backup=ctx.config.backup,
+        login=ctx.config.login,
     )
 
 

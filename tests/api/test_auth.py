@@ -196,6 +196,7 @@ MATRIX = [
     ("POST", "/api/ops/forward/run", "/api/ops/forward/run", {"dry_run": True}, OPS_ONLY),
     ("GET", "/api/ops/forward/status", "/api/ops/forward/status", None, OPS_ONLY),
     ("POST", "/api/ops/scans", "/api/ops/scans", {}, OPS_ONLY),
+    ("POST", "/api/ops/backup", "/api/ops/backup", {"destination": "/nonexistent/backup"}, OPS_ONLY),
     ("POST", "/api/ops/demo/seed", "/api/ops/demo/seed", {"events": 1}, OPS_ONLY),
     ("GET", "/api/ops/users", "/api/ops/users", None, OPS_ONLY),
     ("POST", "/api/ops/users", "/api/ops/users", NEW_USER, OPS_ONLY),
