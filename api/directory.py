@@ -42,7 +42,7 @@ class LdapSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     """Where groups are searched for a `member` of the user; empty: the user's `memberOf` attribute (AD)."""
     roles: list[GroupRole]
     """In order: the first group the user is in decides the role."""
-    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
 
     def __post_init__(self) -> None:
         if self.url.startswith("ldap://") and not self.start_tls:

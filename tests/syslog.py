@@ -59,14 +59,14 @@ template(name="fields" type="string" string="{FIELDS}\\n")
     process = subprocess.Popen([RSYSLOGD, "-n", "-f", str(config), "-i", str(directory / "rsyslogd.pid")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for_port(running.port, process)
+        wait_for_port(running.port, process)
         yield running
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
 
 
-def _wait_for_port(port: int, process: subprocess.Popen) -> None:
+def wait_for_port(port: int, process: subprocess.Popen) -> None:
     import socket
 
     deadline = time.monotonic() + 10
