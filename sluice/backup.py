@@ -63,6 +63,8 @@ def back_up(warehouse: Warehouse, data_dir: DataDir, anchors: Path, destination:
         raise BackupError("sluice backup copies an embedded warehouse; back up a ClickHouse server with its own "
                           "BACKUP (see the README) and copy the keys")
     destination = destination.resolve()
+    if destination.exists() and not destination.is_dir():
+        raise BackupError(f"{destination} is a file: name a new directory for each backup")
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty: name a new directory for each backup")
     if destination.is_relative_to(data_dir.path):

@@ -6,7 +6,8 @@ fingerprint from `visit_days` (its visits' event count and a hash sum over them,
 before computing, equal to the same sums over `visits` then, and unchanged after. A report uses a day's
 cells only while that fingerprint still matches; it folds every other day (today, a day a late batch
 reached) from the visits themselves, as it does for any filtered report. So a late batch counts as soon as
-it is stored, and any number of refreshers give the same answers.
+it is stored, and any number of refreshers give the same answers. The reports are the visit reports
+(`VisitReport`) and each goal's figures (`warehouse.goals.GoalCells`): any `CellReport`.
 """
 
 import hashlib
@@ -22,7 +23,7 @@ CLOSED_AFTER = timedelta(days=1)
 _CHUNK_DAYS = 31
 """Closed days computed per query: a first refresh after an upgrade folds the visits of a month at a time."""
 _STATES = frozenset({"visitors"})
-"""Cell columns that hold aggregate states; `value` is a sum of money; the others are counts."""
+"""Cell columns that hold aggregate states; those of `_FLOATS` hold sums of money; the others are counts."""
 _FLOATS = frozenset({"value"})
 _FEW_ROWS = {"max_threads": 1}
 """For the check of current days, and a period's stored cells with at most `_FEW_DAYS` folded: on a few
