@@ -135,6 +135,8 @@ class SessionController(Controller):
     def log_in(self, request: Request, data: JSONBody[Credentials]) -> Response:
         """Exchange a username and password for a session token."""
         state = request.app.state
+        # One name per person, as directories match them: "Ana" and " ana" share "ana"'s account and lockout.
+        data = msgspec.structs.replace(data, username=data.username.strip().casefold())
         client = _login_client(request)
         note(request, actor=f"user:{data.username}", resource=client)
         was_locked = state.throttle.locked(data.username, client)

@@ -49,6 +49,8 @@ class LdapSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
             raise ValueError("an ldap:// directory needs start_tls = true, or use ldaps://: passwords are sent to it")
         if not self.roles:
             raise ValueError("roles: map at least one group to a role, or nobody can log in through the directory")
+        if self.ca_file and not os.path.isfile(self.ca_file):
+            raise ValueError(f"ca_file: no readable file at {self.ca_file}")
 
 
 class LoginSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -102,7 +104,7 @@ class Directory:
         """A connection bound as `dn` (anonymous if empty), over TLS before any bind; check `bound`."""
         connection = ldap3.Connection(self._server, user=dn or None, password=password or None,
                                       receive_timeout=self._settings.timeout_seconds, raise_exceptions=False,
-                                      read_only=True)
+                                      read_only=True, auto_referrals=False)  # a referral is not followed in clear
         try:
             connection.open()
             if self._settings.url.startswith("ldap://") and not connection.start_tls():

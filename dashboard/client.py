@@ -1,22 +1,28 @@
 """The dashboard's only way to data: the internal API over HTTP, with the user's session token."""
 
 import os
+import re
 import ssl
+from pathlib import Path
 
 import httpx
 
 DEFAULT_API = "http://127.0.0.1:8401"
 DASHBOARD_KEY_ENV = "SLUICE_DASHBOARD_KEY"
 """The key (base64) the dashboard shows the API when it forwards a browser's address; `sluice` sets it."""
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 API_TLS_ENV = ("SLUICE_API_CERT", "SLUICE_API_CLIENT_CERT", "SLUICE_API_CLIENT_KEY")
 """The API's own certificate, trusted alone (`sluice up` sets it for an API on loopback over HTTPS), and the
 client certificate and key to present where the API asks for one."""
 
 
 def pinned(cert: str, client_cert: str = "", client_key: str = "") -> ssl.SSLContext:
-    """TLS that trusts exactly the certificate in `cert` (an API on loopback, in no certificate's names), and
-    presents `client_cert` where one is asked."""
-    context = ssl.create_default_context(cafile=cert)
+    """TLS that trusts exactly the first certificate in `cert` (the API's own, on loopback, in no certificate's
+    names), not the CAs after it in the chain, and presents `client_cert` where one is asked."""
+    leaf = _PEM.search(Path(cert).read_text())
+    if leaf is None:
+        raise ssl.SSLError(f"no PEM certificate in {cert}")
+    context = ssl.create_default_context(cadata=leaf.group(0))
     context.check_hostname = False
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the leaf itself is the trust anchor
     if client_cert:

@@ -19,7 +19,9 @@ HSTS = ("strict-transport-security", "max-age=31536000")
 
 def secure_streamlit() -> None:
     """Harden Streamlit's HTTPS, where it serves over HTTPS; a SIGHUP without it changes nothing."""
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # `sluice up` passes its SIGHUP on, certificates or not
+    # `sluice up` passes its SIGHUP on, certificates or not; it starts this process with SIGHUP held until here.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
     made, configured = uvicorn.config.create_ssl_context, starlette_server._get_uvicorn_config_kwargs
 
     def create(*args, **kwargs) -> ssl.SSLContext:

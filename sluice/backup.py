@@ -24,6 +24,7 @@ from sluice.errors import SluiceError
 from warehouse import Warehouse, WarehouseSettings, connect, parse_dsn
 
 MANIFEST = "manifest.json"
+_SCHEDULED = "sluice-"
 _ANCHORS = "audit-anchors.jsonl"
 """The audit anchors' name in a backup's `keys/`, wherever the config keeps them."""
 _CHUNK = 1 << 20
@@ -94,6 +95,8 @@ def maker(data_dir: DataDir, anchors: Path) -> Callable[[Warehouse, Path], Backu
             manifest = back_up(warehouse, data_dir, anchors, destination)
         except BackupError as exc:
             raise BackupRefused(str(exc)) from None
+        except OSError as exc:  # not writable (under systemd: not in the unit's ReadWritePaths), disk full
+            raise BackupRefused(f"cannot write the backup to {destination}: {exc.strerror or exc}") from None
         return BackupMade(destination=str(destination.resolve()), tables=manifest.tables, files=len(manifest.files),
                           bytes=size(destination))
     return make
@@ -107,6 +110,11 @@ def verify(source: Path, progress: Progress = lambda _: None) -> Manifest:
         raise BackupError(f"{source} has no {MANIFEST}: not a Sluice backup, or an unfinished one") from None
     except msgspec.DecodeError as exc:
         raise BackupError(f"{source / MANIFEST} is damaged: {exc}") from None
+    if any(path.is_symlink() for path in source.rglob("*")):
+        raise BackupError(f"{source} holds a symbolic link: a backup is plain files only")
+    unlisted = sorted({str(path.relative_to(source)) for path in _files(source)} - {MANIFEST} - manifest.files.keys())
+    if unlisted:
+        raise BackupError(f"{source} holds files its manifest does not list ({', '.join(unlisted[:3])}): not restored")
     for name, expected in manifest.files.items():
         path = source / name
         if not path.is_file():
@@ -130,7 +138,12 @@ def restore(source: Path, data_dir: DataDir, settings: WarehouseSettings, anchor
     dsn = parse_dsn(settings.dsn)
     if not dsn.embedded:
         raise BackupError("sluice restore fills an embedded warehouse; restore a ClickHouse server with RESTORE")
-    for key in (source / "keys").iterdir():
+    keys = [source / name for name in manifest.files if name.startswith("keys/")]
+    unknown = sorted(key.name for key in keys if key.name not in (*BACKED_UP, _ANCHORS))
+    if unknown:
+        raise BackupError(f"the backup's keys/ holds files Sluice never writes there ({', '.join(unknown)}): not restored")
+    data_dir.restoring()  # until the end: a restore cut short leaves a data dir nothing will use
+    for key in keys:
         target = anchors if key.name == _ANCHORS else data_dir.path / key.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(key, target)
@@ -147,6 +160,7 @@ def restore(source: Path, data_dir: DataDir, settings: WarehouseSettings, anchor
     differing = sorted(table for table, rows in manifest.tables.items() if restored[table] != rows)
     if differing:
         raise BackupError(f"restored tables differ from the backup in their row counts: {', '.join(differing)}")
+    data_dir.restored()
     return manifest
 
 
@@ -187,8 +201,9 @@ def _sha256(path: Path, progress: Progress = lambda _: None) -> str:
 
 
 def prune(directory: Path, keep: int) -> list[Path]:
-    """Remove all but the newest `keep` finished backups in `directory` (those with a manifest); return them."""
-    finished = sorted((p for p in directory.iterdir() if (p / MANIFEST).is_file()), key=lambda p: p.name)
+    """Remove all but the newest `keep` finished daily backups in `directory`; return them. Backups named by
+    hand there are left alone."""
+    finished = sorted((p for p in directory.glob(f"{_SCHEDULED}*") if (p / MANIFEST).is_file()), key=lambda p: p.name)
     removed = finished[:-keep] if keep else finished
     for path in removed:
         shutil.rmtree(path)
@@ -197,5 +212,5 @@ def prune(directory: Path, keep: int) -> list[Path]:
 
 def scheduled_destination(directory: Path) -> Path:
     """Where a scheduled backup goes: a directory named by its time, so that names sort by age."""
-    return directory / datetime.now(UTC).strftime("sluice-%Y%m%dT%H%M%SZ")
+    return directory / datetime.now(UTC).strftime(f"{_SCHEDULED}%Y%m%dT%H%M%SZ")
 

@@ -7,7 +7,7 @@ import sys
 from importlib.resources import files
 
 from dashboard.client import API_TLS_ENV, DASHBOARD_KEY_ENV
-from sluice.tls import TlsSettings
+from sluice.tls import TlsSettings, sighup_held
 
 _HARDENING = [
     "--server.headless", "true",
@@ -34,4 +34,5 @@ def environment(api_url: str, dashboard_key: bytes, tls: TlsSettings = TlsSettin
 
 
 def start(port: int, address: str, api_url: str, dashboard_key: bytes, tls: TlsSettings = TlsSettings()) -> subprocess.Popen:
-    return subprocess.Popen(command(port, address, tls), env=environment(api_url, dashboard_key, tls))
+    with sighup_held():  # `dashboard.https` lets it through once the dashboard can reload
+        return subprocess.Popen(command(port, address, tls), env=environment(api_url, dashboard_key, tls))

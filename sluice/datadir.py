@@ -26,6 +26,7 @@ AUDIT_KEY_ENV = "SLUICE_AUDIT_KEY"
 """Where the audit key is kept in server mode (base64 of at least 32 bytes), away from the warehouse's hosts."""
 _AUDIT_ANCHORS = "audit-anchors.jsonl"
 _DASHBOARD_KEY = "dashboard-key"
+_RESTORING = "restore-incomplete"
 _KEY_BYTES = 32
 BACKED_UP = (_AUDIT_KEY, _CONSENT_KEY, _DASHBOARD_KEY)
 """The files of a data dir that a backup keeps besides the warehouse and the spool (keys from the environment
@@ -77,7 +78,18 @@ class DataDir:
         except BlockingIOError:
             os.close(fd)
             raise DataDirBusy(f"another sluice process is using {self.path}") from None
+        if (self.path / _RESTORING).exists():
+            os.close(fd)
+            raise DataDirError(f"a restore into {self.path} did not finish, so it holds part of a backup: remove "
+                               "the directory and run sluice restore again")
         return Hold(fd)
+
+    def restoring(self) -> None:
+        """Mark the data dir as being restored into: no command or server takes it until `restored`."""
+        (self.path / _RESTORING).touch()
+
+    def restored(self) -> None:
+        (self.path / _RESTORING).unlink()
 
     def ops_token(self) -> str:
         """The secret that authenticates commands to the server; readable by the service account only."""

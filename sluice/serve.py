@@ -111,6 +111,7 @@ def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
     """Run both listeners and the spool writer until SIGTERM or SIGINT, then stop cleanly; SIGHUP reloads the
     certificates, here and in the `companions` started beside it (the dashboard)."""
     data_dir = plan.data_dir
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload while it starts is not a stop (the listeners reload)
     os.umask(0o077)  # the warehouse and spool files are for the service account only
     try:
         hold = data_dir.hold()

@@ -5,7 +5,10 @@ certificate is served without a restart; connections already open keep the one t
 """
 
 import logging
+import signal
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -88,3 +91,20 @@ class Certificates:
             if context.verify_mode == ssl.CERT_REQUIRED:
                 context.load_verify_locations(self._tls.client_ca)
         log.info("certificate reloaded", extra={"cert": self._tls.cert})
+
+
+@contextmanager
+def sighup_held() -> Iterator[None]:
+    """Processes started inside this begin with SIGHUP held (a blocked signal stays blocked across exec) until
+    they can reload, so that a reload during their start does not end them."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def reload_on_sighup(certificates: Certificates) -> None:
+    """In a process started inside `sighup_held`: reload on SIGHUP from now on, a held one first."""
+    signal.signal(signal.SIGHUP, lambda *_: certificates.reload())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})

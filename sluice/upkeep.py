@@ -2,6 +2,7 @@
 the audit stream to the SIEM, and the daily backup."""
 
 import logging
+import shutil
 import socket
 import uuid
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ def daily_backup(settings: BackupSettings, warehouse: Warehouse, data_dir: DataD
     try:
         manifest = back_up(warehouse, data_dir, anchors, destination)
     except (BackupError, OSError, WarehouseError, ClickHouseError) as exc:
+        shutil.rmtree(destination, ignore_errors=True)  # no half-written backup is left to be taken for one
         log.error("scheduled backup failed; the next is tomorrow", extra={"error": first_line(exc)})
         warehouse.audit.record(BACKUP_ACTOR, "backup.failed", str(destination), detail={"error": first_line(exc)})
         return

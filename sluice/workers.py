@@ -25,7 +25,7 @@ from collector import metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from sluice.deadlines import Limits, uvicorn_config
-from sluice.tls import Certificates, TlsSettings
+from sluice.tls import Certificates, TlsSettings, reload_on_sighup, sighup_held
 
 log = logging.getLogger("sluice.workers")
 _PR_SET_PDEATHSIG = 1
@@ -88,9 +88,9 @@ class Workers:
 
     def _spawn(self) -> subprocess.Popen:
         fd = self._listening.fileno()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sluice.workers", str(fd), str(os.getpid())], stdin=subprocess.PIPE, pass_fds=[fd],
-        )
+        with sighup_held():
+            process = subprocess.Popen([sys.executable, "-m", "sluice.workers", str(fd), str(os.getpid())],
+                                       stdin=subprocess.PIPE, pass_fds=[fd])
         process.stdin.write(self._plan)
         process.stdin.close()
         return process
@@ -107,7 +107,7 @@ def _run_worker(fd: int, parent: int) -> None:
     _publish_metrics(Path(plan.metrics_dir) / f"{os.getpid()}.json")
     config, certificates = uvicorn_config(app, plan.limits), Certificates(plan.tls)
     certificates.secure(config)
-    signal.signal(signal.SIGHUP, lambda *_: certificates.reload())
+    reload_on_sighup(certificates)
     uvloop.run(uvicorn.Server(config).serve(sockets=[socket.socket(fileno=fd)]))
 
 

@@ -2,6 +2,7 @@
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -75,6 +76,7 @@ def serve_command(host: str | None, public_port: int | None, internal_port: int 
 def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | None, public_port: int | None,
                internal_port: int | None) -> None:
     """Start Sluice: optionally seed demo data, say where to look, then serve."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload while it seeds or starts is not a stop
     ctx = context()
     plan = _plan(ctx, host, public_port, internal_port)
     site = ctx.config.sites[0].id

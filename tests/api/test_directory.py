@@ -132,3 +132,11 @@ def test_the_directory_itself_refuses_an_empty_password_before_any_bind(director
     found = Directory(_ldap(directory), {SERVICE_PASSWORD_ENV: ADMIN_PASSWORD})
     assert found.authenticate("ana", PASSWORDS["ana"]).role == "analyst"
     assert found.authenticate("ana", "").reason == "wrong username or password"
+
+
+def test_a_name_in_other_case_or_with_spaces_is_the_same_login_and_the_same_lockout(login, warehouse):
+    client, answer = login(" ANA", PASSWORDS["ana"])
+    assert answer.status_code == 201 and answer.json()["username"] == "ana"
+    for attempt in range(10):
+        last = client.post("/api/session", json={"username": ("Ana", "ANA ", "ana")[attempt % 3], "password": "wrong"})
+    assert last.status_code == 429  # one budget of tries, whatever the spelling

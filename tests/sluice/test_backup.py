@@ -54,7 +54,7 @@ def test_a_restored_backup_holds_every_row_of_every_table_and_its_audit_log_veri
 
     restored = tmp_path / "restored"
     done = _sluice("restore", str(tmp_path / "backup"), data_dir=restored)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0 and not (restored / "restore-incomplete").exists(), done.stderr
     before, after = _contents(populated), _contents(restored)
     assert before.keys() == after.keys() and "events" in after
     for table in before.keys() - {"audit_log", "leases"}:
@@ -131,9 +131,31 @@ def test_a_damaged_backup_or_a_used_data_dir_is_not_restored(populated, tmp_path
     assert not (tmp_path / "restored" / "warehouse").exists()
 
 
+def test_a_backup_with_a_file_its_manifest_does_not_list_is_not_restored(populated, tmp_path):
+    """An event planted in the spool, or engine settings planted among the keys, would be taken in."""
+    assert _sluice("backup", str(tmp_path / "backup"), data_dir=populated).returncode == 0
+    for planted in ("spool/events/00000000000000000001-1-planted.seg", "keys/warehouse.xml"):
+        (tmp_path / "backup" / planted).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "backup" / planted).write_text("planted\n")
+        refused = _sluice("restore", str(tmp_path / "backup"), data_dir=tmp_path / "restored")
+        assert refused.returncode != 0 and "does not list" in refused.stderr, refused.stderr
+        (tmp_path / "backup" / planted).unlink()
+    assert not (tmp_path / "restored" / "warehouse").exists()
+
+
+def test_a_data_dir_left_by_an_interrupted_restore_is_used_by_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "restore-incomplete").touch()  # what a restore cut short leaves
+    for command in (("user", "list"), ("restore", str(tmp_path))):
+        refused = _sluice(*command, data_dir=data_dir)
+        assert refused.returncode != 0 and "did not finish" in refused.stderr, refused.stderr
+
+
 def test_the_daily_backup_keeps_the_newest_and_is_audited(populated, tmp_path):
     settings = BackupSettings(directory=str(tmp_path / "daily"), keep=2)
     (tmp_path / "daily").mkdir()
+    assert _sluice("backup", str(tmp_path / "daily" / "before-the-upgrade"), data_dir=populated).returncode == 0
     data_dir = DataDir(populated)
     warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(populated)), audit_key=data_dir.audit_key())
     try:
@@ -143,7 +165,8 @@ def test_the_daily_backup_keeps_the_newest_and_is_audited(populated, tmp_path):
         entries, _ = warehouse.audit.search(action="backup.create", limit=10)
     finally:
         warehouse.close()
-    kept = sorted(path.name for path in (tmp_path / "daily").iterdir())
+    kept = sorted(path.name for path in (tmp_path / "daily").iterdir() if path.name.startswith("sluice-"))
     assert len(kept) == 2 and all((tmp_path / "daily" / name / MANIFEST).is_file() for name in kept)
+    assert (tmp_path / "daily" / "before-the-upgrade" / MANIFEST).is_file()  # one named by hand stays
     scheduled = [entry for entry in entries if entry.actor == "system:backup"]
     assert len(scheduled) == 3 and kept[-1] in scheduled[0].resource  # newest first

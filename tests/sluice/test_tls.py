@@ -15,7 +15,7 @@ import httpx
 import pytest
 import trustme
 
-from dashboard.client import Api
+from dashboard.client import Api, pinned
 from sluice import dashboard
 from sluice.config import check
 from sluice.tls import TlsSettings
@@ -196,3 +196,30 @@ def test_a_tls_setting_that_cannot_work_is_named_by_config_check(ca, tmp_path, t
     files = {"cert": host.cert, "key": host.key, "other": other.cert}
     problems = check({"server": {"tls": {k: v.format(**files) for k, v in tls.items()}}})
     assert [p.path for p in problems] == ["server.tls"] and says in problems[0].message, problems
+
+
+def test_this_machines_clients_trust_the_listeners_own_certificate_and_not_the_ca_after_it_in_the_file(tmp_path):
+    """The certificate file holds the chain up to the organisation's CA: another certificate of that CA, for
+    another host, is not taken for the listener's."""
+    intermediate = trustme.CA().create_child_ca()
+    own, other = Issued(intermediate, tmp_path, "own", "127.0.0.1"), Issued(intermediate, tmp_path, "other", "127.0.0.1")
+    assert own.cert.read_text().count("BEGIN CERTIFICATE") == 2  # the leaf, then the intermediate
+    for served, accepted in ((own, True), (other, False)):
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(served.cert, served.key)
+        with socket.create_server(("127.0.0.1", 0)) as listening:
+            threading.Thread(target=_accept_once, args=(server, listening), daemon=True).start()
+            with socket.create_connection(listening.getsockname(), timeout=5) as raw:
+                if accepted:
+                    pinned(str(own.cert)).wrap_socket(raw).close()
+                else:
+                    with pytest.raises(ssl.SSLCertVerificationError):
+                        pinned(str(own.cert)).wrap_socket(raw)
+
+
+def _accept_once(server: ssl.SSLContext, listening: socket.socket) -> None:
+    connection, _ = listening.accept()
+    try:
+        server.wrap_socket(connection, server_side=True).close()
+    except (ssl.SSLError, OSError):
+        connection.close()
