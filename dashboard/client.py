@@ -46,8 +46,8 @@ class Api:
     def __init__(self, base_url: str | None = None, token: str | None = None) -> None:
         self.base_url = base_url or os.environ.get("SLUICE_API_URL", DEFAULT_API)
         self.token = token
-        cert, client_cert, client_key = (os.environ.get(name, "") for name in API_TLS_ENV)
-        self._verify: ssl.SSLContext | bool = pinned(cert, client_cert, client_key) if cert else True
+        self._tls = tuple(os.environ.get(name, "") for name in API_TLS_ENV)
+        self._pinned: tuple[float, ssl.SSLContext] | None = None
 
     def log_in(self, username: str, password: str, client_ip: str | None = None) -> dict:
         """Open a session; `client_ip`, the browser's address, lets the API limit and audit per person."""
@@ -84,10 +84,20 @@ class Api:
     def text(self, path: str, **params) -> str:
         return self._send("GET", path, params=params, raw=True)
 
+    def _verify(self) -> ssl.SSLContext | bool:
+        """The pinned certificate as its file holds it now: a renewed one counts from the next call."""
+        cert = self._tls[0]
+        if not cert:
+            return True
+        changed = os.stat(cert).st_mtime
+        if self._pinned is None or self._pinned[0] != changed:
+            self._pinned = (changed, pinned(*self._tls))
+        return self._pinned[1]
+
     def _send(self, method: str, path: str, raw: bool = False, headers: dict | None = None, **kwargs):
         headers = (headers or {}) | ({"authorization": f"Bearer {self.token}"} if self.token else {})
         try:
-            response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, verify=self._verify,
+            response = httpx.request(method, self.base_url + path, headers=headers, timeout=30, verify=self._verify(),
                                      **kwargs)
         except httpx.TransportError as exc:
             raise ApiRefused(503, f"the Sluice API at {self.base_url} is not answering ({exc})") from None

@@ -148,6 +148,11 @@ def test_both_listeners_and_the_dashboard_serve_https_and_a_sighup_serves_a_rene
                 patch.setenv(name, value)
             assert Api().get("/healthz")["status"] == "ok"
 
+        with pytest.MonkeyPatch.context() as patch:  # a client as a dashboard session holds it across a renewal
+            for name, value in seen.items():
+                patch.setenv(name, value)
+            dashboards_client = Api()
+            assert dashboards_client.get("/healthz")["status"] == "ok"
         renewed = Issued(ca, tmp_path, "host", "127.0.0.1", "localhost")  # the same files, a new certificate
         assert {_served_certificate(port) for port in ports.values()} == {first.der}
         process.send_signal(signal.SIGHUP)
@@ -156,6 +161,7 @@ def test_both_listeners_and_the_dashboard_serve_https_and_a_sighup_serves_a_rene
             assert time.monotonic() < deadline, "a listener still serves the certificate it started with"
             time.sleep(0.3)
         assert httpx.get(f"{internal}/healthz", verify=trusted).status_code == 200
+        assert dashboards_client.get("/healthz")["status"] == "ok"  # it trusts the renewed certificate
     finally:
         if process.poll() is None:
             err = _stop(process)
