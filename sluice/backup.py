@@ -53,7 +53,10 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     """The version that made it."""
     database: str
     tables: dict[str, int]
-    """Row count per table when it was taken."""
+    """Row count per table just before it was taken."""
+    tables_after: dict[str, int]
+    """And just after: other writers (the audit log, leases) go on while the spool writer waits, and merges
+    fold rows, so a restored table's count lies between the two."""
     files: dict[str, str]
     """SHA-256 of every file, by its path in the backup."""
 
@@ -78,12 +81,14 @@ def back_up(warehouse: Warehouse, data_dir: DataDir, anchors: Path, destination:
     if anchors.is_file():  # before the tables: an anchor newer than the copied chain would read as a rollback
         shutil.copy2(anchors, destination / "keys" / _ANCHORS)
     with warehouse.writing:
+        before = _row_counts(warehouse)
         warehouse.client.command(f"BACKUP DATABASE `{warehouse.dsn.database}` TO File({{where:String}})",
                                  parameters={"where": str(destination / "warehouse")})
-        tables = _row_counts(warehouse)
+        after = _row_counts(warehouse)
         _copy_spool(data_dir.path / "spool", destination / "spool")
     manifest = Manifest(created_at=datetime.now(UTC), sluice=version("sluice"), database=warehouse.dsn.database,
-                        tables=tables, files={str(p.relative_to(destination)): _sha256(p) for p in _files(destination)})
+                        tables=before, tables_after=after,
+                        files={str(p.relative_to(destination)): _sha256(p) for p in _files(destination)})
     (destination / MANIFEST).write_bytes(msgspec.json.format(msgspec.json.encode(manifest)))
     return manifest
 
@@ -157,7 +162,9 @@ def restore(source: Path, data_dir: DataDir, settings: WarehouseSettings, anchor
         restored = {table: client.command(f"SELECT count() FROM `{table}`") for table in manifest.tables}
     finally:
         client.close()
-    differing = sorted(table for table, rows in manifest.tables.items() if restored[table] != rows)
+    differing = sorted(table for table, rows in manifest.tables.items()
+                       if not min(rows, manifest.tables_after[table]) <= restored[table]
+                       <= max(rows, manifest.tables_after[table]))
     if differing:
         raise BackupError(f"restored tables differ from the backup in their row counts: {', '.join(differing)}")
     data_dir.restored()

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sluice.backup import MANIFEST, BackupSettings
@@ -87,6 +88,8 @@ def test_a_backup_taken_under_load_restores_every_event_acknowledged_before_it_e
         before_backup, stop = list(acked), threading.Event()
         loaders = [threading.Thread(target=lambda w=w: acked.extend(_load(f"http://127.0.0.1:{public}", stop, w)))
                    for w in range(2, 4)]
+        # Audited reads go on meanwhile: the audit log grows while the backup is taken, as with people at work.
+        loaders.append(threading.Thread(target=_read_users, args=(f"http://127.0.0.1:{internal}", data_dir, stop)))
         for loader in loaders:
             loader.start()
         made = _sluice("backup", str(tmp_path / "backup"), data_dir=data_dir)  # through the running server
@@ -110,6 +113,13 @@ def test_a_backup_taken_under_load_restores_every_event_acknowledged_before_it_e
     stored = stored_event_ids(restored)
     assert before_backup and all(stored.get(event) == 1 for event in before_backup)
     assert max(stored.values()) == 1  # nothing both in the tables and in the spool
+
+
+def _read_users(internal: str, data_dir: Path, stop: threading.Event) -> None:
+    headers = {"authorization": f"Bearer {(data_dir / 'ops-token').read_text().strip()}"}
+    with httpx.Client(base_url=internal, headers=headers, timeout=10) as client:
+        while not stop.is_set():
+            client.get("/api/ops/users").raise_for_status()
 
 
 def test_a_backup_goes_only_into_a_new_directory_outside_the_data_dir(populated, tmp_path):
