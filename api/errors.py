@@ -52,7 +52,8 @@ class Unavailable(ApiError):
 
 
 class BackupRefused(ApiError):
-    """A backup that cannot go where asked (a directory that is not empty, or inside the data dir)."""
+    """A backup that cannot be made as asked (a directory that is not empty, or inside the data dir; a process
+    that keeps no data dir)."""
 
     status_code = 409
 

@@ -151,12 +151,12 @@ class OpsController(Controller):
         return DemoSeeded(inserted=inserted)
 
     @post("/backup", sync_to_thread=True, status_code=201, opt=audited("backup.create"),
-          raises=[*OPS_ERRORS, Unavailable, BackupRefused])
+          raises=[*OPS_ERRORS, BackupRefused])
     def back_up(self, request: Request, data: JSONBody[BackupRequest], warehouse: NamedDependency[Warehouse]) -> BackupMade:
         """Back up the warehouse, the spool and the keys into a new directory, with a manifest of checksums."""
         make = request.app.state.backup
         if make is None:
-            raise Unavailable("this process keeps no data dir to back up")
+            raise BackupRefused("this process keeps no data dir to back up")
         made = make(warehouse, Path(data.destination))
         note(request, resource=made.destination, detail={"files": made.files, "bytes": made.bytes})
         return made

@@ -11,13 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sluice.backup import MANIFEST, BackupSettings
-from sluice.datadir import DataDir
-from sluice.upkeep import daily_backup
+from sluice.backup import MANIFEST
 from tests.conftest import unused_port
 from tests.sluice.processes import SLUICE, env, run_sql, stored_event_ids, wait_until_up
 from tests.sluice.test_durability import _load
-from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 
 TABLES = "SELECT name FROM system.tables WHERE database = 'sluice' AND engine NOT LIKE '%View' ORDER BY name"
 
@@ -162,21 +159,33 @@ def test_a_data_dir_left_by_an_interrupted_restore_is_used_by_nothing(tmp_path):
         assert refused.returncode != 0 and "did not finish" in refused.stderr, refused.stderr
 
 
+_DAILY = """
+import json, sys, time
+from pathlib import Path
+from sluice.backup import BackupSettings
+from sluice.datadir import DataDir
+from sluice.upkeep import daily_backup
+from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
+data_dir, daily = DataDir(Path(sys.argv[1])), sys.argv[2]
+warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(data_dir.path)), audit_key=data_dir.audit_key())
+for _ in range(3):
+    daily_backup(BackupSettings(directory=daily, keep=2), warehouse, data_dir, data_dir.path / "audit-anchors.jsonl")
+    time.sleep(1.1)  # each is named by its second
+entries, _ = warehouse.audit.search(action="backup.create", limit=10)
+print(json.dumps([[entry.actor, entry.resource] for entry in entries]))
+warehouse.close()
+"""
+
+
 def test_the_daily_backup_keeps_the_newest_and_is_audited(populated, tmp_path):
-    settings = BackupSettings(directory=str(tmp_path / "daily"), keep=2)
+    """As `sluice serve` runs it, in a process of its own (the engine takes one data dir per process)."""
     (tmp_path / "daily").mkdir()
     assert _sluice("backup", str(tmp_path / "daily" / "before-the-upgrade"), data_dir=populated).returncode == 0
-    data_dir = DataDir(populated)
-    warehouse = open_warehouse(WarehouseSettings(dsn=embedded_dsn(populated)), audit_key=data_dir.audit_key())
-    try:
-        for _ in range(3):
-            daily_backup(settings, warehouse, data_dir, data_dir.path / "audit-anchors.jsonl")
-            time.sleep(1.1)  # each is named by its second
-        entries, _ = warehouse.audit.search(action="backup.create", limit=10)
-    finally:
-        warehouse.close()
+    ran = subprocess.run([*SLUICE[:1], "-c", _DAILY, str(populated), str(tmp_path / "daily")], capture_output=True,
+                         text=True, env=env(), timeout=300)
+    assert ran.returncode == 0, ran.stderr
     kept = sorted(path.name for path in (tmp_path / "daily").iterdir() if path.name.startswith("sluice-"))
     assert len(kept) == 2 and all((tmp_path / "daily" / name / MANIFEST).is_file() for name in kept)
     assert (tmp_path / "daily" / "before-the-upgrade" / MANIFEST).is_file()  # one named by hand stays
-    scheduled = [entry for entry in entries if entry.actor == "system:backup"]
-    assert len(scheduled) == 3 and kept[-1] in scheduled[0].resource  # newest first
+    scheduled = [resource for actor, resource in json.loads(ran.stdout) if actor == "system:backup"]
+    assert len(scheduled) == 3 and kept[-1] in scheduled[0]  # newest first
