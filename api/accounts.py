@@ -4,6 +4,7 @@ import re
 import threading
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
 import msgspec
 from argon2 import PasswordHasher
@@ -24,6 +25,14 @@ class Role(StrEnum):
     ANALYST = "analyst"
     COMPLIANCE = "compliance"
     ADMIN = "admin"
+
+
+class GroupRole(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """One line of a central login's role mapping: members of `group` get `role`."""
+
+    group: Annotated[str, msgspec.Meta(min_length=1, description="an LDAP group's distinguished name, or a group "
+                                                                 "as the identity provider's groups claim names it")]
+    role: Role
 
 
 class Account(msgspec.Struct, frozen=True):

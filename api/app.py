@@ -27,6 +27,7 @@ from api.health import internal_health
 from api.logins import AddressLimit, LoginSessions, Throttle
 from api.metrics import MetricsController, request_metrics
 from api.directory import Directory, LoginSettings
+from api.openid import IdentityProvider
 from api.ops import BackupMaker, DemoLoader, OpsController
 from api.reports import ReportsController
 from api.views import ViewsController
@@ -68,6 +69,7 @@ def internal_app(
         "backup": backup,
         "login": login,
         "directory": Directory(login.ldap) if login.ldap else None,
+        "identity_provider": IdentityProvider(login.oidc) if login.oidc else None,
     }
     app = Litestar(
         route_handlers=[internal_health, MetricsController, OpsController, SessionController, UsersController,

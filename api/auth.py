@@ -7,8 +7,8 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.connection import ASGIConnection
-from litestar.exceptions import (NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException,
-                                 TooManyRequestsException)
+from litestar.exceptions import (NotAuthorizedException, NotFoundException, PermissionDeniedException,
+                                 ServiceUnavailableException, TooManyRequestsException)
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
@@ -30,6 +30,11 @@ warehouse or audit log that cannot answer (documented in the OpenAPI schema by e
 class Credentials(msgspec.Struct, frozen=True):
     username: Annotated[str, msgspec.Meta(max_length=64)]
     password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class IdToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id_token: Annotated[str, msgspec.Meta(min_length=1, max_length=16_384,
+                                          description="the ID token the identity provider gave the dashboard")]
 
 
 class Opened(msgspec.Struct, frozen=True):
@@ -151,6 +156,35 @@ class SessionController(Controller):
         return Response(Opened(token=token, username=data.username, role=role,
                                idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
 
+    @post("/oidc", status_code=201, sync_to_thread=True,
+          opt=audited("session.login") | public("signing in with an ID token the provider signed moments ago; "
+                                                "each is taken once"),
+          raises=[NotFoundException, NotAuthorizedException, PermissionDeniedException, TooManyRequestsException,
+                  ServiceUnavailableException])
+    def sign_in(self, request: Request, data: JSONBody[IdToken]) -> Response:
+        """Exchange an ID token from the organisation's OpenID Connect provider for a session token."""
+        state = request.app.state
+        if state.identity_provider is None:
+            raise NotFoundException("single sign-on is not set up here: log in with a username and password")
+        client = _login_client(request)
+        note(request, actor="user:(unverified)", resource=client, detail={"source": "oidc"})
+        wait = state.login_limiter.retry_after(client)
+        if wait:
+            raise TooManyRequestsException("too many attempts; try again later", headers={"retry-after": str(wait)})
+        login = state.identity_provider.log_in(data.id_token)
+        username = login.username
+        note(request, actor=f"user:{username}" if username else None)
+        if login.role is not None and state.accounts.has(username):
+            login = msgspec.structs.replace(login, role=None, reason="name of a local account")
+        if login.role is None:
+            note(request, outcome="failure", detail={"reason": login.reason} | ({"problem": login.problem}
+                                                                               if login.problem else {}))
+            raise _refusal(login.reason)
+        note(request, detail={"group": login.group, "role": str(login.role)})
+        token = state.login_sessions.open(username, login.role)
+        return Response(Opened(token=token, username=username, role=login.role,
+                               idle_seconds=IDLE_SECONDS, absolute_seconds=ABSOLUTE_SECONDS), status_code=201)
+
     @get(guards=[authorized], opt={"roles": ALL_ROLES} | audited("session.read"), sync_to_thread=False,
          raises=SIGNED_IN_ERRORS, security=SECURED)
     def whoami(self, request: Request) -> dict:
@@ -163,6 +197,21 @@ class SessionController(Controller):
     def log_out(self, request: Request) -> None:
         """Revoke this session's token."""
         request.app.state.login_sessions.close(bearer_token(request))
+
+
+def _refusal(reason: str) -> Exception:
+    """What a refused single sign-on answers, by the reason the audit log records."""
+    if reason == "no mapped group":
+        return PermissionDeniedException("none of your groups at the identity provider gives a Sluice role: "
+                                         "ask IT for access")
+    if reason == "name of a local account":
+        return PermissionDeniedException("your name at the identity provider is a local Sluice account's: "
+                                         "ask IT to rename one of the two")
+    if reason == "provider unreachable":
+        return ServiceUnavailableException("the identity provider does not answer; try again, or ask IT")
+    if reason == "token used already":
+        return NotAuthorizedException("this sign-in was used already: sign in again")
+    return NotAuthorizedException("the identity provider's token is not valid here: sign in again")
 
 
 class UsersController(Controller):

@@ -16,12 +16,8 @@ import msgspec
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-from api.accounts import Role
-
-
-class GroupRole(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    group: Annotated[str, msgspec.Meta(min_length=1, description="a group's distinguished name")]
-    role: Role
+from api.accounts import GroupRole, Role
+from api.openid import OidcSettings
 
 
 class LdapSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -54,11 +50,12 @@ class LdapSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 
 
 class LoginSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """`[login]`: who may log in with a local account, and the directory for everyone else."""
+    """`[login]`: who may log in with a local account, and the directory or identity provider for everyone else."""
 
     local: Literal["everyone", "admins"] = "everyone"
-    """"admins": local accounts are for break-glass admins only; everyone else logs in through the directory."""
+    """"admins": local accounts are for break-glass admins only; everyone else signs in centrally."""
     ldap: LdapSettings | None = None
+    oidc: OidcSettings | None = None
 
 
 class DirectoryLogin(msgspec.Struct, frozen=True):

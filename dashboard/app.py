@@ -3,9 +3,11 @@
 The session token lives only in Streamlit's server-side session state; the browser never sees it.
 """
 
+import os
+
 import streamlit as st
 
-from dashboard.client import Api
+from dashboard.client import SIGN_IN_ENV, Api
 from dashboard.pages import pages_for
 
 st.set_page_config(page_title="Sluice", layout="wide")
@@ -21,6 +23,8 @@ else:
         if st.button("Log out"):
             api.log_out()
             st.session_state.clear()
+            if os.environ.get(SIGN_IN_ENV) and st.user.is_logged_in:
+                st.logout()  # and out of the identity provider, where it offers that: a workstation may be shared
             st.rerun()
     # Every page listed: past ten, Streamlit would fold the rest behind "View more".
     navigation = st.navigation([st.Page(path, title=title, url_path=slug) for slug, title, path in pages_for(role)],

@@ -10,6 +10,10 @@ import httpx
 DEFAULT_API = "http://127.0.0.1:8401"
 DASHBOARD_KEY_ENV = "SLUICE_DASHBOARD_KEY"
 """The key (base64) the dashboard shows the API when it forwards a browser's address; `sluice` sets it."""
+SIGN_IN_ENV = "SLUICE_SIGN_IN"
+"""Where set, the dashboard offers single sign-on, and the variable names the provider on its button."""
+SIGN_IN_PROVIDER = "sluice"
+"""The provider's name in Streamlit's `[auth]` secrets (`st.login(SIGN_IN_PROVIDER)`)."""
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 API_TLS_ENV = ("SLUICE_API_CERT", "SLUICE_API_CLIENT_CERT", "SLUICE_API_CLIENT_KEY")
 """The API's own certificate, trusted alone (`sluice up` sets it for an API on loopback over HTTPS), and the
@@ -51,10 +55,16 @@ class Api:
 
     def log_in(self, username: str, password: str, client_ip: str | None = None) -> dict:
         """Open a session; `client_ip`, the browser's address, lets the API limit and audit per person."""
+        return self._open("/api/session", {"username": username, "password": password}, client_ip)
+
+    def sign_in(self, id_token: str, client_ip: str | None = None) -> dict:
+        """Open a session with the ID token the organisation's identity provider gave this browser."""
+        return self._open("/api/session/oidc", {"id_token": id_token}, client_ip)
+
+    def _open(self, path: str, body: dict, client_ip: str | None) -> dict:
         key = os.environ.get(DASHBOARD_KEY_ENV, "")
         headers = {"sluice-client-ip": client_ip, "sluice-dashboard-key": key} if client_ip and key else {}
-        session = self._send("POST", "/api/session", json={"username": username, "password": password},
-                             headers=headers)
+        session = self._send("POST", path, json=body, headers=headers)
         self.token = session["token"]
         return session
 

@@ -26,6 +26,7 @@ AUDIT_KEY_ENV = "SLUICE_AUDIT_KEY"
 """Where the audit key is kept in server mode (base64 of at least 32 bytes), away from the warehouse's hosts."""
 _AUDIT_ANCHORS = "audit-anchors.jsonl"
 _DASHBOARD_KEY = "dashboard-key"
+_DASHBOARD_SECRETS = "dashboard-secrets.toml"
 _RESTORING = "restore-incomplete"
 _KEY_BYTES = 32
 BACKED_UP = (_AUDIT_KEY, _CONSENT_KEY, _DASHBOARD_KEY)
@@ -127,6 +128,10 @@ class DataDir:
     def dashboard_key(self, env: Mapping[str, str] = os.environ) -> bytes:
         """The key the dashboard shows the internal API when it forwards a browser's address at login."""
         return self._key(DASHBOARD_KEY_ENV, _DASHBOARD_KEY, "running dashboards must then be restarted", env)
+
+    def dashboard_secrets(self) -> Path:
+        """Where the dashboard's sign-in secrets are written at each start (not backed up: the config remakes them)."""
+        return self.path / _DASHBOARD_SECRETS
 
     def open_warehouse(self, settings: WarehouseSettings, audit: AuditSettings, *, chain: str,
                        migrate_as: str | None = None) -> Warehouse:

@@ -72,10 +72,10 @@ def wait_for_port(port: int, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"rsyslogd exited: {process.stdout.read()}")
+            raise AssertionError(f"{Path(process.args[0]).name} exited: {process.stdout.read()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise AssertionError("rsyslogd never listened")
+    raise AssertionError(f"{Path(process.args[0]).name} never listened on port {port}")

@@ -108,7 +108,8 @@ Stop with Ctrl+C.
 """
     )
     configure_logging(ctx.config.server.log_level)
-    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url, ctx.data_dir.dashboard_key(), plan.tls)
+    ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url, ctx.data_dir.dashboard_key(), plan.tls,
+                         _sign_in(ctx))
     try:
         serve(plan, companions=[ui])
     finally:
@@ -127,8 +128,16 @@ def dashboard_command(port: int, address: str, api_url: str | None) -> None:
     tls = ctx.config.server.tls
     # An API named by --api is verified against the system's CAs; this config's own is trusted by its certificate.
     url = api_url or _plan(ctx, None, None, None).internal.local_url
-    os.execvpe(sys.executable, dashboard.command(port, address, tls),
-               dashboard.environment(url, ctx.data_dir.dashboard_key(), TlsSettings() if api_url else tls))
+    key, sign_in = ctx.data_dir.dashboard_key(), _sign_in(ctx)
+    if sign_in:
+        sign_in.write(key)
+    os.execvpe(sys.executable, dashboard.command(port, address, tls, sign_in),
+               dashboard.environment(url, key, TlsSettings() if api_url else tls, sign_in))
+
+
+def _sign_in(ctx: Context) -> dashboard.SignIn | None:
+    oidc = ctx.config.login.oidc
+    return dashboard.SignIn(oidc, ctx.data_dir.dashboard_secrets()) if oidc else None
 
 
 @click.command("forwarder")

@@ -10,7 +10,8 @@ from argon2 import PasswordHasher, profiles
 from litestar.testing import TestClient
 
 from api import internal_app
-from api.directory import Directory, GroupRole, LdapSettings, LoginSettings
+from api.accounts import GroupRole
+from api.directory import Directory, LdapSettings, LoginSettings
 from tests.conftest import PASSWORD
 from tests.slapd import ADMIN_DN, ADMIN_PASSWORD, PASSWORDS, SUFFIX, group, person, slapd
 

@@ -63,7 +63,8 @@ def test_the_document_names_the_bearer_scheme_and_each_routes_refusals(live):
     assert document["components"]["securitySchemes"]["BearerToken"] == {
         "type": "http", "scheme": "bearer",
         "description": "a login session's token (POST /api/session), or the ops token for /api/ops"}
-    public = {("get", "/healthz"): {"503"}, ("post", "/api/session"): {"401", "429", "503"}}
+    public = {("get", "/healthz"): {"503"}, ("post", "/api/session"): {"401", "429", "503"},
+              ("post", "/api/session/oidc"): {"401", "403", "404", "429", "503"}}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             refusals = set(operation["responses"]) - {"200", "201", "204"}

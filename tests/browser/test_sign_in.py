@@ -1,0 +1,101 @@
+"""A real browser signs in to the dashboard through the organisation's OpenID Connect provider's own login page
+(a real provider on loopback): the role comes from the provider's groups, someone in none is kept out."""
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from argon2 import PasswordHasher, profiles
+
+from api import internal_app
+from api.accounts import GroupRole
+from api.directory import LoginSettings
+from api.openid import OidcSettings
+from sluice import dashboard
+from tests.conftest import serving, unused_port
+from tests.openid import CLIENT_ID, CLIENT_SECRET, PEOPLE, provider
+from tests.sluice.processes import wait_until_up
+
+SECRET_ENV = "SLUICE_TEST_OIDC_SECRET"
+LABEL = "Example Hospital login"
+
+
+@pytest.fixture(scope="module")
+def dashboard_port() -> int:
+    return unused_port()
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory, dashboard_port):
+    with provider(tmp_path_factory.mktemp("idp"), [f"http://127.0.0.1:{dashboard_port}/oauth2callback"]) as running:
+        yield running
+
+
+@pytest.fixture
+def dashboard_url(warehouse, idp, dashboard_port, tmp_path) -> Iterator[str]:
+    settings = OidcSettings(issuer=idp.issuer, client_id=CLIENT_ID, client_secret_env=SECRET_ENV, label=LABEL,
+                            redirect_uri=f"http://127.0.0.1:{dashboard_port}/oauth2callback",
+                            scopes=["openid", "profile", "groups"],
+                            roles=[GroupRole("sluice-admins", "admin"), GroupRole("sluice-analysts", "analyst")])
+    app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST),
+                       login=LoginSettings(oidc=settings))
+    sign_in, key = dashboard.SignIn(settings, tmp_path / "dashboard-secrets.toml"), b"k" * 32
+    sign_in.write(key, {SECRET_ENV: CLIENT_SECRET})
+    with serving(app) as api_url:
+        process = subprocess.Popen(dashboard.command(dashboard_port, "127.0.0.1", sign_in=sign_in),
+                                   env=dashboard.environment(api_url, key, sign_in=sign_in),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", process)
+            yield f"http://127.0.0.1:{dashboard_port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _signed_in(browser, dashboard_url: str, issuer: str, login: str):
+    """A new page, through the provider's login page as `login`, back on the dashboard."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
+               else route.abort())  # the provider's page asks for a web font; nothing leaves the box
+    page.goto(dashboard_url)
+    page.get_by_role("button", name=f"Sign in with {LABEL}").click()
+    page.locator("input[name=login]").wait_for(timeout=30_000)
+    assert page.url.startswith(f"{issuer}/interaction/")  # the provider's own page, not the dashboard's
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill(PEOPLE[login]["password"])
+    page.get_by_role("button", name="Sign-in").click()
+    return page
+
+
+def test_sign_in_through_the_providers_login_page_with_the_role_of_ones_groups(browser, dashboard_url, idp, warehouse):
+    page = _signed_in(browser, dashboard_url, idp.issuer, "ana")
+    page.get_by_text("ana (analyst)").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Overview").wait_for(timeout=30_000)
+    assert page.get_by_text("Compliance", exact=True).count() == 0  # not this role's page
+    entries, _ = warehouse.audit.search(action="session.login", limit=1)
+    assert entries[0].actor == "user:ana" and entries[0].outcome == "success"
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto(dashboard_url)
+    page.get_by_role("button", name=f"Sign in with {LABEL}").wait_for(timeout=30_000)
+    assert page.get_by_text("ana (analyst)").count() == 0
+    page.close()
+
+
+def test_someone_in_no_mapped_group_is_told_to_ask_it_and_sees_no_page(browser, dashboard_url, idp):
+    page = _signed_in(browser, dashboard_url, idp.issuer, "nobody")
+    page.get_by_text("none of your groups at the identity provider gives a Sluice role").wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name="Overview").count() == 0
+    page.close()
+
+
+def test_a_reload_after_signing_in_does_not_replay_the_sign_in(browser, dashboard_url, idp):
+    """The ID token in the browser's cookie was taken once: a new page needs a new sign-in, not the old token."""
+    page = _signed_in(browser, dashboard_url, idp.issuer, "ana")
+    page.get_by_text("ana (analyst)").wait_for(timeout=30_000)
+    page.reload()
+    page.get_by_role("button", name=f"Sign in with {LABEL}").wait_for(timeout=30_000)
+    assert page.get_by_text("ana (analyst)").count() == 0
+    page.close()

@@ -1,0 +1,104 @@
+"""A real OpenID Connect provider on loopback (panva's `oidc-provider` on Node, in `tests/oidc`), as a
+hospital's Entra ID, Okta or Keycloak: people with passwords and groups, PKCE required, its own login page."""
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import shutil
+import ssl
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import trustme
+
+from tests.conftest import unused_port
+from tests.syslog import wait_for_port
+
+PROJECT = Path(__file__).parent / "oidc"
+CLIENT_ID, CLIENT_SECRET = "sluice-dashboard", "provider-issued-client-secret"
+PEOPLE = {"ana": {"password": "ana-Provider-pw1", "name": "Ana", "groups": ["sluice-analysts"]},
+          "root": {"password": "root-Provider-pw2", "name": "Root", "groups": ["staff", "sluice-admins"]},
+          "nobody": {"password": "nobody-Provider-pw3", "name": "Nobody", "groups": ["staff"]},
+          "admin": {"password": "admin-Provider-pw4", "name": "Not the local admin", "groups": ["sluice-admins"]}}
+
+
+class Provider:
+    def __init__(self, issuer: str, people: Path, ca: trustme.CA | None, ca_file: Path | None) -> None:
+        self.issuer, self.ca, self.ca_file = issuer, ca, ca_file
+        self._people = people
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else True
+
+    def set_groups(self, login: str, groups: list[str]) -> None:
+        """Move someone to other groups at the provider: it counts from their next sign-in."""
+        people = json.loads(self._people.read_text())
+        people[login]["groups"] = groups
+        self._people.write_text(json.dumps(people))
+
+    def id_token(self, login: str, redirect_uri: str = "http://127.0.0.1/oauth2callback") -> str:
+        """Sign in as `login` through the provider's own login page, as a relying party does (code flow, PKCE)."""
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        with httpx.Client(base_url=self.issuer, verify=self.verify) as http:
+            page = http.get("/auth", params={"client_id": CLIENT_ID, "response_type": "code", "scope": "openid profile groups",
+                                             "redirect_uri": redirect_uri, "state": "s", "nonce": "n",
+                                             "code_challenge": challenge, "code_challenge_method": "S256"},
+                            follow_redirects=True)
+            action = re.search(r'action="([^"]+)"', page.text).group(1)
+            done = http.post(action, data={"prompt": "login", "login": login, "password": PEOPLE[login]["password"]},
+                             follow_redirects=False)
+            while "code=" not in done.headers.get("location", ""):
+                done = http.get(done.headers["location"], follow_redirects=False)
+            code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
+            tokens = http.post("/token", auth=(CLIENT_ID, CLIENT_SECRET),
+                               data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                                     "code_verifier": verifier})
+            tokens.raise_for_status()
+            return tokens.json()["id_token"]
+
+
+def _node_modules() -> None:
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed: the OpenID Connect provider of these tests runs on it")
+    if not (PROJECT / "node_modules" / "oidc-provider").is_dir():
+        pytest.skip("the test OpenID Connect provider is not installed: npm ci --prefix tests/oidc")
+
+
+@contextmanager
+def provider(directory: Path, redirect_uris: list[str], tls: bool = False) -> Iterator[Provider]:
+    """The provider, in the foreground on a port of its own; over HTTPS with a CA made here with `tls`."""
+    _node_modules()
+    port = unused_port()
+    people = directory / "people.json"
+    people.write_text(json.dumps(PEOPLE))
+    settings = {"port": port, "people": str(people),
+                "clients": [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris,
+                             "post_logout_redirect_uris": redirect_uris, "response_types": ["code"],
+                             "grant_types": ["authorization_code"]}]}
+    ca = ca_file = None
+    if tls:
+        ca, ca_file = trustme.CA(), directory / "ca.crt"
+        issued = ca.issue_cert("127.0.0.1", "localhost")
+        issued.cert_chain_pems[0].write_to_path(str(directory / "idp.crt"))
+        issued.private_key_pem.write_to_path(str(directory / "idp.key"))
+        ca.cert_pem.write_to_path(str(ca_file))
+        settings |= {"cert": str(directory / "idp.crt"), "key": str(directory / "idp.key")}
+    issuer = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    (directory / "provider.json").write_text(json.dumps(settings | {"issuer": issuer}))
+    process = subprocess.Popen(["node", str(PROJECT / "provider.mjs"), str(directory / "provider.json")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, process)
+        yield Provider(issuer, people, ca, ca_file)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
