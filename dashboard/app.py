@@ -25,6 +25,7 @@ else:
             st.session_state.clear()
             if os.environ.get(SIGN_IN_ENV) and st.user.is_logged_in:
                 st.logout()  # and out of the identity provider, where it offers that: a workstation may be shared
+                st.stop()  # a rerun would drop the browser's redirect to the provider
             st.rerun()
     # Every page listed: past ten, Streamlit would fold the rest behind "View more".
     navigation = st.navigation([st.Page(path, title=title, url_path=slug) for slug, title, path in pages_for(role)],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from api.openid import OidcSettings
 from dashboard.client import API_TLS_ENV, DASHBOARD_KEY_ENV, SIGN_IN_ENV, SIGN_IN_PROVIDER
-from sluice.config import ConfigError
+from sluice.errors import SecretMissing
 from sluice.tls import TlsSettings, sighup_held
 
 _HARDENING = [
@@ -32,11 +32,11 @@ class SignIn:
         self.settings, self.secrets = settings, secrets
 
     def write(self, dashboard_key: bytes, env: Mapping[str, str] = os.environ) -> None:
-        """Write the secrets, owner-only, with the client secret from its variable; raise `ConfigError` without it."""
+        """Write the secrets, owner-only, with the client secret from its variable; raise `SecretMissing` without it."""
         settings = self.settings
         secret = env.get(settings.client_secret_env, "")
         if not secret:
-            raise ConfigError(f"login.oidc: set {settings.client_secret_env} to the client secret the identity "
+            raise SecretMissing(f"login.oidc: set {settings.client_secret_env} to the client secret the identity "
                               f"provider gave Sluice's dashboard")
         # Streamlit signs its sign-in cookies with this: derived, so a restart keeps browsers' sign-ins valid.
         cookie_secret = hmac.new(dashboard_key, b"dashboard sign-in cookies", hashlib.sha256).hexdigest()

@@ -3,3 +3,7 @@
 
 class SluiceError(Exception):
     """Base class for every failure of the `sluice` process itself."""
+
+
+class SecretMissing(SluiceError):
+    """The config names an environment variable for a secret, and it is not set."""

@@ -49,10 +49,10 @@ class Provider:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         with httpx.Client(base_url=self.issuer, verify=self.verify) as http:
-            page = http.get("/auth", params={"client_id": CLIENT_ID, "response_type": "code", "scope": "openid profile groups",
-                                             "redirect_uri": redirect_uri, "state": "s", "nonce": "n",
-                                             "code_challenge": challenge, "code_challenge_method": "S256"},
-                            follow_redirects=True)
+            request = {"client_id": CLIENT_ID, "response_type": "code", "scope": "openid profile groups",
+                       "redirect_uri": redirect_uri, "state": "s", "nonce": "n", "code_challenge": challenge,
+                       "code_challenge_method": "S256"}
+            page = http.get("/auth", params=request, follow_redirects=True)
             action = re.search(r'action="([^"]+)"', page.text).group(1)
             done = http.post(action, data={"prompt": "login", "login": login, "password": PEOPLE[login]["password"]},
                              follow_redirects=False)

@@ -28,7 +28,8 @@ def dashboard_port() -> int:
 
 @pytest.fixture(scope="module")
 def idp(tmp_path_factory, dashboard_port):
-    with provider(tmp_path_factory.mktemp("idp"), [f"http://127.0.0.1:{dashboard_port}/oauth2callback"]) as running:
+    with provider(tmp_path_factory.mktemp("idp"), [f"http://127.0.0.1:{dashboard_port}/oauth2callback"],
+                  tls=True) as running:
         yield running
 
 
@@ -36,7 +37,7 @@ def idp(tmp_path_factory, dashboard_port):
 def dashboard_url(warehouse, idp, dashboard_port, tmp_path) -> Iterator[str]:
     settings = OidcSettings(issuer=idp.issuer, client_id=CLIENT_ID, client_secret_env=SECRET_ENV, label=LABEL,
                             redirect_uri=f"http://127.0.0.1:{dashboard_port}/oauth2callback",
-                            scopes=["openid", "profile", "groups"],
+                            scopes=["openid", "profile", "groups"], ca_file=str(idp.ca_file),
                             roles=[GroupRole("sluice-admins", "admin"), GroupRole("sluice-analysts", "analyst")])
     app = internal_app(warehouse, "ops", ["default"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST),
                        login=LoginSettings(oidc=settings))
@@ -56,10 +57,14 @@ def dashboard_url(warehouse, idp, dashboard_port, tmp_path) -> Iterator[str]:
 
 def _signed_in(browser, dashboard_url: str, issuer: str, login: str):
     """A new page, through the provider's login page as `login`, back on the dashboard."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
-               else route.abort())  # the provider's page asks for a web font; nothing leaves the box
+    # The dashboard's server checks the provider's certificate against the CA made for it; the browser is told to
+    # accept it. The provider's page asks for a web font: nothing leaves the box.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, ignore_https_errors=True)
+    page.route("**/*", lambda route: route.continue_() if "://127.0.0.1:" in route.request.url else route.abort())
     page.goto(dashboard_url)
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.get_by_role("button", name=f"Sign in with {LABEL}").wait_for(timeout=30_000)
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "sign-in.png"))
     page.get_by_role("button", name=f"Sign in with {LABEL}").click()
     page.locator("input[name=login]").wait_for(timeout=30_000)
     assert page.url.startswith(f"{issuer}/interaction/")  # the provider's own page, not the dashboard's
@@ -76,8 +81,14 @@ def test_sign_in_through_the_providers_login_page_with_the_role_of_ones_groups(b
     assert page.get_by_text("Compliance", exact=True).count() == 0  # not this role's page
     entries, _ = warehouse.audit.search(action="session.login", limit=1)
     assert entries[0].actor == "user:ana" and entries[0].outcome == "success"
+    assert "_streamlit_user" in {cookie["name"] for cookie in page.context.cookies(dashboard_url)}
+    if os.environ.get("SLUICE_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["SLUICE_SCREENSHOTS"], "signed-in.png"))
 
     page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{idp.issuer}/**", timeout=30_000)  # the provider's end-session page: a workstation may be shared
+    assert not {cookie["name"] for cookie in page.context.cookies(dashboard_url)} & {"_streamlit_user",
+                                                                                     "_streamlit_user_tokens"}
     page.goto(dashboard_url)
     page.get_by_role("button", name=f"Sign in with {LABEL}").wait_for(timeout=30_000)
     assert page.get_by_text("ana (analyst)").count() == 0
