@@ -79,8 +79,7 @@ def environment(api_url: str, dashboard_key: bytes, tls: TlsSettings = TlsSettin
 
 def start(port: int, address: str, api_url: str, dashboard_key: bytes, tls: TlsSettings = TlsSettings(),
           sign_in: SignIn | None = None) -> subprocess.Popen:
-    if sign_in:
-        sign_in.write(dashboard_key)
+    """The dashboard in a process of its own; with `sign_in`, its secrets written already."""
     with sighup_held():  # `dashboard.https` lets it through once the dashboard can reload
         return subprocess.Popen(command(port, address, tls, sign_in), env=environment(api_url, dashboard_key, tls,
                                                                                         sign_in))

@@ -79,6 +79,7 @@ def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | No
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload while it seeds or starts is not a stop
     ctx = context()
     plan = _plan(ctx, host, public_port, internal_port)
+    sign_in = _sign_in(ctx)  # before seeding: a missing client secret is said at once
     site = ctx.config.sites[0].id
     login = ""
     with ExitStack() as demo_parts:
@@ -91,10 +92,11 @@ def up_command(demo: bool, demo_events: int, dashboard_port: int, host: str | No
             plan = msgspec.structs.replace(plan, forwarder=forwarder, scanner=scanner,
                                            first_scan_after=timedelta(seconds=5))
             login += f"\n  demo website:       {url}/   (scanned at start; the forwarder's webhook goes to it)"
-        _up(ctx, plan, site, dashboard_port, login)
+        _up(ctx, plan, site, dashboard_port, login, sign_in)
 
 
-def _up(ctx: Context, plan: Plan, site: str, dashboard_port: int, login: str) -> None:
+def _up(ctx: Context, plan: Plan, site: str, dashboard_port: int, login: str,
+        sign_in: dashboard.SignIn | None) -> None:
     public = plan.public.local_url
     click.echo(
         f"""
@@ -109,7 +111,7 @@ Stop with Ctrl+C.
     )
     configure_logging(ctx.config.server.log_level)
     ui = dashboard.start(dashboard_port, "0.0.0.0", plan.internal.local_url, ctx.data_dir.dashboard_key(), plan.tls,
-                         _sign_in(ctx))
+                         sign_in)
     try:
         serve(plan, companions=[ui])
     finally:
@@ -129,15 +131,18 @@ def dashboard_command(port: int, address: str, api_url: str | None) -> None:
     # An API named by --api is verified against the system's CAs; this config's own is trusted by its certificate.
     url = api_url or _plan(ctx, None, None, None).internal.local_url
     key, sign_in = ctx.data_dir.dashboard_key(), _sign_in(ctx)
-    if sign_in:
-        sign_in.write(key)
     os.execvpe(sys.executable, dashboard.command(port, address, tls, sign_in),
                dashboard.environment(url, key, TlsSettings() if api_url else tls, sign_in))
 
 
 def _sign_in(ctx: Context) -> dashboard.SignIn | None:
+    """The dashboard's single sign-on, its secrets written; none without `[login.oidc]`."""
     oidc = ctx.config.login.oidc
-    return dashboard.SignIn(oidc, ctx.data_dir.dashboard_secrets()) if oidc else None
+    if oidc is None:
+        return None
+    sign_in = dashboard.SignIn(oidc, ctx.data_dir.dashboard_secrets())
+    sign_in.write(ctx.data_dir.dashboard_key())
+    return sign_in
 
 
 @click.command("forwarder")
