@@ -126,15 +126,18 @@ class Period(NamedTuple):
     settings: dict[str, Any]
 
 
-def period(client: Client, report: VisitReport, site: str, start: date, end: date, filtered: str = "") -> Period:
+def period(client: Client, report: VisitReport, site: str, start: date, end: date, filtered: str = "",
+           fresh: dict[date, int] | None = None) -> Period:
     """`report`'s cells over a period: the stored cells of the days that still match their visits, the other
-    days folded. A `filtered` condition on visits folds every day."""
+    days folded. A `filtered` condition on visits folds every day. `fresh`: those days, where the caller
+    checked them already (with another report's, in one query)."""
     parameters: dict[str, Any] = {"report": report.name}
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     if filtered:
         folded = report.select("{period_days:Array(Date)}", filtered=filtered)
         return Period(f"({folded})", parameters | {"period_days": days}, {})
-    fresh = fresh_cells(client, [report], site, start, end).get(report.name, {})
+    if fresh is None:
+        fresh = fresh_cells(client, [report], site, start, end).get(report.name, {})
     stored = (f"SELECT key, {', '.join(report.measures)} FROM visit_cells WHERE site = {{site:String}} "
               f"AND report = {{report:String}} AND day BETWEEN {{start:Date}} AND {{end:Date}} "
               f"AND (day, generation) IN {{stored_cells:Array(Tuple(Date, UInt64))}}")

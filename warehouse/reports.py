@@ -222,8 +222,12 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
     its completions and their value, and the share of the period's visits that converted."""
     if not defined:
         return []
-    rows = _goal_figures(client, query, defined, by)
-    visits = _visits_by(client, query, GOAL_BREAKDOWNS[by]) if by else {"": overview(client, query).sessions}
+    # The denominators' cells are checked with the goals' own, in one query.
+    reports, denominators = [GoalCells(goal) for goal in defined], GOAL_BREAKDOWNS[by] if by else _OVERVIEW
+    fresh = {} if query.filters else cells.fresh_cells(client, [*reports, denominators], query.site, query.start,
+                                                       query.end)
+    rows = _goal_figures(client, query, reports, by, fresh)
+    visits = _visits_by(client, query, denominators, fresh.get(denominators.name, {}))
     table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, 0),
               "converted": converted, "conversions": conversions, "value": round(value, 2),
               "conversion_rate": round(converted / max(visits.get(key, 0), converted, 1), 4)}
@@ -231,17 +235,16 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
     return sorted(table, key=lambda row: (-row["converted"], row["goal"], row.get(by, "")))[:500]
 
 
-def _goal_figures(client: Client, query: ReportQuery, defined: list[Goal], by: str) -> list[tuple]:
-    """Per value of `by` and goal (its index in `defined`, from 1): converted visits, completions and value; read
-    from each goal's cells of the closed days where they are current, the other days folded."""
+def _goal_figures(client: Client, query: ReportQuery, reports: list[GoalCells], by: str,
+                  fresh: dict[str, dict[date, int]]) -> list[tuple]:
+    """Per value of `by` and goal (its index in `reports`, from 1): converted visits, completions and value; read
+    from each goal's cells of the closed days that are `fresh`, the other days folded."""
     days = [query.start + timedelta(days=n) for n in range((query.end - query.start).days + 1)]
-    reports = [GoalCells(goal) for goal in defined]
-    fresh = {} if query.filters else cells.fresh_cells(client, reports, query.site, query.start, query.end)
     stored = [(report.name, day, generation) for report in reports
               for day, generation in fresh.get(report.name, {}).items()]
     folded = [(index, day) for index, report in enumerate(reports, 1) for day in days
               if day not in fresh.get(report.name, {})]
-    fold, parameters = goal_cells(defined, "{folded_days:Array(Date)}", by_day=True, filtered=_filtered_visits(query),
+    fold, parameters = goal_cells([report.goal for report in reports], "{folded_days:Array(Date)}", by_day=True, filtered=_filtered_visits(query),
                                   breakdowns=[by] if by else [])
     arms = []
     if stored:
@@ -258,9 +261,10 @@ def _goal_figures(client: Client, query: ReportQuery, defined: list[Goal], by: s
                              FROM ({" UNION ALL ".join(arms)}) GROUP BY key[2], goal""", query, parameters)
 
 
-def _visits_by(client: Client, query: ReportQuery, report: VisitReport) -> dict[str, int]:
-    """The period's visits per value of `report`'s first key."""
-    result = _visit_query(client, query, report, "SELECT key[1] AS value, sum(sessions) FROM {cells} GROUP BY value")
+def _visits_by(client: Client, query: ReportQuery, report: VisitReport, fresh: dict[date, int]) -> dict[str, int]:
+    """The period's visits per value of `report`'s first key (all under "" for a report without keys)."""
+    result = _visit_query(client, query, report, "SELECT key[1] AS value, sum(sessions) FROM {cells} GROUP BY value",
+                          fresh)
     return dict(result.result_rows)
 
 
@@ -338,9 +342,11 @@ def _visit_table(client: Client, query: ReportQuery, report: VisitReport, sql: s
     return _dicts(_visit_query(client, query, report, sql))
 
 
-def _visit_query(client: Client, query: ReportQuery, report: VisitReport, sql: str) -> QueryResult:
-    """`sql` over `{cells}`: the report's cells of the period, stored for closed days and folded for the others."""
-    chosen = cells.period(client, report, query.site, query.start, query.end, _filtered_visits(query))
+def _visit_query(client: Client, query: ReportQuery, report: VisitReport, sql: str,
+                 fresh: dict[date, int] | None = None) -> QueryResult:
+    """`sql` over `{cells}`: the report's cells of the period, stored for closed days (`fresh`, where checked
+    already) and folded for the others."""
+    chosen = cells.period(client, report, query.site, query.start, query.end, _filtered_visits(query), fresh)
     return client.query(sql.replace("{cells}", chosen.sql), parameters=_parameters(query) | chosen.parameters,
                         settings=_LIMITS | chosen.settings)
 
