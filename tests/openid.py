@@ -67,8 +67,12 @@ class Provider:
 
 
 def _node_modules() -> None:
-    if shutil.which("node") is None:
+    node = shutil.which("node")
+    if node is None:
         pytest.skip("Node.js is not installed: the OpenID Connect provider of these tests runs on it")
+    major = int(subprocess.run([node, "--version"], capture_output=True, text=True).stdout.lstrip("v").split(".")[0])
+    if major < 20:
+        pytest.skip(f"Node.js {major} is too old for the tests' OpenID Connect provider (oidc-provider 9 needs 20+)")
     if not (PROJECT / "node_modules" / "oidc-provider").is_dir():
         pytest.skip("the test OpenID Connect provider is not installed: npm ci --prefix tests/oidc")
 

@@ -282,11 +282,15 @@ def events(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 def properties(client: Client, query: ReportQuery, event: str) -> list[dict[str, Any]]:
     """An event's property values (masked, as every report shows them), and the pages it happened on, with their
     events and visitors: the 50 most frequent values of each property."""
-    pairs = (f"arrayConcat([('page', {_MASKED_PATH})], arrayZip(mapKeys(props), "
-             f"arrayMap(v -> {masked_value_sql('v')}, mapValues(props))))")
+    # Grouped by each value as stored first, then masked: the masks' patterns run once per distinct value.
+    masked = f"if(property = 'page', {masked_path_sql('stored')}, {masked_value_sql('stored')})"
     return _table(client, f"""
-        SELECT pair.1 AS property, pair.2 AS value, count() AS events, {_VISITORS} AS visitors
-        FROM events ARRAY JOIN {pairs} AS pair WHERE {_where(query)} AND name = {{event:String}}
+        SELECT property, {masked} AS value, sum(stored_events) AS events,
+               uniqCombinedIfMerge(12)(stored_visitors) AS visitors
+        FROM (SELECT pair.1 AS property, pair.2 AS stored, count() AS stored_events,
+                     uniqCombinedIfState(12)(visitor_id, {IDENTIFIED}) AS stored_visitors
+              FROM events ARRAY JOIN arrayConcat([('page', path)], arrayZip(mapKeys(props), mapValues(props))) AS pair
+              WHERE {_where(query)} AND name = {{event:String}} GROUP BY property, stored)
         GROUP BY property, value ORDER BY property = 'page', property, events DESC, value LIMIT 50 BY property""",
         query, {"event": event})
 

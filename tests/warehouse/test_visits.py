@@ -209,3 +209,14 @@ def test_an_events_property_values_read_masked_like_every_report(warehouse):
     rows = reports.properties(warehouse.client, ReportQuery(site="main", start=day, end=day), "appointment_request")
     assert {(r["property"], r["value"]) for r in rows} == {
         ("service_line", "cardiology"), ("callback", "*"), ("email", "*"), ("page", "/find-a-doctor")}
+
+
+def test_values_that_mask_alike_count_as_one_value_with_their_events_and_visitors_added(warehouse):
+    calls = [_measured("appointment_request", 90 + n, callback=number, service_line="cardiology")
+             for n, number in enumerate(["555-123-4567", "555-765-4321", "555-000-1111"])]
+    store_events(warehouse.client, encode_rows([LANDING, *calls]), token="a")
+    day = START.date()
+    rows = reports.properties(warehouse.client, ReportQuery(site="main", start=day, end=day), "appointment_request")
+    figures = {(r["property"], r["value"]): (r["events"], r["visitors"]) for r in rows}
+    assert figures == {("callback", "*"): (3, 1), ("service_line", "cardiology"): (3, 1),
+                       ("page", "/find-a-doctor"): (3, 1)}
