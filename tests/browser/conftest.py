@@ -1,6 +1,7 @@
 """A real headless Chromium, driven by Playwright; skipped with the reason where it is missing."""
 
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from collector import public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spool, Spools, read_segment
 from tests.conftest import CONSENT_KEY, serving, unused_port
+from tests.sluice.processes import wait_until_up
 
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,6 +33,18 @@ def browser() -> Iterator:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@contextmanager
+def dashboard_serving(port: int, command: list[str], env: dict[str, str]) -> Iterator[str]:
+    """The Streamlit dashboard in a process of its own on `port`, until the block ends; yields its URL."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @contextmanager

@@ -4,27 +4,20 @@ out and cannot go back."""
 import os
 import random
 import string
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from sluice import dashboard
+from tests.browser.conftest import dashboard_serving
 from tests.conftest import PASSWORD, unused_port
-from tests.sluice.processes import wait_until_up
 
 
 @pytest.fixture
 def dashboard_url(api_url) -> Iterator[str]:
     port = unused_port()
-    process = subprocess.Popen(dashboard.command(port, "127.0.0.1"), env=os.environ | {"SLUICE_API_URL": api_url},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with dashboard_serving(port, dashboard.command(port, "127.0.0.1"), os.environ | {"SLUICE_API_URL": api_url}) as url:
+        yield url
 
 
 def _logged_in(browser, dashboard_url: str, username: str, height: int = 1400):

@@ -2,7 +2,6 @@
 (a real provider on loopback): the role comes from the provider's groups, someone in none is kept out."""
 
 import os
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -13,9 +12,9 @@ from api.accounts import GroupRole
 from api.directory import LoginSettings
 from api.openid import OidcSettings
 from sluice import dashboard
+from tests.browser.conftest import dashboard_serving
 from tests.conftest import serving, unused_port
 from tests.openid import CLIENT_ID, CLIENT_SECRET, PEOPLE, provider
-from tests.sluice.processes import wait_until_up
 
 SECRET_ENV = "SLUICE_TEST_OIDC_SECRET"
 LABEL = "Example Hospital login"
@@ -43,16 +42,10 @@ def dashboard_url(warehouse, idp, dashboard_port, tmp_path) -> Iterator[str]:
                        login=LoginSettings(oidc=settings))
     sign_in, key = dashboard.SignIn(settings, tmp_path / "dashboard-secrets.toml"), b"k" * 32
     sign_in.write(key, {SECRET_ENV: CLIENT_SECRET})
-    with serving(app) as api_url:
-        process = subprocess.Popen(dashboard.command(dashboard_port, "127.0.0.1", sign_in=sign_in),
-                                   env=dashboard.environment(api_url, key, sign_in=sign_in),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            wait_until_up(f"http://127.0.0.1:{dashboard_port}/_stcore/health", process)
-            yield f"http://127.0.0.1:{dashboard_port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with serving(app) as api_url, dashboard_serving(dashboard_port,
+                                                    dashboard.command(dashboard_port, "127.0.0.1", sign_in=sign_in),
+                                                    dashboard.environment(api_url, key, sign_in=sign_in)) as url:
+        yield url
 
 
 def _signed_in(browser, dashboard_url: str, issuer: str, login: str):
