@@ -1,6 +1,7 @@
 """The internal API of a process, with the forwarder, scanner and demo loader it has."""
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 from litestar import Litestar
 
@@ -14,6 +15,7 @@ from mail import MailSettings
 from scanner.settings import ScannerSettings
 from sluice import backup
 from sluice.datadir import DataDir
+from sluice.errors import SecretMissing
 from sluice.forwarding import forwarder_for
 from warehouse import Warehouse
 from warehouse.settings import AuditSettings
@@ -25,8 +27,17 @@ def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sit
                  audit: AuditSettings = AuditSettings(),
                  login: LoginSettings = LoginSettings()) -> tuple[Litestar, Forwarder | None]:
     """The internal app over `warehouse`, and the forwarder it runs (none without a policy)."""
+    _check_directory_secret(login)
     runner = forwarder_for(forwarder, warehouse, data_dir, instance, opt_out_sites(sites))
     app = internal_app(warehouse, ops_token, [site.id for site in sites], forwarder=runner, scanner=scanner,
                        mail=mail, demo=demo.load, dashboard_key=data_dir.dashboard_key(),
                        backup=backup.maker(data_dir, data_dir.anchors(audit)), login=login)
     return app, runner
+
+
+def _check_directory_secret(login: LoginSettings, env: Mapping[str, str] = os.environ) -> None:
+    """A directory's service account without its password would refuse every login as "unreachable": say so now."""
+    named = login.ldap.bind_password_env if login.ldap else ""
+    if named and not env.get(named):
+        raise SecretMissing(f"login.ldap: set {named} to the password of the directory's service account "
+                            f"({login.ldap.bind_dn})")
