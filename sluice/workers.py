@@ -89,8 +89,10 @@ class Workers:
     def _spawn(self) -> subprocess.Popen:
         fd = self._listening.fileno()
         with sighup_held():
+            # A session of its own: Ctrl+C in a terminal reaches this process, which stops the workers with
+            # SIGTERM, not each worker as well (that would print a KeyboardInterrupt for each).
             process = subprocess.Popen([sys.executable, "-m", "sluice.workers", str(fd), str(os.getpid())],
-                                       stdin=subprocess.PIPE, pass_fds=[fd])
+                                       stdin=subprocess.PIPE, pass_fds=[fd], start_new_session=True)
         process.stdin.write(self._plan)
         process.stdin.close()
         return process

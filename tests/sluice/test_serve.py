@@ -141,6 +141,27 @@ def test_sigterm_stops_the_server_cleanly(server):
     assert verify.returncode == 0, verify.stderr
 
 
+def test_ctrl_c_in_a_terminal_stops_the_server_and_its_workers_quietly(tmp_path):
+    """A terminal sends SIGINT to its whole foreground process group, not to the server alone."""
+    public_port, internal_port = unused_port(), unused_port()
+    process = subprocess.Popen(
+        [*SLUICE, "serve", "--data-dir", str(tmp_path / "data"), "--host", "127.0.0.1",
+         "--public-port", str(public_port), "--internal-port", str(internal_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)
+    try:
+        wait_until_up(f"http://127.0.0.1:{public_port}/healthz", process)
+        workers = _workers(process.pid)
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0 and '"message": "stopped"' in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert workers and not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
 def test_the_head_anchored_at_stop_shows_entries_cut_from_the_warehouse_afterwards(server):
     # After the stop above: someone with the warehouse files but not the keys deletes the newest entries.
     anchors = [json.loads(line) for line in (server.data_dir / "audit-anchors.jsonl").read_text().splitlines()]
