@@ -132,7 +132,7 @@ def period(client: Client, report: VisitReport, site: str, start: date, end: dat
     days folded. A `filtered` condition on visits folds every day. `fresh`: those days, where the caller
     checked them already (with another report's, in one query)."""
     parameters: dict[str, Any] = {"report": report.name}
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    days = days_of(start, end)
     if filtered:
         folded = report.select("{period_days:Array(Date)}", filtered=filtered)
         return Period(f"({folded})", parameters | {"period_days": days}, {})
@@ -147,6 +147,11 @@ def period(client: Client, report: VisitReport, site: str, start: date, end: dat
     parameters |= {"stored_cells": sorted(fresh.items()), "folded_days": folded_days}
     few = len(folded_days) <= _FEW_DAYS and len(days) <= _FEW_ROWS_DAYS
     return Period(f"({stored} UNION ALL {folded})", parameters, _FEW_ROWS if few else {})
+
+
+def days_of(start: date, end: date) -> list[date]:
+    """Every day from `start` to `end`, both included."""
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
 def current_days(client: Client, report: CellReport, site: str, start: date, end: date) -> set[date]:

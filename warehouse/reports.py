@@ -239,7 +239,7 @@ def _goal_figures(client: Client, query: ReportQuery, reports: list[GoalCells], 
                   fresh: dict[str, dict[date, int]]) -> list[tuple]:
     """Per value of `by` and goal (its index in `reports`, from 1): converted visits, completions and value; read
     from each goal's cells of the closed days that are `fresh`, the other days folded."""
-    days = [query.start + timedelta(days=n) for n in range((query.end - query.start).days + 1)]
+    days = cells.days_of(query.start, query.end)
     stored = [(report.name, day, generation) for report in reports
               for day, generation in fresh.get(report.name, {}).items()]
     folded = [(index, day) for index, report in enumerate(reports, 1) for day in days
