@@ -173,7 +173,8 @@ class SessionController(Controller):
             raise TooManyRequestsException("too many attempts; try again later", headers={"retry-after": str(wait)})
         login = state.identity_provider.log_in(data.id_token)
         username = login.username
-        note(request, actor=f"user:{username}" if username else None)
+        note(request, actor=f"user:{username}" if username else None,
+             detail={"subject": login.subject} if login.subject else None)
         if login.role is not None and state.accounts.has(username):
             login = msgspec.structs.replace(login, role=None, reason="name of a local account")
         if login.role is None:
@@ -209,6 +210,9 @@ def _refusal(reason: str) -> Exception:
                                          "ask IT to rename one of the two")
     if reason == "provider unreachable":
         return ServiceUnavailableException("the identity provider does not answer; try again, or ask IT")
+    if reason == "provider misconfigured":
+        return ServiceUnavailableException("the identity provider's settings do not fit Sluice's: ask IT (the "
+                                           "audit log says what is wrong)")
     if reason == "token used already":
         return NotAuthorizedException("this sign-in was used already: sign in again")
     return NotAuthorizedException("the identity provider's token is not valid here: sign in again")

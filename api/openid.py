@@ -9,9 +9,11 @@ used once. The role is that of the first configured group in the token's groups 
 import hashlib
 import ipaddress
 import os
+import re
 import ssl
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -30,6 +32,10 @@ _ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "E
 _LEEWAY_SECONDS = 60
 _KEYS_REFETCH_SECONDS = 60
 """A token signed with a key not seen yet fetches the provider's keys again, at most this often (key rotation)."""
+_KEYS_RETRY_SECONDS = 5
+"""After a failed fetch of the keys, sign-ins fail at once for this long rather than each waiting on the provider."""
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,127}$")
+"""A name from the provider, once normalised: ASCII only, so that no look-alike letter imitates another's name."""
 
 
 class OidcSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -53,14 +59,17 @@ class OidcSettings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
     ca_file: str = ""
     """The CA that signed the provider's certificate; empty: the system's CAs."""
     roles: list[GroupRole]
-    """In order: the first group in the token's groups claim decides the role."""
+    """In order: the first of these groups that the token's groups claim holds decides the role."""
     max_age_seconds: Annotated[int, msgspec.Meta(ge=30, le=3600)] = 300
-    """A token issued longer ago than this is refused: it belongs to a login that is over."""
+    """A token issued longer ago than this (and a minute's leeway for clocks) is refused: its login is over."""
     timeout_seconds: Annotated[int, msgspec.Meta(ge=1, le=60)] = 5
 
     def __post_init__(self) -> None:
         if not _secure(self.issuer):
             raise ValueError("issuer: use https:// (plain http only on this machine's loopback)")
+        if not _secure(self.redirect_uri):
+            raise ValueError("redirect_uri: use https:// (plain http only on this machine's loopback): the "
+                             "provider sends the sign-in's code there")
         if "openid" not in self.scopes:
             raise ValueError("scopes: include openid, or the provider sends no ID token")
         if not self.roles:
@@ -79,10 +88,16 @@ class ProviderLogin(msgspec.Struct, frozen=True):
     username: str
     role: Role | None
     reason: Literal["granted", "invalid token", "token used already", "no mapped group", "provider unreachable",
-                    "name of a local account"]
+                    "provider misconfigured", "name of a local account"]
     group: str = ""
+    subject: str = ""
+    """The token's `sub`: who the provider says this is, whatever the name."""
     problem: str = ""
     """What was wrong with a refused token, for the audit log."""
+
+
+class _Misconfigured(Exception):
+    """The provider's discovery document or keys are not what OpenID Connect and this config say they are."""
 
 
 class IdentityProvider:
@@ -94,28 +109,35 @@ class IdentityProvider:
         self._http = httpx.Client(timeout=settings.timeout_seconds, verify=verify, follow_redirects=False,
                                   trust_env=False)
         self._keys: KeySet | None = None
-        self._keys_at = 0.0
+        self._keys_at, self._keys_failed = 0.0, False
+        self._keys_lock, self._used_lock = threading.Lock(), threading.Lock()
         self._used: dict[str, float] = {}
-        self._lock = threading.Lock()
 
     def log_in(self, id_token: str) -> ProviderLogin:
         try:
             claims = self._verified(id_token)
         except httpx.HTTPError as exc:
             return ProviderLogin("", None, "provider unreachable", problem=type(exc).__name__)
+        except _Misconfigured as exc:
+            return ProviderLogin("", None, "provider misconfigured", problem=str(exc)[:300])
         except (JoseError, ValueError) as exc:
-            return ProviderLogin("", None, "invalid token", problem=str(exc) or type(exc).__name__)
-        username = str(claims.get(self._settings.username_claim) or "").strip().casefold()
-        if not username:
-            return ProviderLogin("", None, "invalid token", problem=f"no {self._settings.username_claim} claim")
-        if not self._first_use(id_token, claims["exp"]):
-            return ProviderLogin(username, None, "token used already")
+            return ProviderLogin("", None, "invalid token", problem=(str(exc) or type(exc).__name__)[:300])
+        claim, subject = self._settings.username_claim, str(claims["sub"])[:256]
+        named = claims.get(claim)
+        username = unicodedata.normalize("NFKC", named).strip().casefold() if isinstance(named, str) else ""
+        if not _NAME.match(username):
+            return ProviderLogin("", None, "invalid token", subject=subject,
+                                 problem=f"the {claim} claim is no name Sluice takes (ASCII letters, digits, . _ - @ +)")
+        usable_until = min(claims["exp"], claims["iat"] + self._settings.max_age_seconds) + _LEEWAY_SECONDS
+        # ECDSA signatures can be rewritten and stay valid: what was signed is what is taken once.
+        if not self._first_use(id_token.rpartition(".")[0], usable_until):
+            return ProviderLogin(username, None, "token used already", subject=subject)
         groups = claims.get(self._settings.groups_claim) or []
         member = {str(group).lower() for group in (groups if isinstance(groups, list) else [groups])}
         for mapping in self._settings.roles:
             if mapping.group.lower() in member:
-                return ProviderLogin(username, mapping.role, "granted", mapping.group)
-        return ProviderLogin(username, None, "no mapped group")
+                return ProviderLogin(username, mapping.role, "granted", mapping.group, subject=subject)
+        return ProviderLogin(username, None, "no mapped group", subject=subject)
 
     def close(self) -> None:
         self._http.close()
@@ -133,40 +155,60 @@ class IdentityProvider:
         if now - token.claims["iat"] > settings.max_age_seconds + _LEEWAY_SECONDS:
             raise ValueError(f"issued more than {settings.max_age_seconds} s ago")
         audiences = token.claims["aud"] if isinstance(token.claims["aud"], list) else [token.claims["aud"]]
-        if len(audiences) > 1 and token.claims.get("azp") != settings.client_id:
-            raise ValueError("issued to another party as well, and not on Sluice's behalf (azp)")
+        if len(audiences) > 1 and "azp" not in token.claims:
+            raise ValueError("issued to several parties, and not said to be on Sluice's behalf (no azp)")
+        if "azp" in token.claims and token.claims["azp"] != settings.client_id:
+            raise ValueError("issued on another party's behalf (azp)")
         return token.claims
 
     def _key_set(self, key_id: str) -> KeySet:
-        with self._lock:
-            known = self._keys is not None and any(key.kid == key_id for key in self._keys.keys)
-            stale = time.monotonic() - self._keys_at > _KEYS_REFETCH_SECONDS
-            if self._keys is None or (not known and stale):
-                self._keys, self._keys_at = self._fetch_keys(), time.monotonic()
+        """The provider's keys, fetched again for a key id not seen yet (a rotation) at most once a minute."""
+        keys = self._keys
+        if keys is not None and any(key.kid == key_id for key in keys.keys):
+            return keys  # no lock: a sign-in with a known key never waits on a fetch
+        with self._keys_lock:
+            since = time.monotonic() - self._keys_at
+            if self._keys is None and self._keys_failed and since < _KEYS_RETRY_SECONDS:
+                raise httpx.ConnectError(f"the provider's keys could not be fetched {since:.0f} s ago")
+            if self._keys is not None and since < _KEYS_REFETCH_SECONDS:
+                return self._keys
+            self._keys_at, self._keys_failed = time.monotonic(), True
+            self._keys = self._fetch_keys()
+            self._keys_failed = False
             return self._keys
 
     def _fetch_keys(self) -> KeySet:
         discovery = self._json(self._settings.discovery_url)
         if discovery.get("issuer") != self._settings.issuer:
-            raise ValueError(f"the discovery document names issuer {discovery.get('issuer')!r}, "
-                             f"not {self._settings.issuer!r}")
-        jwks_uri = str(discovery.get("jwks_uri", ""))
-        if not _secure(jwks_uri):
-            raise ValueError(f"the provider's keys are not at an https:// address: {jwks_uri!r}")
-        return KeySet.import_key_set(self._json(jwks_uri))
+            raise _Misconfigured(f"the discovery document names issuer {discovery.get('issuer')!r}, "
+                                 f"not {self._settings.issuer!r}")
+        jwks_uri = discovery.get("jwks_uri")
+        if not isinstance(jwks_uri, str) or not _secure(jwks_uri):
+            raise _Misconfigured(f"the provider's keys are not at an https:// address: {jwks_uri!r}")
+        keys = self._json(jwks_uri)
+        try:
+            return KeySet.import_key_set(keys)
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise _Misconfigured(f"the provider's keys cannot be read: {exc}") from None
 
     def _json(self, url: str) -> dict[str, Any]:
         response = self._http.get(url)
         response.raise_for_status()
-        return response.json()
+        try:
+            document = response.json()
+        except ValueError:
+            raise _Misconfigured(f"{url} does not answer JSON") from None
+        if not isinstance(document, dict):
+            raise _Misconfigured(f"{url} does not answer a JSON object")
+        return document
 
-    def _first_use(self, id_token: str, expires: float) -> bool:
-        digest, now = hashlib.sha256(id_token.encode()).hexdigest(), self._clock()
-        with self._lock:
-            self._used = {key: until for key, until in self._used.items() if until > now - _LEEWAY_SECONDS}
+    def _first_use(self, signed: str, usable_until: float) -> bool:
+        digest, now = hashlib.sha256(signed.encode()).hexdigest(), self._clock()
+        with self._used_lock:
+            self._used = {key: until for key, until in self._used.items() if until > now}
             if digest in self._used:
                 return False
-            self._used[digest] = expires
+            self._used[digest] = usable_until
             return True
 
 

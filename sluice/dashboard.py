@@ -54,7 +54,9 @@ class SignIn:
 
 
 def _toml(value: str) -> str:
-    return json.dumps(value)  # a JSON string is a TOML basic string
+    """A TOML basic string: JSON's, with characters outside ASCII as they are (TOML refuses JSON's surrogate
+    pairs) and DEL escaped (TOML refuses it bare)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def command(port: int, address: str, tls: TlsSettings = TlsSettings(), sign_in: SignIn | None = None) -> list[str]:

@@ -9,14 +9,20 @@ import secrets
 import shutil
 import ssl
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 import trustme
+from joserfc import jwt
+from joserfc.jwk import ECKey, RSAKey
 
 from tests.conftest import unused_port
 from tests.syslog import wait_for_port
@@ -78,16 +84,22 @@ def _node_modules() -> None:
 
 
 @contextmanager
-def provider(directory: Path, redirect_uris: list[str], tls: bool = False) -> Iterator[Provider]:
-    """The provider, in the foreground on a port of its own; over HTTPS with a CA made here with `tls`."""
+def provider(directory: Path, redirect_uris: list[str], tls: bool = False,
+             signing: str = "RS256") -> Iterator[Provider]:
+    """The provider, in the foreground on a port of its own; over HTTPS with a CA made here with `tls`; signing
+    ID tokens with `signing` (RS256, or ES256 with a P-256 key made here)."""
     _node_modules()
     port = unused_port()
     people = directory / "people.json"
     people.write_text(json.dumps(PEOPLE))
-    settings = {"port": port, "people": str(people),
-                "clients": [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris,
-                             "post_logout_redirect_uris": redirect_uris, "response_types": ["code"],
-                             "grant_types": ["authorization_code"]}]}
+    client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris,
+              "post_logout_redirect_uris": redirect_uris, "response_types": ["code"],
+              "grant_types": ["authorization_code"], "id_token_signed_response_alg": signing}
+    settings = {"port": port, "people": str(people), "clients": [client]}
+    if signing == "ES256":  # the provider needs an RS256 key beside it, whatever it signs with
+        keys = [RSAKey.generate_key(2048, {"kid": "rsa", "use": "sig", "alg": "RS256"}, private=True),
+                ECKey.generate_key("P-256", {"kid": "ec", "use": "sig", "alg": "ES256"}, private=True)]
+        settings["jwks"] = {"keys": [key.as_dict(private=True) for key in keys]}
     ca = ca_file = None
     if tls:
         ca, ca_file = trustme.CA(), directory / "ca.crt"
@@ -98,6 +110,7 @@ def provider(directory: Path, redirect_uris: list[str], tls: bool = False) -> It
         settings |= {"cert": str(directory / "idp.crt"), "key": str(directory / "idp.key")}
     issuer = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     (directory / "provider.json").write_text(json.dumps(settings | {"issuer": issuer}))
+    (directory / "provider.json").chmod(0o600)  # it holds the signing keys
     process = subprocess.Popen(["node", str(PROJECT / "provider.mjs"), str(directory / "provider.json")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -106,3 +119,53 @@ def provider(directory: Path, redirect_uris: list[str], tls: bool = False) -> It
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class KeysWeHold:
+    """A provider whose signing key the test holds: its discovery document and keys served on loopback, as the
+    test sets them, so a test can sign any token (what no real provider would issue) and count fetches."""
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+        self.key = RSAKey.generate_key(2048, {"kid": "held", "use": "sig", "alg": "RS256"}, private=True)
+        self.documents: dict[str, Any] = {
+            "/.well-known/openid-configuration": {"issuer": issuer, "jwks_uri": f"{issuer}/jwks"},
+            "/jwks": {"keys": [self.key.as_dict(private=False)]}}
+        self.fetches: list[str] = []
+
+    def token(self, header: dict[str, Any] | None = None, **claims: Any) -> str:
+        """An ID token signed with the held key: a valid one for `client_id` unless `claims` say otherwise."""
+        now = int(time.time())
+        defaults = {"iss": self.issuer, "aud": CLIENT_ID, "sub": "s-1", "iat": now, "exp": now + 300,
+                    "preferred_username": "ana", "groups": ["sluice-analysts"], "nonce": secrets.token_hex(8)}
+        return jwt.encode(header or {"alg": "RS256", "kid": "held"}, {k: v for k, v in (defaults | claims).items()
+                                                                        if v is not None}, self.key)
+
+
+@contextmanager
+def keys_we_hold() -> Iterator[KeysWeHold]:
+    port = unused_port()
+    held = KeysWeHold(f"http://127.0.0.1:{port}")
+
+    class Documents(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            held.fetches.append(self.path)
+            document = held.documents.get(self.path)
+            body = document.encode() if isinstance(document, str) else json.dumps(document).encode()
+            self.send_response(200 if document is not None else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Documents)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield held
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from argon2 import PasswordHasher, profiles
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, OctKey, RSAKey
 from litestar.testing import TestClient
 
 from api import internal_app
@@ -18,7 +18,7 @@ from api.accounts import GroupRole
 from api.directory import LoginSettings
 from api.openid import IdentityProvider, OidcSettings
 from tests.conftest import PASSWORD
-from tests.openid import CLIENT_ID, provider
+from tests.openid import CLIENT_ID, keys_we_hold, provider
 
 ROLES = [GroupRole("sluice-admins", "admin"), GroupRole("sluice-analysts", "analyst")]
 
@@ -63,8 +63,19 @@ def test_a_provider_user_gets_the_role_of_the_first_mapped_group_in_the_token(ap
         assert answer.status_code == 201 and answer.json()["role"] == role, answer.text
         session = client.get("/api/session", headers={"authorization": f"Bearer {answer.json()['token']}"})
         assert session.json() == {"username": login, "role": role}
-    assert _last_login(warehouse) | {"actor": "user:root"} == {
-        "actor": "user:root", "outcome": "success", "source": "oidc", "group": "sluice-admins", "role": "admin"}
+    assert _last_login(warehouse) == {"actor": "user:root", "outcome": "success", "source": "oidc", "subject": "root",
+                                      "group": "sluice-admins", "role": "admin"}
+
+
+def test_in_two_mapped_groups_the_first_configured_decides(api, idp):
+    idp.set_groups("ana", ["sluice-analysts", "sluice-admins"])
+    try:
+        token = idp.id_token("ana")
+    finally:
+        idp.set_groups("ana", ["sluice-analysts"])
+    client = api(_oidc(idp, roles=[GroupRole("sluice-analysts", "analyst"), GroupRole("sluice-admins", "admin")]))
+    assert client.post("/api/session/oidc", json={"id_token": token}).json()["role"] == "analyst"
+    assert api().post("/api/session/oidc", json={"id_token": token}).json()["role"] == "admin"
 
 
 def test_a_change_of_groups_at_the_provider_counts_from_the_next_sign_in(api, idp):
@@ -82,7 +93,7 @@ def test_someone_in_no_mapped_group_gets_no_access_and_the_refusal_is_audited(ap
     answer = api().post("/api/session/oidc", json={"id_token": idp.id_token("nobody")})
     assert answer.status_code == 403 and "ask IT" in answer.json()["detail"]
     assert _last_login(warehouse) == {"actor": "user:nobody", "outcome": "failure", "source": "oidc",
-                                      "reason": "no mapped group", "status": 403}
+                                      "subject": "nobody", "reason": "no mapped group", "status": 403}
 
 
 def test_a_token_is_taken_once(api, idp):
@@ -90,6 +101,20 @@ def test_a_token_is_taken_once(api, idp):
     assert client.post("/api/session/oidc", json={"id_token": token}).status_code == 201
     replayed = client.post("/api/session/oidc", json={"id_token": token})
     assert replayed.status_code == 401 and "used already" in replayed.json()["detail"]
+
+
+def test_an_ecdsa_token_rewritten_with_the_other_valid_signature_is_still_the_same_sign_in(api, tmp_path):
+    """An ECDSA signature (r, s) is as valid as (r, n - s): what is taken once is what the provider signed."""
+    with provider(tmp_path, ["http://127.0.0.1/oauth2callback"], tls=True, signing="ES256") as es256:
+        token = es256.id_token("root")
+        client = api(_oidc(es256))
+        assert client.post("/api/session/oidc", json={"id_token": token}).status_code == 201
+    header, payload, signature = token.split(".")
+    assert json.loads(_unb64(header))["alg"] == "ES256"
+    r, s = _unb64(signature)[:32], int.from_bytes(_unb64(signature)[32:], "big")
+    rewritten = f"{header}.{payload}.{_b64(r + (_P256_ORDER - s).to_bytes(32, 'big'))}"
+    answer = client.post("/api/session/oidc", json={"id_token": rewritten})
+    assert answer.status_code == 401 and "used already" in answer.json()["detail"]
 
 
 def test_a_token_for_another_application_of_the_provider_is_refused(api, idp, warehouse):
@@ -154,6 +179,7 @@ def test_without_single_sign_on_set_up_the_route_says_so(warehouse):
     ({"scopes": ["profile"]}, "include openid"),
     ({"roles": []}, "map at least one group"),
     ({"redirect_uri": "https://sluice.example.org/"}, "redirect_uri"),
+    ({"redirect_uri": "http://sluice.example.org/oauth2callback"}, "redirect_uri: use https"),
 ])
 def test_settings_that_cannot_work_are_refused_with_the_reason(settings, problem):
     base = {"issuer": "https://idp.example.org", "client_id": "c", "client_secret_env": "S",
@@ -174,3 +200,92 @@ def _provider_key_id(idp) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@pytest.fixture
+def held(api):
+    """A provider whose key the test holds, and an API that trusts it."""
+    with keys_we_hold() as keys:
+        settings = OidcSettings(issuer=keys.issuer, client_id=CLIENT_ID, client_secret_env="UNUSED",
+                                redirect_uri="http://127.0.0.1/oauth2callback", roles=ROLES)
+        yield keys, api(settings)
+
+
+def _sign_in(client, token: str):
+    return client.post("/api/session/oidc", json={"id_token": token})
+
+
+@pytest.mark.parametrize("name", ["\u0430dmin", "ana\nuser:admin", "\u200b", "", "a" * 200, ["admin"]])
+def test_a_name_that_could_pass_for_another_or_forge_a_log_line_is_refused(held, warehouse, name):
+    """Cyrillic а, a line break, an invisible name, none, a very long one, a list: only plain ASCII names."""
+    keys, client = held
+    answer = _sign_in(client, keys.token(preferred_username=name))
+    assert answer.status_code == 401, answer.text
+    assert _last_login(warehouse)["reason"] == "invalid token"
+
+
+def test_a_name_from_the_provider_is_taken_without_case_or_width(held):
+    keys, client = held
+    answer = _sign_in(client, keys.token(preferred_username="\uff21na@Example-Hospital.org"))  # a full-width A
+    assert answer.status_code == 201 and answer.json()["username"] == "ana@example-hospital.org"
+
+
+@pytest.mark.parametrize("claims, problem", [
+    ({"azp": "another-application"}, "azp"),
+    ({"aud": [CLIENT_ID, "another-application"]}, "no azp"),
+    ({"exp": None}, "exp"),
+    ({"iat": int(time.time()) + 3600}, "issued in the future"),
+])
+def test_claims_that_do_not_make_a_sign_in_for_sluice_are_refused(held, warehouse, claims, problem):
+    keys, client = held
+    assert _sign_in(client, keys.token(**claims)).status_code == 401
+    assert problem in _last_login(warehouse)["problem"]
+
+
+def test_a_token_signed_with_a_shared_secret_is_refused_even_with_the_providers_public_key_as_secret(held):
+    keys, client = held
+    public = json.dumps(keys.key.as_dict(private=False)).encode()
+    forged = jwt.encode({"alg": "HS256", "kid": "held"}, jwt.decode(keys.token(), keys.key).claims,
+                        OctKey.import_key(public))
+    assert _sign_in(client, forged).status_code == 401
+
+
+@pytest.mark.parametrize("path, document, problem", [
+    ("/.well-known/openid-configuration", {"issuer": "https://idp.example.org", "jwks_uri": "x"}, "names issuer"),
+    ("/.well-known/openid-configuration", "[1]", "JSON object"),
+    ("/.well-known/openid-configuration", "not json", "does not answer JSON"),
+    ("/jwks", {}, "keys cannot be read"),
+    ("/jwks", {"keys": [1]}, "keys cannot be read"),
+])
+def test_a_provider_whose_documents_do_not_fit_is_a_503_with_the_reason_audited(held, warehouse, path, document,
+                                                                                problem):
+    keys, client = held
+    keys.documents[path] = document
+    answer = _sign_in(client, keys.token())
+    assert answer.status_code == 503 and "ask IT" in answer.json()["detail"]
+    assert _last_login(warehouse)["reason"] == "provider misconfigured" and problem in _last_login(warehouse)["problem"]
+
+
+def test_keys_published_over_plain_http_elsewhere_are_refused(held, warehouse):
+    keys, client = held
+    keys.documents["/.well-known/openid-configuration"]["jwks_uri"] = "http://idp.example.org/jwks"
+    assert _sign_in(client, keys.token()).status_code == 503
+    assert "https://" in _last_login(warehouse)["problem"]
+
+
+def test_tokens_naming_unknown_keys_fetch_the_keys_again_at_most_once_a_minute(held):
+    """A rotation at the provider is picked up; a flood of made-up key ids does not become a flood of fetches."""
+    keys, client = held
+    assert _sign_in(client, keys.token()).status_code == 201
+    fetched = len(keys.fetches)
+    for n in range(10):
+        assert _sign_in(client, keys.token(header={"alg": "RS256", "kid": f"made-up-{n}"})).status_code == 401
+    assert len(keys.fetches) - fetched <= 2  # the discovery document and the keys, once
+    assert _sign_in(client, keys.token()).status_code == 201  # the known key still signs people in

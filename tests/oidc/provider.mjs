@@ -3,7 +3,7 @@
 //
 //   node provider.mjs settings.json
 //
-// settings.json: {"issuer", "port", "clients": [...], "people": "people.json", "cert"?, "key"?}
+// settings.json: {"issuer", "port", "clients": [...], "people": "people.json", "cert"?, "key"?, "jwks"?}
 // people.json:   {"<login>": {"password": "...", "name": "...", "groups": ["..."]}}
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -17,6 +17,7 @@ const CLAIMS = ['preferred_username', 'name', 'groups'];
 
 const provider = new Provider(settings.issuer, {
   clients: settings.clients,
+  ...(settings.jwks ? { jwks: settings.jwks } : {}), // else its development keys
   scopes: ['openid', 'profile', 'groups'],
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'], groups: ['groups'] },
   conformIdTokenClaims: false, // the scopes' claims go in the ID token itself, as Entra ID and Keycloak can

@@ -19,11 +19,13 @@ SETTINGS = OidcSettings(issuer="https://login.example-hospital.org/realms/staff"
 
 def test_the_sign_in_secrets_are_the_owners_alone_and_name_the_provider(tmp_path):
     sign_in = dashboard.SignIn(SETTINGS, tmp_path / "dashboard-secrets.toml")
-    sign_in.write(b"k" * 32, {"SLUICE_OIDC_SECRET": 'a "quoted" secret\\'})
+    secret = 'a "quoted" secret\\ with\nlines, [auth.evil] = 1, an emoji \U0001f600 and a DEL \x7f'
+    sign_in.write(b"k" * 32, {"SLUICE_OIDC_SECRET": secret})
     assert stat.S_IMODE(sign_in.secrets.stat().st_mode) == 0o600
     auth = tomllib.loads(sign_in.secrets.read_text())["auth"]
     assert auth["redirect_uri"] == SETTINGS.redirect_uri and auth["expose_tokens"] == ["id"]
-    assert auth["sluice"]["client_secret"] == 'a "quoted" secret\\'
+    assert auth["sluice"]["client_secret"] == secret and set(auth) == {"redirect_uri", "cookie_secret",
+                                                                       "expose_tokens", "sluice"}
     assert auth["sluice"]["server_metadata_url"] == (
         "https://login.example-hospital.org/realms/staff/.well-known/openid-configuration")
     assert auth["sluice"]["client_kwargs"] == {"scope": "openid profile groups", "prompt": "login"}
