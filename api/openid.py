@@ -126,8 +126,8 @@ class IdentityProvider:
         named = claims.get(claim)
         username = unicodedata.normalize("NFKC", named).strip().casefold() if isinstance(named, str) else ""
         if not _NAME.match(username):
-            return ProviderLogin("", None, "invalid token", subject=subject,
-                                 problem=f"the {claim} claim is no name Sluice takes (ASCII letters, digits, . _ - @ +)")
+            return ProviderLogin("", None, "invalid token", subject=subject, problem=f"the {claim} claim is no "
+                                 "name Sluice takes (ASCII letters, digits, . _ - @ +)")
         usable_until = min(claims["exp"], claims["iat"] + self._settings.max_age_seconds) + _LEEWAY_SECONDS
         # ECDSA signatures can be rewritten and stay valid: what was signed is what is taken once.
         if not self._first_use(id_token.rpartition(".")[0], usable_until):
