@@ -3,7 +3,8 @@
 The dashboard runs the browser's part of the flow (authorization code with PKCE, state and nonce; Streamlit's
 `st.login`, built on Authlib) and hands the ID token it received here. This checks it again on its own: the
 signature with the provider's published keys, issuer, audience, expiry, that it was issued moments ago and is
-used once. The role is that of the first configured group in the token's groups claim, read at each login.
+used once. The role is that of the first configured group that the token's groups claim holds, read at each
+sign-in.
 """
 
 import hashlib
@@ -122,25 +123,34 @@ class IdentityProvider:
             return ProviderLogin("", None, "provider misconfigured", problem=str(exc)[:300])
         except (JoseError, ValueError) as exc:
             return ProviderLogin("", None, "invalid token", problem=(str(exc) or type(exc).__name__)[:300])
-        claim, subject = self._settings.username_claim, str(claims["sub"])[:256]
-        named = claims.get(claim)
-        username = unicodedata.normalize("NFKC", named).strip().casefold() if isinstance(named, str) else ""
-        if not _NAME.match(username):
-            return ProviderLogin("", None, "invalid token", subject=subject, problem=f"the {claim} claim is no "
-                                 "name Sluice takes (ASCII letters, digits, . _ - @ +)")
+        subject, username = str(claims["sub"])[:256], self._username(claims)
+        if not username:
+            problem = (f"the {self._settings.username_claim} claim is no name Sluice takes "
+                       "(ASCII letters, digits, . _ - @ +)")
+            return ProviderLogin("", None, "invalid token", subject=subject, problem=problem)
         usable_until = min(claims["exp"], claims["iat"] + self._settings.max_age_seconds) + _LEEWAY_SECONDS
         # ECDSA signatures can be rewritten and stay valid: what was signed is what is taken once.
         if not self._first_use(id_token.rpartition(".")[0], usable_until):
             return ProviderLogin(username, None, "token used already", subject=subject)
-        groups = claims.get(self._settings.groups_claim) or []
-        member = {str(group).lower() for group in (groups if isinstance(groups, list) else [groups])}
-        for mapping in self._settings.roles:
-            if mapping.group.lower() in member:
-                return ProviderLogin(username, mapping.role, "granted", mapping.group, subject=subject)
-        return ProviderLogin(username, None, "no mapped group", subject=subject)
+        mapping = self._mapping(claims)
+        if mapping is None:
+            return ProviderLogin(username, None, "no mapped group", subject=subject)
+        return ProviderLogin(username, mapping.role, "granted", mapping.group, subject=subject)
 
     def close(self) -> None:
         self._http.close()
+
+    def _username(self, claims: dict[str, Any]) -> str:
+        """The name claim without case or width, if it is a name Sluice takes; else empty."""
+        named = claims.get(self._settings.username_claim)
+        username = unicodedata.normalize("NFKC", named).strip().casefold() if isinstance(named, str) else ""
+        return username if _NAME.match(username) else ""
+
+    def _mapping(self, claims: dict[str, Any]) -> GroupRole | None:
+        """The first configured group that the groups claim holds (a single group may come as a string)."""
+        groups = claims.get(self._settings.groups_claim) or []
+        member = {str(group).lower() for group in (groups if isinstance(groups, list) else [groups])}
+        return next((mapping for mapping in self._settings.roles if mapping.group.lower() in member), None)
 
     def _verified(self, id_token: str) -> dict[str, Any]:
         settings = self._settings
