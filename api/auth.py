@@ -208,6 +208,9 @@ def _refusal(reason: str) -> Exception:
     if reason == "name of a local account":
         return PermissionDeniedException("your name at the identity provider is a local Sluice account's: "
                                          "ask IT to rename one of the two")
+    if reason == "name not taken":
+        return PermissionDeniedException("your name at the identity provider is not one Sluice takes (ASCII "
+                                         "letters, digits, . _ - @ +): ask IT")
     if reason == "provider unreachable":
         return ServiceUnavailableException("the identity provider does not answer; try again, or ask IT")
     if reason == "provider misconfigured":

@@ -89,7 +89,7 @@ class ProviderLogin(msgspec.Struct, frozen=True):
     username: str
     role: Role | None
     reason: Literal["granted", "invalid token", "token used already", "no mapped group", "provider unreachable",
-                    "provider misconfigured", "name of a local account"]
+                    "provider misconfigured", "name of a local account", "name not taken"]
     group: str = ""
     subject: str = ""
     """The token's `sub`: who the provider says this is, whatever the name."""
@@ -127,7 +127,7 @@ class IdentityProvider:
         if not username:
             problem = (f"the {self._settings.username_claim} claim is no name Sluice takes "
                        "(ASCII letters, digits, . _ - @ +)")
-            return ProviderLogin("", None, "invalid token", subject=subject, problem=problem)
+            return ProviderLogin("", None, "name not taken", subject=subject, problem=problem)
         usable_until = min(claims["exp"], claims["iat"] + self._settings.max_age_seconds) + _LEEWAY_SECONDS
         # ECDSA signatures can be rewritten and stay valid: what was signed is what is taken once.
         if not self._first_use(id_token.rpartition(".")[0], usable_until):

@@ -32,7 +32,8 @@ CLIENT_ID, CLIENT_SECRET = "sluice-dashboard", "provider-issued-client-secret"
 PEOPLE = {"ana": {"password": "ana-Provider-pw1", "name": "Ana", "groups": ["sluice-analysts"]},
           "root": {"password": "root-Provider-pw2", "name": "Root", "groups": ["staff", "sluice-admins"]},
           "nobody": {"password": "nobody-Provider-pw3", "name": "Nobody", "groups": ["staff"]},
-          "admin": {"password": "admin-Provider-pw4", "name": "Not the local admin", "groups": ["sluice-admins"]}}
+          "admin": {"password": "admin-Provider-pw4", "name": "Not the local admin", "groups": ["sluice-admins"]},
+          "zoë": {"password": "zoe-Provider-pw5", "name": "Zoë", "groups": ["sluice-analysts"]}}
 
 
 class Provider:

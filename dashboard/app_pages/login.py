@@ -22,7 +22,7 @@ def _sign_in(label: str) -> None:
         try:
             _open(st.session_state["api"].sign_in(st.user.tokens["id"], _browser()))
         except ApiRefused as exc:
-            if exc.status != 401:  # 401: this browser's sign-in is an old one; the button makes a new one
+            if "used already" not in str(exc):  # a reload: the browser's sign-in is spent, the button makes another
                 st.error(exc)
     st.button(f"Sign in with {label}", type="primary", on_click=st.login, args=(SIGN_IN_PROVIDER,))
     st.caption("or with a Sluice account")

@@ -95,6 +95,13 @@ def test_someone_in_no_mapped_group_is_told_to_ask_it_and_sees_no_page(browser, 
     page.close()
 
 
+def test_a_name_sluice_does_not_take_is_told_why(browser, dashboard_url, idp):
+    page = _signed_in(browser, dashboard_url, idp.issuer, "zoë")  # not plain ASCII: could pass for another's
+    page.get_by_text("your name at the identity provider is not one Sluice takes").wait_for(timeout=30_000)
+    assert page.get_by_role("heading", name="Overview").count() == 0
+    page.close()
+
+
 def test_a_reload_after_signing_in_does_not_replay_the_sign_in(browser, dashboard_url, idp):
     """The ID token in the browser's cookie was taken once: a new page needs a new sign-in, not the old token."""
     page = _signed_in(browser, dashboard_url, idp.issuer, "ana")
