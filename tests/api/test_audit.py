@@ -63,7 +63,7 @@ def test_every_route_checks_a_role_or_the_ops_token_or_says_why_anyone_may_call_
             unchecked.append(name)
     assert not unchecked, f"routes with no role check: {unchecked}"
     public = sorted(name for name, handler in _handlers(app) if handler.opt.get(PUBLIC))
-    assert public == ["GET /healthz", "GET /metrics", "POST /api/session"]
+    assert public == ["GET /healthz", "GET /metrics", "POST /api/session", "POST /api/session/oidc"]
 
 
 def test_the_two_operations_once_left_unaudited_now_write_entries(api, warehouse):

@@ -166,6 +166,7 @@ MATRIX = [
     ("GET", "/api/session", "/api/session", None, EVERYONE),
     ("DELETE", "/api/session", "/api/session", None, (401, 204, 204, 204, 204)),
     ("POST", "/api/session", "/api/session", {"username": "x", "password": "y"}, (401,) * 5),  # wrong login
+    ("POST", "/api/session/oidc", "/api/session/oidc", {"id_token": "x"}, (404,) * 5),  # no provider set up
     ("GET", "/api/users", "/api/users", None, (401, 403, 403, 403, 200)),
     ("POST", "/api/users", "/api/users", NEW_USER, (401, 403, 403, 403, 201)),
     ("PATCH", "/api/users/{username:str}", "/api/users/analyst", {"role": "analyst"}, (401, 403, 403, 403, 200)),
