@@ -27,6 +27,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from api.accounts import GroupRole, Role
+from api.errors import ApiError
 
 _ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 """Signatures with the provider's public keys only: never `none`, never a shared secret."""
@@ -97,8 +98,10 @@ class ProviderLogin(msgspec.Struct, frozen=True):
     """What was wrong with a refused token, for the audit log."""
 
 
-class _Misconfigured(Exception):
+class _Misconfigured(ApiError):
     """The provider's discovery document or keys are not what OpenID Connect and this config say they are."""
+
+    status_code = 503
 
 
 class IdentityProvider:
@@ -120,7 +123,7 @@ class IdentityProvider:
         except httpx.HTTPError as exc:
             return ProviderLogin("", None, "provider unreachable", problem=type(exc).__name__)
         except _Misconfigured as exc:
-            return ProviderLogin("", None, "provider misconfigured", problem=str(exc)[:300])
+            return ProviderLogin("", None, "provider misconfigured", problem=exc.detail[:300])
         except (JoseError, ValueError) as exc:
             return ProviderLogin("", None, "invalid token", problem=(str(exc) or type(exc).__name__)[:300])
         subject, username = str(claims["sub"])[:256], self._username(claims)
