@@ -140,9 +140,6 @@ class IdentityProvider:
             return ProviderLogin(username, None, "no mapped group", subject=subject)
         return ProviderLogin(username, mapping.role, "granted", mapping.group, subject=subject)
 
-    def close(self) -> None:
-        self._http.close()
-
     def _username(self, claims: dict[str, Any]) -> str:
         """The name claim without case or width, if it is a name Sluice takes; else empty."""
         named = claims.get(self._settings.username_claim)

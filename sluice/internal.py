@@ -1,7 +1,7 @@
 """The internal API of a process, with the forwarder, scanner and demo loader it has."""
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from litestar import Litestar
 
@@ -35,9 +35,9 @@ def internal_api(warehouse: Warehouse, ops_token: str, data_dir: DataDir, *, sit
     return app, runner
 
 
-def _check_directory_secret(login: LoginSettings, env: Mapping[str, str] = os.environ) -> None:
+def _check_directory_secret(login: LoginSettings) -> None:
     """A directory's service account without its password would refuse every login as "unreachable": say so now."""
     named = login.ldap.bind_password_env if login.ldap else ""
-    if named and not env.get(named):
+    if named and not os.environ.get(named):
         raise SecretMissing(f"login.ldap: set {named} to the password of the directory's service account "
                             f"({login.ldap.bind_dn})")
