@@ -8,13 +8,20 @@ cells only while that fingerprint still matches; it folds every other day (today
 reached) from the visits themselves, as it does for any filtered report. So a late batch counts as soon as
 it is stored, and any number of refreshers give the same answers. The reports are the visit reports
 (`VisitReport`) and each goal's figures (`warehouse.goals.GoalCells`): any `CellReport`.
+
+Which cells are current changes once a day or when a batch comes late, so a report need not wait for the
+check: with a second client beside its own (`check_beside`), it runs on the check's last answer while the
+check is made again, and runs again only where that answer changed (`on_fresh_cells`).
 """
 
 import hashlib
+import threading
 import time
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import msgspec
 from clickhouse_connect.driver.client import Client
@@ -31,6 +38,11 @@ thousand rows a second thread costs more to start and merge than it saves (5 to 
 _FEW_DAYS = 2
 _FEW_ROWS_DAYS = 62
 """Periods measured on one thread (`bench/reports.py` reads 30 days); a longer one keeps the engine's threads."""
+_GUESSES_KEPT = 512
+"""Checks remembered per client: a period and a set of reports each (the dashboard asks for a few dozen)."""
+_T = TypeVar("_T")
+Fresh = dict[str, dict[date, int]]
+"""Per report's name, the days of a period whose cells are current, with their generation."""
 
 _FINGERPRINTS = """
     SELECT day, sum(events) AS stored_events, sum(fingerprint) AS stored_fingerprint
@@ -126,18 +138,14 @@ class Period(NamedTuple):
     settings: dict[str, Any]
 
 
-def period(client: Client, report: VisitReport, site: str, start: date, end: date, filtered: str = "",
-           fresh: dict[date, int] | None = None) -> Period:
-    """`report`'s cells over a period: the stored cells of the days that still match their visits, the other
-    days folded. A `filtered` condition on visits folds every day. `fresh`: those days, where the caller
-    checked them already (with another report's, in one query)."""
+def period(report: VisitReport, start: date, end: date, fresh: dict[date, int], filtered: str = "") -> Period:
+    """`report`'s cells over a period: the stored cells of the days that still match their visits (`fresh`, as
+    `fresh_cells` found them), the other days folded. A `filtered` condition on visits folds every day."""
     parameters: dict[str, Any] = {"report": report.name}
     days = days_of(start, end)
     if filtered:
         folded = report.select("{period_days:Array(Date)}", filtered=filtered)
         return Period(f"({folded})", parameters | {"period_days": days}, {})
-    if fresh is None:
-        fresh = fresh_cells(client, [report], site, start, end).get(report.name, {})
     stored = (f"SELECT key, {', '.join(report.measures)} FROM visit_cells WHERE site = {{site:String}} "
               f"AND report = {{report:String}} AND day BETWEEN {{start:Date}} AND {{end:Date}} "
               f"AND (day, generation) IN {{stored_cells:Array(Tuple(Date, UInt64))}}")
@@ -159,15 +167,77 @@ def current_days(client: Client, report: CellReport, site: str, start: date, end
     return set(fresh_cells(client, [report], site, start, end).get(report.name, {}))
 
 
-def fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date,
-                end: date) -> dict[str, dict[date, int]]:
+def fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date, end: date) -> Fresh:
     """Per report, the days of a period whose latest cells match what their visits hold now, with that generation."""
     parameters = {"site": site, "start": start, "end": end,
                   "reports": [(report.name, report.definition) for report in reports]}
-    fresh: dict[str, dict[date, int]] = {}
+    fresh: Fresh = {}
     for name, day, generation in client.query(_FRESH, parameters=parameters, settings=_FEW_ROWS).result_rows:
         fresh.setdefault(name, {})[day] = generation
     return fresh
+
+
+class _Beside:
+    """A second client of the same warehouse, and the last answer of each check it made."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.lock = threading.Lock()
+        self.guesses: dict[tuple, Fresh] = {}
+
+    def guess(self, key: tuple) -> Fresh | None:
+        with self.lock:
+            return self.guesses.get(key)
+
+    def remember(self, key: tuple, fresh: Fresh) -> None:
+        with self.lock:
+            if len(self.guesses) >= _GUESSES_KEPT:
+                self.guesses.clear()
+            self.guesses[key] = fresh
+
+
+_BESIDE: "weakref.WeakKeyDictionary[Client, _Beside]" = weakref.WeakKeyDictionary()
+_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cells")
+
+
+def check_beside(client: Client, checker: Client | None) -> Client | None:
+    """Let reports on `client` check their cells, and run their side queries, on `checker` (a client of its own on
+    the same warehouse) while they run; None: no longer. Returns the checker it replaces, for its owner to close."""
+    replaced = _BESIDE.pop(client, None)
+    if checker is not None:
+        _BESIDE[client] = _Beside(checker)
+    return replaced.client if replaced else None
+
+
+def beside(client: Client, call: Callable[[Client], _T]) -> Future[_T]:
+    """`call` on the client beside `client`, started now; without one, on `client` itself, done before returning."""
+    other = _BESIDE.get(client)
+    if other is not None:
+        return _THREADS.submit(call, other.client)
+    done: Future[_T] = Future()
+    done.set_result(call(client))
+    return done
+
+
+def on_fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date, end: date,
+                   run: Callable[[Fresh], _T]) -> _T:
+    """`run` on the fresh cells of `reports` over a period. With a client beside `client`, `run` starts on the
+    last answer of the same check while that client makes it again, and runs again only if the answer changed:
+    the result is always that of `run` on the cells current when it was asked for."""
+    other = _BESIDE.get(client)
+    if other is None:
+        return run(fresh_cells(client, reports, site, start, end))
+    key = (site, start, end, tuple((report.name, report.definition) for report in reports))
+    guess = other.guess(key)
+    checking = _THREADS.submit(fresh_cells, other.client, reports, site, start, end)
+    if guess is None:
+        fresh = checking.result()
+        other.remember(key, fresh)
+        return run(fresh)
+    result = run(guess)
+    fresh = checking.result()
+    other.remember(key, fresh)
+    return result if fresh == guess else run(fresh)
 
 
 def refresh(client: Client, site: str, reports: Sequence[CellReport], today: date | None = None) -> list[date]:

@@ -222,12 +222,16 @@ def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "")
     its completions and their value, and the share of the period's visits that converted."""
     if not defined:
         return []
-    # The denominators' cells are checked with the goals' own, in one query.
     reports, denominators = [GoalCells(goal) for goal in defined], GOAL_BREAKDOWNS[by] if by else _OVERVIEW
-    fresh = {} if query.filters else cells.fresh_cells(client, [*reports, denominators], query.site, query.start,
-                                                       query.end)
-    rows = _goal_figures(client, query, reports, by, fresh)
-    visits = _visits_by(client, query, denominators, fresh.get(denominators.name, {}))
+
+    def figures(fresh: cells.Fresh) -> tuple[list[tuple], dict[str, int]]:
+        visits = cells.beside(client, lambda other: _visits_by(other, query, denominators,
+                                                                fresh.get(denominators.name, {})))
+        return _goal_figures(client, query, reports, by, fresh), visits.result()
+
+    # The denominators' cells are checked with the goals' own, in one query.
+    rows, visits = figures({}) if query.filters else cells.on_fresh_cells(
+        client, [*reports, denominators], query.site, query.start, query.end, figures)
     table = [{"goal": defined[index - 1].name, **({by: key} if by else {}), "visits": visits.get(key, 0),
               "converted": converted, "conversions": conversions, "value": round(value, 2),
               "conversion_rate": round(converted / max(visits.get(key, 0), converted, 1), 4)}
@@ -348,11 +352,17 @@ def _visit_table(client: Client, query: ReportQuery, report: VisitReport, sql: s
 
 def _visit_query(client: Client, query: ReportQuery, report: VisitReport, sql: str,
                  fresh: dict[date, int] | None = None) -> QueryResult:
-    """`sql` over `{cells}`: the report's cells of the period, stored for closed days (`fresh`, where checked
-    already) and folded for the others."""
-    chosen = cells.period(client, report, query.site, query.start, query.end, _filtered_visits(query), fresh)
-    return client.query(sql.replace("{cells}", chosen.sql), parameters=_parameters(query) | chosen.parameters,
-                        settings=_LIMITS | chosen.settings)
+    """`sql` over `{cells}`: the report's cells of the period, stored for closed days that are current (`fresh`,
+    where the caller checked them already) and folded for the others."""
+    def run(current: dict[date, int]) -> QueryResult:
+        chosen = cells.period(report, query.start, query.end, current, _filtered_visits(query))
+        return client.query(sql.replace("{cells}", chosen.sql), parameters=_parameters(query) | chosen.parameters,
+                            settings=_LIMITS | chosen.settings)
+
+    if fresh is not None or query.filters:
+        return run(fresh or {})
+    return cells.on_fresh_cells(client, [report], query.site, query.start, query.end,
+                                lambda checked: run(checked.get(report.name, {})))
 
 
 def _days() -> str:
