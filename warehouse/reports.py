@@ -44,7 +44,7 @@ _LIMITS = {
     "result_overflow_mode": "throw",
     "max_memory_usage": 2 * 2**30,
     "max_rows_to_read": 500_000_000,
-}
+} | cells.UNCOMPILED
 _EVERY_DAY = "WITH FILL FROM {start:Date} TO {end:Date} + 1"
 # Pages as every report shows them: a segment that looks like a record or account number reads `*`.
 _MASKED_PATH = masked_path_sql("path")
