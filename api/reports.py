@@ -18,7 +18,6 @@ from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
 from api.errors import json_errors
 from warehouse import Warehouse
 from warehouse import reports as queries
-from warehouse.goals import Goals
 from warehouse.privacy import spreadsheet_cell
 from warehouse.reports import FILTERS, ReportQuery
 
@@ -134,9 +133,8 @@ class ReportsController(Controller):
     def goals(self, request: Request, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery],
               by: GoalsBy = None, compare: Compare = False) -> Report:
         """Per goal (and per value of `by`): visits that completed it, completions, value, conversion rate."""
-        defined = Goals(warehouse.client).of(selection.site)
-        return _answer(request, "goals", selection, compare,
-                       lambda q: queries.goals(warehouse.client, q, defined, by or ""), {"by": by})
+        return _answer(request, "goals", selection, compare, lambda q: queries.goals(warehouse.client, q, by or ""),
+                       {"by": by})
 
     @get("/properties", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
     def properties(self, request: Request, warehouse: NamedDependency[Warehouse],

@@ -11,14 +11,14 @@ it is stored, and any number of refreshers give the same answers. The reports ar
 
 Which cells are current changes once a day or when a batch comes late, so a report need not wait for the
 check: with a second client beside its own (`check_beside`), it runs on the check's last answer while the
-check is made again, and runs again only where that answer changed (`on_fresh_cells`).
+check is made again, and runs again only where that answer changed (`checked`, `on_fresh_cells`).
 """
 
 import hashlib
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -41,9 +41,10 @@ thousand rows a second thread costs more to start and merge than it saves (5 to 
 _FEW_DAYS = 2
 _FEW_ROWS_DAYS = 62
 """Periods measured on one thread (`bench/reports.py` reads 30 days); a longer one keeps the engine's threads."""
-_GUESSES_KEPT = 512
+_ANSWERS_KEPT = 512
 """Checks remembered per client: a period and a set of reports each (the dashboard asks for a few dozen)."""
 _T = TypeVar("_T")
+_A = TypeVar("_A")
 Fresh = dict[str, dict[date, int]]
 """Per report's name, the days of a period whose cells are current, with their generation."""
 
@@ -181,31 +182,32 @@ def fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start:
 
 
 class _Beside:
-    """A second client of the same warehouse, and the last answer of each check it made."""
+    """A second client of the same warehouse, and the last answer of each check made on it."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.lock = threading.Lock()
-        self.guesses: dict[tuple, Fresh] = {}
+        self._lock = threading.Lock()
+        self._answers: dict[Hashable, Any] = {}
 
-    def guess(self, key: tuple) -> Fresh | None:
-        with self.lock:
-            return self.guesses.get(key)
+    def last(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._answers.get(key, _NOTHING)
 
-    def remember(self, key: tuple, fresh: Fresh) -> None:
-        with self.lock:
-            if len(self.guesses) >= _GUESSES_KEPT:
-                self.guesses.clear()
-            self.guesses[key] = fresh
+    def remember(self, key: Hashable, answer: Any) -> None:
+        with self._lock:
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[key] = answer
 
 
+_NOTHING = object()
 _BESIDE: "weakref.WeakKeyDictionary[Client, _Beside]" = weakref.WeakKeyDictionary()
-_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cells")
+_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside")
 
 
 def check_beside(client: Client, checker: Client | None) -> Client | None:
-    """Let reports on `client` check their cells, and run their side queries, on `checker` (a client of its own on
-    the same warehouse) while they run; None: no longer. Returns the checker it replaces, for its owner to close."""
+    """Let reports on `client` make their checks, and their side queries, on `checker` (a client of its own on the
+    same warehouse) while they run; None: no longer. Returns the checker it replaces, for its owner to close."""
     replaced = _BESIDE.pop(client, None)
     if checker is not None:
         _BESIDE[client] = _Beside(checker)
@@ -222,25 +224,30 @@ def beside(client: Client, call: Callable[[Client], _T]) -> Future[_T]:
     return done
 
 
-def on_fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date, end: date,
-                   run: Callable[[Fresh], _T]) -> _T:
-    """`run` on the fresh cells of `reports` over a period. With a client beside `client`, `run` starts on the
-    last answer of the same check while that client makes it again, and runs again only if the answer changed:
-    the result is always that of `run` on the cells current when it was asked for."""
+def checked(client: Client, key: Hashable, check: Callable[[Client], _A], run: Callable[[_A], _T]) -> _T:
+    """`run` on what `check` answers now. With a client beside `client`, `run` starts on the last answer of the
+    check named `key` while that client checks again, and runs again only if the answer changed: the result is
+    always that of `run` on the answer as it was when asked for."""
     other = _BESIDE.get(client)
     if other is None:
-        return run(fresh_cells(client, reports, site, start, end))
-    key = (site, start, end, tuple((report.name, report.definition) for report in reports))
-    guess = other.guess(key)
-    checking = _THREADS.submit(fresh_cells, other.client, reports, site, start, end)
-    if guess is None:
-        fresh = checking.result()
-        other.remember(key, fresh)
-        return run(fresh)
-    result = run(guess)
-    fresh = checking.result()
-    other.remember(key, fresh)
-    return result if fresh == guess else run(fresh)
+        return run(check(client))
+    last = other.last(key)
+    checking = _THREADS.submit(check, other.client)
+    if last is _NOTHING:
+        answer = checking.result()
+        other.remember(key, answer)
+        return run(answer)
+    result = run(last)
+    answer = checking.result()
+    other.remember(key, answer)
+    return result if answer == last else run(answer)
+
+
+def on_fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date, end: date,
+                   run: Callable[[Fresh], _T]) -> _T:
+    """`run` on the fresh cells of `reports` over a period (see `checked`)."""
+    key = ("fresh cells", site, start, end, tuple((report.name, report.definition) for report in reports))
+    return checked(client, key, lambda other: fresh_cells(other, reports, site, start, end), run)
 
 
 def refresh(client: Client, site: str, reports: Sequence[CellReport], today: date | None = None) -> list[date]:

@@ -217,9 +217,15 @@ def devices(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
 GOAL_BREAKDOWNS = {"source": _SOURCES, "campaign": _CAMPAIGNS, "entry_page": _ENTRY_PAGES, "device_type": _DEVICES}
 
 
-def goals(client: Client, query: ReportQuery, defined: list[Goal], by: str = "") -> list[dict[str, Any]]:
-    """Per goal (and per value of a `GOAL_BREAKDOWNS` dimension), the visits of the period that completed it,
-    its completions and their value, and the share of the period's visits that converted."""
+def goals(client: Client, query: ReportQuery, by: str = "") -> list[dict[str, Any]]:
+    """Per goal of the site (and per value of a `GOAL_BREAKDOWNS` dimension), the visits of the period that
+    completed it, its completions and their value, and the share of the period's visits that converted."""
+    # Goals change seldom: they are listed beside the report, as its cells are checked.
+    return cells.checked(client, ("goals", query.site), lambda other: Goals(other).of(query.site),
+                         lambda defined: _goals(client, query, defined, by))
+
+
+def _goals(client: Client, query: ReportQuery, defined: list[Goal], by: str) -> list[dict[str, Any]]:
     if not defined:
         return []
     reports, denominators = [GoalCells(goal) for goal in defined], GOAL_BREAKDOWNS[by] if by else _OVERVIEW
