@@ -10,21 +10,20 @@ it is stored, and any number of refreshers give the same answers. The reports ar
 (`VisitReport`) and each goal's figures (`warehouse.goals.GoalCells`): any `CellReport`.
 
 Which cells are current changes once a day or when a batch comes late, so a report need not wait for the
-check: with a second client beside its own (`check_beside`), it runs on the check's last answer while the
-check is made again, and runs again only where that answer changed (`checked`, `on_fresh_cells`).
+check: it runs on the check's last answer while the check is made again beside it, and runs again only
+where that answer changed (`on_fresh_cells`).
 """
 
 import hashlib
-import threading
 import time
-import weakref
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import msgspec
 from clickhouse_connect.driver.client import Client
+
+from warehouse import beside
 
 CLOSED_AFTER = timedelta(days=1)
 _CHUNK_DAYS = 31
@@ -41,10 +40,7 @@ thousand rows a second thread costs more to start and merge than it saves (5 to 
 _FEW_DAYS = 2
 _FEW_ROWS_DAYS = 62
 """Periods measured on one thread (`bench/reports.py` reads 30 days); a longer one keeps the engine's threads."""
-_ANSWERS_KEPT = 512
-"""Checks remembered per client: a period and a set of reports each (the dashboard asks for a few dozen)."""
 _T = TypeVar("_T")
-_A = TypeVar("_A")
 Fresh = dict[str, dict[date, int]]
 """Per report's name, the days of a period whose cells are current, with their generation."""
 
@@ -181,73 +177,12 @@ def fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start:
     return fresh
 
 
-class _Beside:
-    """A second client of the same warehouse, and the last answer of each check made on it."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self._lock = threading.Lock()
-        self._answers: dict[Hashable, Any] = {}
-
-    def last(self, key: Hashable) -> Any:
-        with self._lock:
-            return self._answers.get(key, _NOTHING)
-
-    def remember(self, key: Hashable, answer: Any) -> None:
-        with self._lock:
-            if len(self._answers) >= _ANSWERS_KEPT:
-                self._answers.clear()
-            self._answers[key] = answer
-
-
-_NOTHING = object()
-_BESIDE: "weakref.WeakKeyDictionary[Client, _Beside]" = weakref.WeakKeyDictionary()
-_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside")
-
-
-def check_beside(client: Client, checker: Client | None) -> Client | None:
-    """Let reports on `client` make their checks, and their side queries, on `checker` (a client of its own on the
-    same warehouse) while they run; None: no longer. Returns the checker it replaces, for its owner to close."""
-    replaced = _BESIDE.pop(client, None)
-    if checker is not None:
-        _BESIDE[client] = _Beside(checker)
-    return replaced.client if replaced else None
-
-
-def beside(client: Client, call: Callable[[Client], _T]) -> Future[_T]:
-    """`call` on the client beside `client`, started now; without one, on `client` itself, done before returning."""
-    other = _BESIDE.get(client)
-    if other is not None:
-        return _THREADS.submit(call, other.client)
-    done: Future[_T] = Future()
-    done.set_result(call(client))
-    return done
-
-
-def checked(client: Client, key: Hashable, check: Callable[[Client], _A], run: Callable[[_A], _T]) -> _T:
-    """`run` on what `check` answers now. With a client beside `client`, `run` starts on the last answer of the
-    check named `key` while that client checks again, and runs again only if the answer changed: the result is
-    always that of `run` on the answer as it was when asked for."""
-    other = _BESIDE.get(client)
-    if other is None:
-        return run(check(client))
-    last = other.last(key)
-    checking = _THREADS.submit(check, other.client)
-    if last is _NOTHING:
-        answer = checking.result()
-        other.remember(key, answer)
-        return run(answer)
-    result = run(last)
-    answer = checking.result()
-    other.remember(key, answer)
-    return result if answer == last else run(answer)
-
-
 def on_fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start: date, end: date,
                    run: Callable[[Fresh], _T]) -> _T:
-    """`run` on the fresh cells of `reports` over a period (see `checked`)."""
+    """`run` on the fresh cells of `reports` over a period, made on their last check's answer where it can
+    (`warehouse.beside.checked`)."""
     key = ("fresh cells", site, start, end, tuple((report.name, report.definition) for report in reports))
-    return checked(client, key, lambda other: fresh_cells(other, reports, site, start, end), run)
+    return beside.checked(client, key, lambda other: fresh_cells(other, reports, site, start, end), run)
 
 
 def refresh(client: Client, site: str, reports: Sequence[CellReport], today: date | None = None) -> list[date]:

@@ -9,7 +9,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from warehouse import cells
+from warehouse import beside
 from warehouse.anchors import AnchorFile
 from warehouse.audit import MAIN, AuditLog
 from warehouse.dsn import Dsn, parse_dsn
@@ -53,19 +53,19 @@ class Warehouse:
         except ClickHouseError:
             return False
 
-    def check_cells_beside(self, settings: WarehouseSettings) -> None:
-        """Open a second client on the warehouse, for reports to check their cells on while they run."""
-        checker = connect(settings)
-        checker.database = self.client.database
-        cells.check_beside(self.client, checker)
+    def open_beside(self, settings: WarehouseSettings) -> None:
+        """Open a second client on the warehouse, for reports to make their checks on while they run."""
+        other = connect(settings)
+        other.database = self.client.database
+        beside.attach(self.client, other)
 
     def close(self) -> None:
         try:
             self.audit.close()
         finally:
-            checker = cells.check_beside(self.client, None)
-            if checker is not None:
-                checker.close()
+            other = beside.detach(self.client)
+            if other is not None:
+                other.close()
             self.client.close()
 
 
@@ -87,7 +87,7 @@ def open_warehouse(settings: WarehouseSettings, *, audit_key: bytes, migrate_as:
         warehouse.client.database = warehouse.dsn.database
     if warehouse.has_database():
         audit.anchor()
-        warehouse.check_cells_beside(settings)
+        warehouse.open_beside(settings)
     return warehouse
 
 

@@ -21,7 +21,7 @@ import msgspec
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
-from warehouse import cells
+from warehouse import beside, cells
 from warehouse.events import ANONYMOUS, CONVERSION, ENGAGED_MS, IDENTIFIED, SCROLL
 from warehouse.cells import VisitReport
 from warehouse.goals import Goal, GoalCells, Goals, goal_cells
@@ -221,8 +221,8 @@ def goals(client: Client, query: ReportQuery, by: str = "") -> list[dict[str, An
     """Per goal of the site (and per value of a `GOAL_BREAKDOWNS` dimension), the visits of the period that
     completed it, its completions and their value, and the share of the period's visits that converted."""
     # Goals change seldom: they are listed beside the report, as its cells are checked.
-    return cells.checked(client, ("goals", query.site), lambda other: Goals(other).of(query.site),
-                         lambda defined: _goals(client, query, defined, by))
+    return beside.checked(client, ("goals", query.site), lambda other: Goals(other).of(query.site),
+                          lambda defined: _goals(client, query, defined, by))
 
 
 def _goals(client: Client, query: ReportQuery, defined: list[Goal], by: str) -> list[dict[str, Any]]:
@@ -231,8 +231,8 @@ def _goals(client: Client, query: ReportQuery, defined: list[Goal], by: str) -> 
     reports, denominators = [GoalCells(goal) for goal in defined], GOAL_BREAKDOWNS[by] if by else _OVERVIEW
 
     def figures(fresh: cells.Fresh) -> tuple[list[tuple], dict[str, int]]:
-        visits = cells.beside(client, lambda other: _visits_by(other, query, denominators,
-                                                                fresh.get(denominators.name, {})))
+        visits = beside.run(client, lambda other: _visits_by(other, query, denominators,
+                                                             fresh.get(denominators.name, {})))
         return _goal_figures(client, query, reports, by, fresh), visits.result()
 
     # The denominators' cells are checked with the goals' own, in one query.
@@ -368,7 +368,7 @@ def _visit_query(client: Client, query: ReportQuery, report: VisitReport, sql: s
     if fresh is not None or query.filters:
         return run(fresh or {})
     return cells.on_fresh_cells(client, [report], query.site, query.start, query.end,
-                                lambda checked: run(checked.get(report.name, {})))
+                                lambda current: run(current.get(report.name, {})))
 
 
 def _days() -> str:
