@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
+from clickhouse_connect.driver.client import Client
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
@@ -16,7 +17,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.audit import audited, note
 from api.auth import ALL_ROLES, SECURED, SIGNED_IN_ERRORS, authorized
 from api.errors import json_errors
-from warehouse import Warehouse
+from warehouse import Warehouse, beside
 from warehouse import reports as queries
 from warehouse.privacy import spreadsheet_cell
 from warehouse.reports import FILTERS, ReportQuery
@@ -126,22 +127,22 @@ class ReportsController(Controller):
         """Sessions reaching each step in order; `step` repeated, event names or page paths."""
         if not all(re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps):
             raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
-        return _answer(request, "funnel", selection, compare, lambda q: queries.funnel(warehouse.client, q, steps),
+        return _answer(request, "funnel", warehouse.client, selection, compare, lambda client, q: queries.funnel(client, q, steps),
                        {"steps": steps})
 
     @get("/goals", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
     def goals(self, request: Request, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery],
               by: GoalsBy = None, compare: Compare = False) -> Report:
         """Per goal (and per value of `by`): visits that completed it, completions, value, conversion rate."""
-        return _answer(request, "goals", selection, compare, lambda q: queries.goals(warehouse.client, q, by or ""),
+        return _answer(request, "goals", warehouse.client, selection, compare, lambda client, q: queries.goals(client, q, by or ""),
                        {"by": by})
 
     @get("/properties", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
     def properties(self, request: Request, warehouse: NamedDependency[Warehouse],
                    selection: NamedDependency[ReportQuery], event: EventName, compare: Compare = False) -> Report:
         """An event's property values (masked) and pages, with their events and visitors."""
-        return _answer(request, "properties", selection, compare,
-                       lambda q: queries.properties(warehouse.client, q, event), {"event": event})
+        return _answer(request, "properties", warehouse.client, selection, compare,
+                       lambda client, q: queries.properties(client, q, event), {"event": event})
 
     @get("/{name:str}/csv", sync_to_thread=True, media_type="text/csv", opt=audited("report.export"),
          responses=json_errors(ValidationException, *SIGNED_IN_ERRORS, NotFoundException))
@@ -167,13 +168,15 @@ class ReportsController(Controller):
         if run is None:
             raise NotFoundException(f"no report {name!r}; there are "
                                     f"{', '.join([*REPORTS, 'funnel', 'goals', 'properties', 'realtime'])}")
-        return _answer(request, name, selection, compare, lambda q: run(warehouse.client, q))
+        return _answer(request, name, warehouse.client, selection, compare, run)
 
 
-def _answer(request: Request, name: str, query: ReportQuery, compare: bool, run: Callable,
-            extra: dict | None = None) -> Report:
-    data = run(query)
-    previous = run(query.previous()) if compare else None
+def _answer(request: Request, name: str, client: Client, query: ReportQuery, compare: bool,
+            run: Callable[[Client, ReportQuery], Any], extra: dict | None = None) -> Report:
+    # The period before is computed on the warehouse's second client meanwhile, where it has one.
+    before = beside.run(client, lambda other: run(other, query.previous())) if compare else None
+    data = run(client, query)
+    previous = before.result() if before else None
     rows = len(data) if isinstance(data, list) else 1
     note(request, detail={"parameters": msgspec.to_builtins(query) | {"compare": previous is not None} | (extra or {}),
                           "rows": rows})

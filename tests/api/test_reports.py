@@ -113,6 +113,17 @@ def test_a_filter_selects_sessions_and_compare_adds_the_previous_period(api):
     assert body["previous"] is not None
 
 
+@pytest.mark.parametrize("name", ["overview", "sources", "entry-pages", "timeseries"])
+def test_the_period_before_that_compare_adds_is_that_periods_own_report(api, name):
+    today = datetime.now(UTC).date()
+    period = {"from": str(today - timedelta(days=9)), "to": str(today)}
+    before = {"from": str(today - timedelta(days=19)), "to": str(today - timedelta(days=10))}
+    both = api.get(f"/api/reports/{name}", params={**period, "compare": "1"}).json()
+    assert both["data"] == api.get(f"/api/reports/{name}", params=period).json()["data"]
+    assert both["previous"] == api.get(f"/api/reports/{name}", params=before).json()["data"]
+    assert both["previous"] != both["data"]
+
+
 def test_a_source_filter_keeps_exactly_the_visits_the_sources_report_credits_to_it(api):
     sources = {row["source"]: row["sessions"] for row in api.get("/api/reports/sources").json()["data"]}
     for source in ["google", "(direct)"]:
