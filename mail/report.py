@@ -8,7 +8,6 @@ from email.utils import formatdate, make_msgid
 from clickhouse_connect.driver.client import Client
 
 from warehouse import reports
-from warehouse.goals import Goals
 from warehouse.privacy import masked_path, masked_value
 from warehouse.reports import ReportQuery
 from warehouse.views import NamedView
@@ -39,7 +38,7 @@ def compose(client: Client, view: NamedView, site: str, start: date, end: date, 
                  [[r["campaign"], r["source"], r["sessions"], r["conversions"]] for r in reports.campaigns(client, query)]),
                 ("Goals", ["Goal", "Converted visits", "Conversion rate"],
                  [[r["goal"], r["converted"], f"{r['conversion_rate']:.1%}"]
-                  for r in reports.goals(client, query, Goals(client).of(site))])]
+                  for r in reports.goals(client, query)])]
     filters = ", ".join(f"{key} {masked_path(value) if key == 'path' else masked_value(value)}"
                         for key, value in sorted(view.view.filters.items())) or "none"
     title = f"{view.name}: {site}, {start} to {end}"

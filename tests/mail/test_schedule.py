@@ -17,6 +17,7 @@ from mail.schedule import ACTION, send_due
 from mail.settings import MailSettings
 from tests.conftest import demo_database, unused_port
 from warehouse import reports
+from warehouse.goals import GoalKind, Goals
 from warehouse.reports import ReportQuery
 from warehouse.users import UserRecord, append_user
 from warehouse.views import Emailed, SavedView, SavedViews
@@ -62,6 +63,7 @@ def seeded(engine_path):
         for name in ("mia", "ana"):
             append_user(warehouse.client, UserRecord(username=name, role="marketer", password_hash="-", disabled=False,
                                                      changed_at=datetime.now(UTC), changed_by="test"))
+        Goals(warehouse.client).add("main", "Booked", GoalKind.EVENT, "appointment_request", 150, "ana")
         yield warehouse
 
 
@@ -93,6 +95,8 @@ def test_a_weekly_view_is_emailed_on_monday_with_last_weeks_figures_to_internal_
     assert "Filters: utm_source google" in text
     for row in reports.sources(seeded.client, week)[:3]:
         assert f"{row['source']} | {row['visitors']} |" in text
+    booked, = reports.goals(seeded.client, week)
+    assert f"Booked | {booked['converted']} | {booked['conversion_rate']:.1%}" in text
     assert "<table>" in message.get_body(("html",)).get_content()
     audited = seeded.audit.search(action=ACTION)[0][0]
     assert (audited.actor, audited.outcome, audited.resource) == (
