@@ -127,15 +127,15 @@ class ReportsController(Controller):
         """Sessions reaching each step in order; `step` repeated, event names or page paths."""
         if not all(re.fullmatch(FILTERS["path" if step.startswith("/") else "name"], step) for step in steps):
             raise ValidationException("a funnel needs 2 to 6 'step' parameters (event names or /paths)")
-        return _answer(request, "funnel", warehouse.client, selection, compare, lambda client, q: queries.funnel(client, q, steps),
-                       {"steps": steps})
+        return _answer(request, "funnel", warehouse.client, selection, compare,
+                       lambda client, q: queries.funnel(client, q, steps), {"steps": steps})
 
     @get("/goals", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
     def goals(self, request: Request, warehouse: NamedDependency[Warehouse], selection: NamedDependency[ReportQuery],
               by: GoalsBy = None, compare: Compare = False) -> Report:
         """Per goal (and per value of `by`): visits that completed it, completions, value, conversion rate."""
-        return _answer(request, "goals", warehouse.client, selection, compare, lambda client, q: queries.goals(client, q, by or ""),
-                       {"by": by})
+        return _answer(request, "goals", warehouse.client, selection, compare,
+                       lambda client, q: queries.goals(client, q, by or ""), {"by": by})
 
     @get("/properties", sync_to_thread=True, opt=audited("report.read"), raises=SIGNED_IN_ERRORS)
     def properties(self, request: Request, warehouse: NamedDependency[Warehouse],

@@ -176,9 +176,10 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
 
 
 def _settled(warehouse) -> float:
-    """Wait until the engine merges nothing, so that the figures are those of a running install; return the wait."""
+    """Wait (up to 5 minutes) until the engine merges nothing, so that the figures are those of a running install;
+    return the wait."""
     started = time.perf_counter()
-    while warehouse.client.command("SELECT count() FROM system.merges"):
+    while warehouse.client.command("SELECT count() FROM system.merges") and time.perf_counter() - started < 300:
         time.sleep(0.2)
     return time.perf_counter() - started
 

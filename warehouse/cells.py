@@ -172,7 +172,8 @@ def fresh_cells(client: Client, reports: Sequence[CellReport], site: str, start:
     parameters = {"site": site, "start": start, "end": end,
                   "reports": [(report.name, report.definition) for report in reports]}
     fresh: Fresh = {}
-    for name, day, generation in client.query(_FRESH, parameters=parameters, settings=_FEW_ROWS | UNCOMPILED).result_rows:
+    rows = client.query(_FRESH, parameters=parameters, settings=_FEW_ROWS | UNCOMPILED).result_rows
+    for name, day, generation in rows:
         fresh.setdefault(name, {})[day] = generation
     return fresh
 

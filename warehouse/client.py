@@ -60,13 +60,15 @@ class Warehouse:
         beside.attach(self.client, other)
 
     def close(self) -> None:
+        other = beside.detach(self.client)
         try:
             self.audit.close()
         finally:
-            other = beside.detach(self.client)
-            if other is not None:
-                other.close()
-            self.client.close()
+            try:
+                if other is not None:
+                    other.close()
+            finally:
+                self.client.close()
 
 
 def open_warehouse(settings: WarehouseSettings, *, audit_key: bytes, migrate_as: str | None = None,
@@ -87,7 +89,11 @@ def open_warehouse(settings: WarehouseSettings, *, audit_key: bytes, migrate_as:
         warehouse.client.database = warehouse.dsn.database
     if warehouse.has_database():
         audit.anchor()
-        warehouse.open_beside(settings)
+        try:
+            warehouse.open_beside(settings)
+        except ClickHouseError:
+            warehouse.close()
+            raise
     return warehouse
 
 

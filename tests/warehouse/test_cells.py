@@ -58,6 +58,10 @@ def _goal(answers: dict, name: str) -> dict:
     return next((row for row in answers["goals by nothing"] if row["goal"] == name), {"converted": 0, "value": 0})
 
 
+def _goal_names(answers: dict) -> set[str]:
+    return {row["goal"] for row in answers["goals by nothing"]}
+
+
 def _stored_days(warehouse, start=PERIODS["the last 30 days"][0], end=TODAY) -> set:
     """The days of the period that the sources report reads from stored cells."""
     return cells.current_days(warehouse.client, reports._SOURCES, "main", start, end)
@@ -102,7 +106,7 @@ def test_days_that_have_ended_are_read_from_cells_and_today_is_folded(traffic):
 
 def test_a_goal_defined_after_the_refresh_answers_at_once_and_has_cells_after_the_next(traffic):
     refresh_cells(traffic.client, "main")
-    assert _goal(_answers(traffic), "Found a doctor")["converted"] == 0  # answered before the goal existed
+    assert "Found a doctor" not in _goal_names(_answers(traffic))  # answered before the goal existed
     Goals(traffic.client).add("main", "Found a doctor", GoalKind.PAGE, "/find-a-doctor*", 0, "ana")
     assert _stored_goal_days(traffic) == set()
     folded = _answers(traffic)
@@ -110,6 +114,13 @@ def test_a_goal_defined_after_the_refresh_answers_at_once_and_has_cells_after_th
     assert refresh_cells(traffic.client, "main") == sorted(_days_with_visits(traffic) - {TODAY})
     assert _stored_goal_days(traffic) == _days_with_visits(traffic) - {TODAY}
     assert _answers(traffic) == folded
+
+
+def test_a_goal_removed_after_a_report_is_gone_from_the_next(traffic):
+    assert "Booked" in _goal_names(_answers(traffic))
+    booked, = [goal for goal in Goals(traffic.client).of("main") if goal.name == "Booked"]
+    Goals(traffic.client).remove(booked, "ana")
+    assert "Booked" not in _goal_names(_answers(traffic))
 
 
 def test_a_refresh_with_nothing_new_computes_nothing(traffic):
