@@ -5,8 +5,8 @@ Session reports read the `visits` rollup (a visit counts in the period it starte
 `warehouse.visits` says), through the cells of closed days where they are current (`warehouse.cells`);
 page and daily counts read `daily_events`. Filters select visits: those with an event that matches every
 filter, looked up in the events table. Paths read as `warehouse.privacy` masks them, for every role.
-Visitor counts are estimates (`uniqCombined(12)`: exact for a few hundred, within about 2 % above), as in
-other web analytics, so that rollups merge fast. Events stored without analytics consent count in page and
+Visitor counts are estimates (`uniqCombined(12)`: exact up to about 150, then within a few percent; the README
+gives the measured errors), as in other web analytics, so that rollups merge fast. Events stored without analytics consent count in page and
 event totals, never as a visit or a visitor.
 """
 

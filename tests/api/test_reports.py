@@ -20,6 +20,11 @@ PASSWORD = "violet-Harbor-93-kite"
 REPORTS = ["overview", "timeseries", "sources", "campaigns", "pages", "entry-pages", "conversions", "devices"]
 
 
+_ESTIMATE_ERROR = 0.05
+"""How far a visitor count may be from the exact one: uniqCombined(12) reads up to about 3.7 % off for a few
+thousand visitors, and 5 % for 10,000, in 500 random sets (the README's figures); the demo's change by the hour."""
+
+
 @pytest.fixture(scope="module")
 def seeded(engine_path):
     """One database of demo traffic shared by this module's read-only tests."""
@@ -75,7 +80,7 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
     visitors, *raw = seeded.client.query(f"SELECT uniqExact(visitor), count(), sum(views), round(avg(views = 1), 4), "
                                          f"round(avg(seconds), 1), sum(converted) FROM ({sessions})").result_rows[0]
     assert [overview[key] for key in ("sessions", "pageviews", "bounce_rate", "session_seconds", "conversions")] == raw
-    assert overview["visitors"] == pytest.approx(visitors, rel=0.03)  # an estimate
+    assert overview["visitors"] == pytest.approx(visitors, rel=_ESTIMATE_ERROR)
     by_source = seeded.client.query(f"SELECT source, count(), sum(converted) FROM ({sessions}) GROUP BY source")
     reported = api.get("/api/reports/sources", params=period).json()["data"]
     assert {(r["source"], r["sessions"], r["conversions"]) for r in reported} == set(by_source.result_rows)
@@ -84,7 +89,7 @@ def test_the_rollups_give_what_the_raw_events_give(api, seeded):
     reported = {r["path"]: r for r in api.get("/api/reports/pages", params=period).json()["data"]}
     assert {path: row["pageviews"] for path, row in reported.items()} == {p: n for p, n, _ in by_page.result_rows}
     for path, _, visitors in by_page.result_rows:
-        assert reported[path]["visitors"] == pytest.approx(visitors, rel=0.03)
+        assert reported[path]["visitors"] == pytest.approx(visitors, rel=_ESTIMATE_ERROR)
     by_name = dict(seeded.client.query(f"SELECT name, count() FROM events WHERE site = 'main' AND {IDENTIFIED} "
                                        f"AND {CONVERSION} GROUP BY name")
                    .result_rows)
