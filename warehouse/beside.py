@@ -75,18 +75,16 @@ def checked(client: Client, key: Hashable, check: Callable[[Client], _A], then: 
         return then(check(client))
     last = other.last(key)
     checking = _THREADS.submit(check, other.client)
-    if last is _NOTHING:
-        answer = checking.result()
-        other.remember(key, answer)
-        return then(answer)
-    try:
-        result = then(last)
-    except Exception:
-        answer = checking.result()
-        other.remember(key, answer)
-        if answer == last:
-            raise
-        return then(answer)  # what failed was the run on an answer no longer true
+    result, failure = _NOTHING, None
+    if last is not _NOTHING:
+        try:
+            result = then(last)
+        except Exception as exc:  # kept until the check says whether `last` still holds
+            failure = exc
     answer = checking.result()
     other.remember(key, answer)
-    return result if answer == last else then(answer)
+    if answer != last:
+        return then(answer)
+    if failure is not None:
+        raise failure
+    return result
