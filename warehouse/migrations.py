@@ -59,6 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "annotations and saved views", sql.V13_SINGLE, sql.V13_CLUSTER),
     Migration(14, "goals, and engagement measured apart from conversions", sql.V14_SINGLE, sql.V14_CLUSTER),
     Migration(15, "goal figures in the cells of closed days", sql.V15_SINGLE, sql.V15_CLUSTER),
+    Migration(16, "daily figures per event name, apart from pages", sql.V16_SINGLE, sql.V16_CLUSTER),
 )
 
 

@@ -3,11 +3,11 @@
 Conversions are the events other than the snippet's own measurements (`warehouse.events.MEASUREMENTS`).
 Session reports read the `visits` rollup (a visit counts in the period it started, credited as
 `warehouse.visits` says), through the cells of closed days where they are current (`warehouse.cells`);
-page and daily counts read `daily_events`. Filters select visits: those with an event that matches every
-filter, looked up in the events table. Paths read as `warehouse.privacy` masks them, for every role.
-Visitor counts are estimates (`uniqCombined(12)`: exact up to about 150, then within a few percent; the README
-gives the measured errors), as in other web analytics, so that rollups merge fast. Events stored without analytics consent count in page and
-event totals, never as a visit or a visitor.
+page counts read `daily_events`, daily and per-event counts `daily_names`. Filters select visits: those with
+an event that matches every filter, looked up in the events table. Paths read as `warehouse.privacy` masks
+them, for every role. Visitor counts are estimates (`uniqCombined(12)`: exact up to about 150, then within a
+few percent; the README gives the measured errors), as in other web analytics, so that rollups merge fast.
+Events stored without analytics consent count in page and event totals, never as a visit or a visitor.
 """
 
 import hashlib
@@ -149,7 +149,7 @@ def timeseries(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
     return _table(client, f"""
         SELECT day, uniqCombinedMerge(12)(visitors) AS visitors, sumIf(events, name = 'pageview') AS pageviews,
                sumIf(events, {CONVERSION}) AS conversions
-        FROM daily_events WHERE {_days()} GROUP BY day ORDER BY day {_EVERY_DAY}""", query)
+        FROM daily_names WHERE {_days()} GROUP BY day ORDER BY day {_EVERY_DAY}""", query)
 
 
 def sources(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
@@ -285,7 +285,7 @@ def events(client: Client, query: ReportQuery) -> list[dict[str, Any]]:
             SELECT name, count() AS events, {_VISITORS} AS visitors FROM events
             WHERE {_where(query)} AND name != 'pageview' GROUP BY name ORDER BY events DESC, name LIMIT 200""", query)
     return _table(client, f"""
-        SELECT name, sum(events) AS events, uniqCombinedMerge(12)(visitors) AS visitors FROM daily_events
+        SELECT name, sum(events) AS events, uniqCombinedMerge(12)(visitors) AS visitors FROM daily_names
         WHERE {_days()} AND name != 'pageview' GROUP BY name ORDER BY events DESC, name LIMIT 200""", query)
 
 

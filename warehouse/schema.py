@@ -168,6 +168,28 @@ DAILY_EVENTS_VIEW = f"""
            sum({ENGAGED_MS}) AS engaged_ms, sum({SCROLL}) AS scroll
     FROM {{events}} GROUP BY site, day, name, path"""
 
+# Events per day and name with their visitors: `daily_events` without its pages, kept by a view on `events`, so
+# that daily and per-event figures merge one visitor state per name and day, not one per page.
+DAILY_NAMES = Table(
+    name="daily_names",
+    columns="""
+    site     LowCardinality(String),
+    day      Date,
+    name     LowCardinality(String),
+    events   SimpleAggregateFunction(sum, UInt64),
+    visitors AggregateFunction(uniqCombined(12), UUID)
+    """,
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, name)",
+    ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    shard_key="rand()",
+)
+DAILY_NAMES_VIEW = """
+    SELECT site, toDate(timestamp) AS day, name, count() AS events,
+           uniqCombinedStateIf(12)(visitor_id, visitor_id != toUUID('00000000-0000-0000-0000-000000000000')) AS visitors
+    FROM {events} GROUP BY site, day, name"""
+
 # Per day of visit starts, what its visits hold: their event count and a hash sum over them, kept by a view
 # on `visits` with every insert, so that a report can tell in a few rows whether a day changed.
 VISIT_DAYS = Table(
@@ -230,7 +252,7 @@ VISIT_CELL_DAYS = Table(
     ttl="day + INTERVAL {retention_months} MONTH DELETE",
 )
 
-ROLLUPS = (VISITS, DAILY_EVENTS, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS)
+ROLLUPS = (VISITS, DAILY_EVENTS, DAILY_NAMES, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS)
 
 # The forwarder's outbox: every state a cell goes through is a new row; the latest one holds.
 OUTBOX = Table(
@@ -398,11 +420,11 @@ LEASES = Table(
 )
 
 # Every table and view of the current schema, as the migrations leave it.
-TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS, OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS,
-          TRACKER_ALERTS, ANNOTATIONS, SAVED_VIEWS, GOALS, SCHEMA_MIGRATIONS, LEASES)
+TABLES = (EVENTS, CONSENT, AUDIT_LOG, USERS, VISITS, DAILY_EVENTS, DAILY_NAMES, VISIT_DAYS, VISIT_CELLS, VISIT_CELL_DAYS,
+          OUTBOX, TRACKER_SCANS, TRACKER_FINDINGS, TRACKER_ALERTS, ANNOTATIONS, SAVED_VIEWS, GOALS, SCHEMA_MIGRATIONS, LEASES)
 # Each materialized view: its name, the table whose inserts feed it, its target and its query.
 VIEWS = (("visits_view", EVENTS, VISITS, VISITS_VIEW), ("daily_events_view", EVENTS, DAILY_EVENTS, DAILY_EVENTS_VIEW),
-         ("visit_days_view", VISITS, VISIT_DAYS, VISIT_DAYS_VIEW))
+         ("daily_names_view", EVENTS, DAILY_NAMES, DAILY_NAMES_VIEW), ("visit_days_view", VISITS, VISIT_DAYS, VISIT_DAYS_VIEW))
 
 
 class Ddl(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,5 @@
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv6Address
 
@@ -76,6 +77,32 @@ def test_the_rollups_are_filled_from_events_stored_before_they_existed(warehouse
     assert _visits(warehouse) == [(1, 2)]
     assert warehouse.client.command("SELECT count() FROM visits") == 1
     assert warehouse.client.command("SELECT sum(events) FROM daily_events") == 2
+
+
+def _daily_names(warehouse: Warehouse) -> list[tuple]:
+    return warehouse.client.query("SELECT day, name, sum(events), uniqCombinedMerge(12)(visitors) FROM daily_names "
+                                  "GROUP BY day, name ORDER BY day, name").result_rows
+
+
+def test_daily_names_are_filled_from_the_daily_events_stored_before_them(warehouse):
+    """An install from before migration 16 gets its daily figures per name from `daily_events`, once."""
+    now = datetime.now(UTC)
+    visitor = uuid.uuid4()
+    for name, seconds in (("pageview", 0), ("pageview", 5), ("appointment_request", 9)):
+        warehouse.client.insert("events", [[now + timedelta(seconds=seconds), now, "main", name, visitor, uuid.uuid4()]],
+                                column_names=["timestamp", "received_at", "site", "name", "visitor_id", "session_id"])
+    expected = [(now.date(), "appointment_request", 1, 1), (now.date(), "pageview", 2, 1)]
+    assert _daily_names(warehouse) == expected
+    # As before migration 16, then as after a failure part way (the table filled, its view not yet made).
+    for dropped in (["daily_names_view", "daily_names"], ["daily_names_view"]):
+        for name in dropped:
+            warehouse.client.command(f"DROP TABLE {name}")
+        warehouse.client.command("DELETE FROM schema_migrations WHERE version = 16")
+        assert [m.version for m in warehouse.migrate("test")] == [16]
+        assert _daily_names(warehouse) == expected
+    warehouse.client.insert("events", [[now, now, "main", "pageview", visitor, uuid.uuid4()]],
+                            column_names=["timestamp", "received_at", "site", "name", "visitor_id", "session_id"])
+    assert _daily_names(warehouse)[1] == (now.date(), "pageview", 3, 1), "the view feeds it after the migration"
 
 
 def test_two_migrations_at_once_take_turns_and_record_each_version_once(warehouse_settings):

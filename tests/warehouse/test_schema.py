@@ -57,8 +57,8 @@ def test_cluster_alters_target_the_local_tables_on_every_node():
     statements = Ddl(database="sluice", cluster="analytics", retention_months=13).retention()
     assert {s.split(" ON CLUSTER")[0] for s in statements} == {
         "ALTER TABLE `sluice`.`events_local`", "ALTER TABLE `sluice`.`visits_local`",
-        "ALTER TABLE `sluice`.`daily_events_local`", "ALTER TABLE `sluice`.`visit_days_local`",
-        "ALTER TABLE `sluice`.`visit_cells`", "ALTER TABLE `sluice`.`visit_cell_days`"}
+        "ALTER TABLE `sluice`.`daily_events_local`", "ALTER TABLE `sluice`.`daily_names_local`",
+        "ALTER TABLE `sluice`.`visit_days_local`", "ALTER TABLE `sluice`.`visit_cells`", "ALTER TABLE `sluice`.`visit_cell_days`"}
     assert all(" ON CLUSTER `analytics` MODIFY" in s for s in statements)
 
 
