@@ -29,6 +29,7 @@ from api.reports import REPORTS
 from collector import demo
 from dashboard.client import Api
 from dashboard.pages import pages_for
+from sluice.heap import freeze_startup_objects
 from warehouse import WarehouseSettings, embedded_dsn, open_warehouse
 from warehouse.events import CONVERSION
 from warehouse.reports import refresh_cells
@@ -126,6 +127,7 @@ def run(tmp: Path, events: int, days: int, repeat: int) -> None:
                 bar.update(demo.load(warehouse, min(1_000_000, events - offset), days, "main", seed=chunk, now=end))
     seeded = time.perf_counter() - started
     app = internal_app(warehouse, "ops", ["main"], hasher=PasswordHasher.from_parameters(profiles.CHEAPEST))
+    freeze_startup_objects()  # as `sluice serve` does before it serves
     today = datetime.now(UTC).date()
     params = {"site": "main", "start": today - timedelta(days=29), "end": today}
     with TestClient(app) as client:

@@ -33,6 +33,7 @@ from sluice.datadir import DataDir, DataDirBusy
 from sluice.deadlines import Limits, uvicorn_config
 from sluice.errors import SluiceError
 from sluice.forwarding import schedule_forwarding
+from sluice.heap import freeze_startup_objects
 from sluice.tls import Certificates, TlsSettings
 from sluice.internal import internal_api
 from sluice.upkeep import (audit_stream, push_audit_stream, schedule_anchoring, schedule_audit_stream,
@@ -160,6 +161,7 @@ def serve(plan: Plan, companions: Sequence[subprocess.Popen] = ()) -> None:
                                  internal], None
         data_dir.publish_server(plan.internal.local_url)
         cleanup.callback(data_dir.withdraw_server)
+        freeze_startup_objects()
         uvloop.run(_serve_all(bindings, Writer(spools, warehouse), workers, plan.limits, Certificates(plan.tls),
                               companions))
         log.info("stopped")

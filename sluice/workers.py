@@ -25,6 +25,7 @@ from collector import metrics, public_app
 from collector.settings import CollectorSettings, Site
 from collector.spool import Spools
 from sluice.deadlines import Limits, uvicorn_config
+from sluice.heap import freeze_startup_objects
 from sluice.tls import Certificates, TlsSettings, reload_on_sighup, sighup_held
 
 log = logging.getLogger("sluice.workers")
@@ -110,6 +111,7 @@ def _run_worker(fd: int, parent: int) -> None:
     config, certificates = uvicorn_config(app, plan.limits), Certificates(plan.tls)
     certificates.secure(config)
     reload_on_sighup(certificates)
+    freeze_startup_objects()
     uvloop.run(uvicorn.Server(config).serve(sockets=[socket.socket(fileno=fd)]))
 
 

@@ -128,6 +128,36 @@ def _workers(parent: int) -> list[int]:
     return [int(pid) for pid in children if "sluice.workers" in Path(f"/proc/{pid}/cmdline").read_text()]
 
 
+# Runs `sluice serve`, writing down as it goes how many objects garbage collections leave out.
+_NOTING_SERVE = """
+import gc, os, runpy, sys, threading, time
+def note(path):
+    while True:
+        with open(path + ".tmp", "w") as out:
+            out.write(str(gc.get_freeze_count()))
+        os.replace(path + ".tmp", path)
+        time.sleep(0.1)
+threading.Thread(target=note, args=[sys.argv.pop()], daemon=True).start()
+runpy.run_module("sluice", run_name="__main__")
+"""
+
+
+def test_the_server_answers_with_its_start_up_objects_left_out_of_collections(tmp_path):
+    """A full garbage collection over the start-up heap stalled a report for about 100 ms."""
+    internal_port, noted = unused_port(), tmp_path / "frozen"
+    process = subprocess.Popen(
+        [SLUICE[0], "-c", _NOTING_SERVE, "serve", "--data-dir", str(tmp_path / "data"), "--host", "127.0.0.1",
+         "--public-port", str(unused_port()), "--internal-port", str(internal_port), str(noted)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        wait_until_up(f"http://127.0.0.1:{internal_port}/healthz", process)
+        time.sleep(0.3)  # a note made after it answered
+        assert int(noted.read_text()) > 10_000
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
 def test_sigterm_stops_the_server_cleanly(server):
     # Runs last in this module: it ends the shared server.
     workers = _workers(server.process.pid)
