@@ -816,6 +816,9 @@ V15_CLUSTER = ("ALTER TABLE `${db}`.`visit_cells` ON CLUSTER `${cluster}` ADD CO
 # was most of the daily reports' time. The table is made again and filled from `daily_events` before its view on
 # `events` is made, so a rerun after a failure part way fills it once; events stored between the backfill and
 # the view are missing from it (they stay in `events` and `daily_events`), so writers are stopped while it runs.
+# On a single node both tables keep a deduplication window, as `visits` does: without one a replayed spool
+# segment, dropped by `events`, reached `daily_events` through its view and counted twice there. Replicated
+# tables deduplicate by default.
 _DAILY_NAMES_COLUMNS = """(
     site     LowCardinality(String),
     day      Date,
@@ -835,10 +838,11 @@ _DAILY_NAMES_SELECT = f"""
            uniqCombinedStateIf(12)(visitor_id, visitor_id != {_ANONYMOUS}) AS visitors
     FROM `${{db}}`.`events%s` GROUP BY site, day, name"""
 V16_SINGLE = (
+    "ALTER TABLE `${db}`.`daily_events` MODIFY SETTING non_replicated_deduplication_window = 10000",
     "DROP VIEW IF EXISTS `${db}`.`daily_names_view`",
     "DROP TABLE IF EXISTS `${db}`.`daily_names`",
     "CREATE TABLE IF NOT EXISTS `${db}`.`daily_names`\n" + _DAILY_NAMES_COLUMNS + "\nENGINE = AggregatingMergeTree"
-    + _DAILY_NAMES_KEYS,
+    + _DAILY_NAMES_KEYS + "\nSETTINGS non_replicated_deduplication_window = 10000",
     "INSERT INTO `${db}`.`daily_names`" + _DAILY_NAMES_BACKFILL,
     "CREATE MATERIALIZED VIEW IF NOT EXISTS `${db}`.`daily_names_view`\nTO `${db}`.`daily_names` AS"
     + _DAILY_NAMES_SELECT % "",

@@ -160,6 +160,7 @@ DAILY_EVENTS = Table(
     partition_by="toYYYYMM(day)",
     order_by="(site, day, name, path)",
     ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    deduplicated=True,  # like `visits`: a replayed insert reaches the view again, each target drops it
     shard_key="rand()",
 )
 DAILY_EVENTS_VIEW = f"""
@@ -183,6 +184,7 @@ DAILY_NAMES = Table(
     partition_by="toYYYYMM(day)",
     order_by="(site, day, name)",
     ttl="day + INTERVAL {retention_months} MONTH DELETE",
+    deduplicated=True,
     shard_key="rand()",
 )
 DAILY_NAMES_VIEW = """

@@ -84,6 +84,14 @@ def test_storing_a_batch_again_with_its_token_changes_nothing(warehouse):
     assert warehouse.client.command("SELECT count() FROM events") == 3
     assert warehouse.client.command("SELECT count() FROM visits") == 2  # one row of states per stored batch
     assert _visits(warehouse) == [(VISIT, 2, 1, 90, "google", "heart", "/services/cardiology")]
+    # The daily rollups count the batches once too (`daily_events` counted a replayed one twice).
+    day = ReportQuery(site="main", start=START.date(), end=START.date())
+    assert reports.timeseries(warehouse.client, day) == [
+        {"day": START.date(), "visitors": 1, "pageviews": 2, "conversions": 1}]
+    assert {row["path"]: row["pageviews"] for row in reports.pages(warehouse.client, day)} == {
+        "/services/cardiology": 1, "/find-a-doctor": 1}
+    assert [(row["name"], row["events"]) for row in reports.events(warehouse.client, day)] == [
+        ("appointment_request", 1)]
 
 
 def test_a_visit_across_midnight_counts_once_on_the_day_it_started(warehouse):
